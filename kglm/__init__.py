@@ -1,0 +1,32 @@
+"""kglm: knowledge-graph-augmented language models.
+
+Public names are re-exported lazily (PEP 562), so ``import kglm`` does no work
+and imports neither torch nor transformers until a name is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it. Each feature module adds its own lines.
+_LAZY: dict[str, str] = {
+    "KnowledgeGraph": "kglm.kg.graph",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kglm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,52 @@
+"""The ``kglm`` command: a thin layer over the library.
+
+Each sub-command lives in its own module of this package and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` (a callable
+taking the parsed namespace and returning an exit code). Modules are imported
+only when the command line is parsed, never at ``import kglm`` time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Sub-command modules, in the order they appear in ``kglm --help``.
+_COMMANDS: tuple[str, ...] = (
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from kglm import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="kglm", description="Knowledge-graph-augmented language models."
+    )
+    parser.add_argument("--version", action="version", version=f"kglm {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMANDS:
+        importlib.import_module(f"kglm.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except (FileNotFoundError, ValueError, KeyError) as exc:  # user errors: one clear line
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"kglm: error: {msg}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

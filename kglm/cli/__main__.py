@@ -1,0 +1,5 @@
+import sys
+
+from kglm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""kglm.training."""
