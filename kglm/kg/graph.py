@@ -1,0 +1,675 @@
+"""The :class:`KnowledgeGraph`: vocabularies, labels, integer triples, CSR indexes.
+
+A knowledge graph here is
+
+* ``entities``: id -> name (an IRI for RDF, a concept phrase for ConceptNet);
+* ``relations``: id -> name;
+* ``triples``: an ``int64`` tensor ``(T, 3)`` of ``(head, relation, tail)``;
+* labels: several surface forms per entity (used by entity linking), stored
+  compactly as a CSR pair ``label_ptr (E + 1,)`` + one flat list of strings;
+* CSR indexes of the outgoing and incoming edges, built vectorised on demand
+  and cached.
+
+It is saved as plain files (JSON vocabularies, ``.npy`` arrays, a ``kg.json``
+header with a format version) that :meth:`KnowledgeGraph.load` memory-maps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
+    from torch_geometric.data import Data
+
+__all__ = ["KnowledgeGraph", "FORMAT_VERSION"]
+
+#: Version of the on-disk layout written by :meth:`KnowledgeGraph.save`.
+FORMAT_VERSION = 1
+
+_HEADER = "kg.json"
+_ENTITIES = "entities.json"
+_RELATIONS = "relations.json"
+_LABELS = "labels.json"
+_LABEL_PTR = "label_ptr.npy"
+_TRIPLES = "triples.npy"
+_CSR_PARTS = ("ptr", "neighbor", "relation", "triple")
+_EXTRAS = "extras"
+
+PathLike = str | os.PathLike
+
+
+def _as_index(ids: int | Sequence[int] | torch.Tensor | np.ndarray, what: str, bound: int) -> torch.Tensor:
+    """Turn ``ids`` into a 1-D int64 tensor and check every id is in ``[0, bound)``."""
+    t = torch.as_tensor(ids, dtype=torch.long).reshape(-1)
+    if t.numel() and (int(t.min()) < 0 or int(t.max()) >= bound):
+        bad = t[(t < 0) | (t >= bound)][0].item()
+        raise IndexError(f"{what} id {bad} out of range [0, {bound})")
+    return t
+
+
+def _gather_segments(ptr: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """Positions ``ptr[i] .. ptr[i+1]-1`` for every ``i`` in ``ids``, concatenated (vectorised)."""
+    starts = ptr[ids]
+    lengths = ptr[ids + 1] - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return torch.empty(0, dtype=torch.long)
+    # position k of the output belongs to segment s(k); offset = k - (first output index of s(k))
+    seg_first = torch.cumsum(lengths, 0) - lengths
+    rep_starts = torch.repeat_interleave(starts - seg_first, lengths)
+    return rep_starts + torch.arange(total, dtype=torch.long)
+
+
+def _tensor_from_npy(path: Path, mmap: bool) -> torch.Tensor:
+    # mmap_mode="c" (copy-on-write): pages are shared with the file and read
+    # lazily, yet the tensor is writable without touching the file.
+    arr = np.load(path, mmap_mode="c" if mmap else None, allow_pickle=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.from_numpy(arr)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: missing (not a saved KnowledgeGraph directory?)") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+
+
+class KnowledgeGraph:
+    """A compact knowledge graph: vocabularies, labels and ``(head, relation, tail)`` id triples.
+
+    Args:
+        entities: entity names, id -> name. Names must be unique.
+        relations: relation names, id -> name. Names must be unique.
+        triples: ``(T, 3)`` integer ids ``(head, relation, tail)``; anything
+            :func:`torch.as_tensor` accepts. Converted to ``int64``.
+        labels: surface forms per entity id. An entity missing from the mapping
+            (or every entity when ``labels`` is ``None``) gets its name as its only label.
+        metadata: JSON-serialisable information kept with the graph (source files, options).
+
+    Shapes:
+        ``triples``: ``(T, 3)``; ``head`` / ``relation`` / ``tail``: ``(T,)`` views.
+
+    Example:
+        >>> kg = KnowledgeGraph(["cat", "animal"], ["IsA"], [[0, 0, 1]])
+        >>> kg
+        KnowledgeGraph(num_entities=2, num_relations=1, num_triples=1, num_labels=2)
+        >>> kg.neighbors(kg.entity_id("cat")).tolist()
+        [1]
+    """
+
+    def __init__(
+        self,
+        entities: Sequence[str],
+        relations: Sequence[str],
+        triples: Any,
+        labels: Mapping[int, Sequence[str]] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        entities = [str(e) for e in entities]
+        relations = [str(r) for r in relations]
+        _check_unique(entities, "entity")
+        _check_unique(relations, "relation")
+        t = torch.as_tensor(triples if not _is_empty(triples) else torch.empty(0, 3), dtype=torch.long)
+        if t.dim() != 2 or t.shape[1] != 3:
+            raise ValueError(f"triples must have shape (T, 3), got {tuple(t.shape)}")
+        t = t.contiguous()
+        if t.numel():
+            for col, what, bound in ((0, "head", len(entities)), (1, "relation", len(relations)), (2, "tail", len(entities))):
+                c = t[:, col]
+                bad = (c < 0) | (c >= bound)
+                if bool(bad.any()):
+                    row = int(torch.nonzero(bad)[0])
+                    raise ValueError(
+                        f"triple {row} has {what} id {int(c[row])} out of range [0, {bound})"
+                    )
+        ptr, text = _labels_to_csr(entities, labels)
+        self._init(entities, relations, t, ptr, text, dict(metadata or {}))
+
+    # ------------------------------------------------------------------ internals
+    def _init(
+        self,
+        entities: list[str] | None,
+        relations: list[str],
+        triples: torch.Tensor,
+        label_ptr: torch.Tensor,
+        label_text: list[str] | None,
+        metadata: dict[str, Any],
+        num_entities: int | None = None,
+        lazy_files: dict[str, Path] | None = None,
+        csr: dict[str, tuple[torch.Tensor, ...]] | None = None,
+        fingerprint: str | None = None,
+    ) -> None:
+        self._entities = entities
+        self._relations = relations
+        self._triples = triples
+        self._label_ptr = label_ptr
+        self._label_text = label_text
+        self.metadata: dict[str, Any] = metadata
+        self._num_entities = len(entities) if entities is not None else int(num_entities or 0)
+        self._lazy_files = lazy_files or {}
+        self._csr: dict[str, tuple[torch.Tensor, ...]] = dict(csr or {})
+        self._fingerprint = fingerprint
+        self._entity_index: dict[str, int] | None = None
+        self._relation_index: dict[str, int] | None = None
+
+    @classmethod
+    def _from_parts(
+        cls,
+        entities: list[str],
+        relations: list[str],
+        triples: torch.Tensor,
+        label_ptr: torch.Tensor,
+        label_text: list[str],
+        metadata: Mapping[str, Any] | None = None,
+    ) -> KnowledgeGraph:
+        """Build without re-validating (for builders and transforms that guarantee validity)."""
+        kg = cls.__new__(cls)
+        kg._init(entities, relations, triples.contiguous(), label_ptr, label_text, dict(metadata or {}))
+        return kg
+
+    # ------------------------------------------------------------------ vocabularies
+    @property
+    def entities(self) -> list[str]:
+        """Entity names, id -> name (parsed on first use after :meth:`load`)."""
+        if self._entities is None:
+            self._entities = _read_json(self._lazy_files[_ENTITIES])
+            if len(self._entities) != self._num_entities:
+                raise ValueError(
+                    f"{self._lazy_files[_ENTITIES]}: {len(self._entities)} entities, "
+                    f"header says {self._num_entities}"
+                )
+        return self._entities
+
+    @property
+    def relations(self) -> list[str]:
+        """Relation names, id -> name."""
+        return self._relations
+
+    @property
+    def triples(self) -> torch.Tensor:
+        """``(T, 3)`` int64 tensor of ``(head, relation, tail)``."""
+        return self._triples
+
+    @property
+    def head(self) -> torch.Tensor:
+        """``(T,)`` head ids (a view of :attr:`triples`)."""
+        return self._triples[:, 0]
+
+    @property
+    def relation(self) -> torch.Tensor:
+        """``(T,)`` relation ids (a view of :attr:`triples`)."""
+        return self._triples[:, 1]
+
+    @property
+    def tail(self) -> torch.Tensor:
+        """``(T,)`` tail ids (a view of :attr:`triples`)."""
+        return self._triples[:, 2]
+
+    @property
+    def num_entities(self) -> int:
+        """Number of entities."""
+        return self._num_entities
+
+    @property
+    def num_relations(self) -> int:
+        """Number of relations."""
+        return len(self._relations)
+
+    @property
+    def num_triples(self) -> int:
+        """Number of triples."""
+        return int(self._triples.shape[0])
+
+    @property
+    def num_labels(self) -> int:
+        """Total number of labels over all entities."""
+        return int(self._label_ptr[-1])
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(num_entities={self.num_entities}, "
+            f"num_relations={self.num_relations}, num_triples={self.num_triples}, "
+            f"num_labels={self.num_labels})"
+        )
+
+    def entity_id(self, name: str) -> int:
+        """The id of the entity called ``name``; ``KeyError`` naming it when absent."""
+        if self._entity_index is None:
+            self._entity_index = {n: i for i, n in enumerate(self.entities)}
+        try:
+            return self._entity_index[name]
+        except KeyError:
+            raise KeyError(f"unknown entity {name!r}") from None
+
+    def relation_id(self, name: str) -> int:
+        """The id of the relation called ``name``; ``KeyError`` naming it when absent."""
+        if self._relation_index is None:
+            self._relation_index = {n: i for i, n in enumerate(self._relations)}
+        try:
+            return self._relation_index[name]
+        except KeyError:
+            raise KeyError(f"unknown relation {name!r}") from None
+
+    # ------------------------------------------------------------------ labels
+    @property
+    def _labels(self) -> list[str]:
+        if self._label_text is None:
+            self._label_text = _read_json(self._lazy_files[_LABELS])
+            if len(self._label_text) != self.num_labels:
+                raise ValueError(
+                    f"{self._lazy_files[_LABELS]}: {len(self._label_text)} labels, "
+                    f"{_LABEL_PTR} says {self.num_labels}"
+                )
+        return self._label_text
+
+    def labels_of(self, entity_id: int) -> list[str]:
+        """The labels (surface forms) of one entity, in stored order."""
+        i = int(entity_id)
+        if not 0 <= i < self.num_entities:
+            raise IndexError(f"entity id {i} out of range [0, {self.num_entities})")
+        return self._labels[int(self._label_ptr[i]) : int(self._label_ptr[i + 1])]
+
+    def label_index(self) -> tuple[torch.Tensor, list[str]]:
+        """All labels, flat: ``(entity id of each label (L,), label texts)``."""
+        counts = self._label_ptr[1:] - self._label_ptr[:-1]
+        owner = torch.repeat_interleave(torch.arange(self.num_entities, dtype=torch.long), counts)
+        return owner, list(self._labels)
+
+    def labels_dict(self) -> dict[int, list[str]]:
+        """Labels as ``{entity id: [label, ...]}`` (every entity present)."""
+        text = self._labels
+        ptr = self._label_ptr.tolist()
+        return {i: text[ptr[i] : ptr[i + 1]] for i in range(self.num_entities)}
+
+    # ------------------------------------------------------------------ adjacency
+    def csr(self, direction: str = "out") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Compressed sparse rows of the edges, built vectorised and cached.
+
+        Args:
+            direction: ``"out"``: rows are heads, ``neighbor`` holds tails;
+                ``"in"``: rows are tails, ``neighbor`` holds heads.
+
+        Returns:
+            ``(ptr (E+1,), neighbor (T,), relation (T,), triple_id (T,))``; the
+            edges of entity ``i`` are positions ``ptr[i]:ptr[i+1]``, in triple order.
+        """
+        if direction not in ("out", "in"):
+            raise ValueError(f"direction must be 'out' or 'in', got {direction!r}")
+        cached = self._csr.get(direction)
+        if cached is not None:
+            return cached  # type: ignore[return-value]
+        key, other = (self.head, self.tail) if direction == "out" else (self.tail, self.head)
+        order = torch.argsort(key, stable=True)
+        ptr = torch.zeros(self.num_entities + 1, dtype=torch.long)
+        torch.cumsum(torch.bincount(key, minlength=self.num_entities), 0, out=ptr[1:])
+        result = (ptr, other[order], self.relation[order], order)
+        self._csr[direction] = result
+        return result
+
+    def degree(self, direction: str = "out") -> torch.Tensor:
+        """``(E,)`` number of edges leaving (``"out"``) or entering (``"in"``) each entity."""
+        ptr = self.csr(direction)[0]
+        return ptr[1:] - ptr[:-1]
+
+    def neighbors(
+        self, ids: int | Sequence[int] | torch.Tensor, direction: str = "out"
+    ) -> torch.Tensor:
+        """Unique, sorted ids of the entities one edge away from ``ids``.
+
+        Args:
+            ids: one entity id or several.
+            direction: ``"out"`` (tails of edges leaving ``ids``), ``"in"`` (heads of
+                edges entering them) or ``"both"``.
+        """
+        if direction == "both":
+            return torch.unique(torch.cat([self.neighbors(ids, "out"), self.neighbors(ids, "in")]))
+        idx = _as_index(ids, "entity", self.num_entities)
+        ptr, neighbor, _, _ = self.csr(direction)
+        return torch.unique(neighbor[_gather_segments(ptr, idx)])
+
+    # ------------------------------------------------------------------ transforms
+    def subgraph(self, entity_ids: Sequence[int] | torch.Tensor) -> KnowledgeGraph:
+        """The subgraph induced by ``entity_ids``: those entities (in the given order),
+        their labels, every triple between them; all relations are kept with their ids."""
+        ids = _as_index(entity_ids, "entity", self.num_entities)
+        if torch.unique(ids).numel() != ids.numel():
+            raise ValueError("subgraph: entity_ids contains duplicates")
+        new_id = torch.full((self.num_entities,), -1, dtype=torch.long)
+        new_id[ids] = torch.arange(ids.numel(), dtype=torch.long)
+        h, t = new_id[self.head], new_id[self.tail]
+        keep = (h >= 0) & (t >= 0)
+        triples = torch.stack([h[keep], self.relation[keep], t[keep]], 1)
+        names = self.entities
+        entities = [names[i] for i in ids.tolist()]
+        counts = (self._label_ptr[1:] - self._label_ptr[:-1])[ids]
+        ptr = torch.zeros(ids.numel() + 1, dtype=torch.long)
+        torch.cumsum(counts, 0, out=ptr[1:])
+        text = self._labels
+        lp = self._label_ptr.tolist()
+        labels = [s for i in ids.tolist() for s in text[lp[i] : lp[i + 1]]]
+        return KnowledgeGraph._from_parts(entities, list(self._relations), triples, ptr, labels, self.metadata)
+
+    def add_inverse_relations(self) -> KnowledgeGraph:
+        """A copy with every triple ``(h, r, t)`` also present as ``(t, r + R, h)``;
+        relation ``r + R`` is named ``f"{name}_inv"``."""
+        R = self.num_relations
+        inv = torch.stack([self.tail, self.relation + R, self.head], 1)
+        relations = list(self._relations) + [f"{r}_inv" for r in self._relations]
+        _check_unique(relations, "relation")
+        return KnowledgeGraph._from_parts(
+            self.entities, relations, torch.cat([self._triples, inv]),
+            self._label_ptr.clone(), list(self._labels), self.metadata,
+        )
+
+    def deduplicate(self) -> KnowledgeGraph:
+        """A copy without repeated triples; the first occurrence of each is kept, in order."""
+        if self.num_triples == 0:
+            return KnowledgeGraph._from_parts(
+                self.entities, list(self._relations), self._triples.clone(),
+                self._label_ptr.clone(), list(self._labels), self.metadata,
+            )
+        _, inverse = torch.unique(self._triples, dim=0, return_inverse=True)
+        first = torch.full((int(inverse.max()) + 1,), self.num_triples, dtype=torch.long)
+        first.scatter_reduce_(0, inverse, torch.arange(self.num_triples), reduce="amin")
+        keep = torch.sort(first).values
+        return KnowledgeGraph._from_parts(
+            self.entities, list(self._relations), self._triples[keep],
+            self._label_ptr.clone(), list(self._labels), self.metadata,
+        )
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 hex digest of entity names, relation names, labels and triples.
+
+        Stable across processes and save/load (the metadata is not part of it)."""
+        if self._fingerprint is None:
+            h = hashlib.sha256()
+            h.update(b"kglm-kg-v1\0")
+            for part in (self.entities, self._relations, self._labels):
+                h.update(json.dumps(part, ensure_ascii=False).encode("utf-8"))
+                h.update(b"\0")
+            h.update(np.ascontiguousarray(self._label_ptr.numpy(), dtype="<i8").tobytes())
+            h.update(np.ascontiguousarray(self._triples.numpy(), dtype="<i8").tobytes())
+            self._fingerprint = h.hexdigest()
+        return self._fingerprint
+
+    # ------------------------------------------------------------------ exports
+    def to_pyg(self) -> Data:
+        """A :class:`torch_geometric.data.Data` with ``edge_index (2, T)``, ``edge_type (T,)``
+        and ``num_nodes``; node ``i`` is entity ``i``."""
+        from torch_geometric.data import Data
+
+        return Data(
+            edge_index=torch.stack([self.head, self.tail]).contiguous(),
+            edge_type=self.relation.clone(),
+            num_nodes=self.num_entities,
+        )
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """A :class:`networkx.MultiDiGraph`: nodes are entity names with a ``labels``
+        attribute, each edge has its relation name as ``relation`` and its triple
+        index as key. ``graph.graph`` holds ``relations`` and ``metadata``."""
+        import networkx as nx
+
+        g = nx.MultiDiGraph(relations=list(self._relations), metadata=dict(self.metadata))
+        names = self.entities
+        labels = self.labels_dict()
+        g.add_nodes_from((names[i], {"labels": labels[i]}) for i in range(self.num_entities))
+        rel = self._relations
+        g.add_edges_from(
+            (names[h], names[t], k, {"relation": rel[r]})
+            for k, (h, r, t) in enumerate(self._triples.tolist())
+        )
+        return g
+
+    @classmethod
+    def from_networkx(cls, graph: nx.Graph) -> KnowledgeGraph:
+        """Build from any networkx graph whose edges carry a ``relation`` attribute.
+
+        Nodes become entities (``str(node)``), in node order; a node's ``labels``
+        attribute (list of strings) becomes its labels. Relation ids follow
+        ``graph.graph["relations"]`` when present, then first appearance. Edges are
+        taken in key order when the keys are exactly ``0..m-1`` (as written by
+        :meth:`to_networkx`), so a round trip keeps the triple order.
+        """
+        nodes = list(graph.nodes)
+        entities = [str(n) for n in nodes]
+        index = {n: i for i, n in enumerate(nodes)}
+        relations: list[str] = [str(r) for r in graph.graph.get("relations", [])]
+        rel_index = {r: i for i, r in enumerate(relations)}
+        if graph.is_multigraph():
+            edges = list(graph.edges(keys=True, data=True))
+            keys = [k for _, _, k, _ in edges]
+            if sorted(keys, key=lambda k: (not isinstance(k, int), k if isinstance(k, int) else 0)) == list(range(len(edges))):
+                edges.sort(key=lambda e: e[2])
+            edge_iter = ((u, v, d) for u, v, _, d in edges)
+        else:
+            edge_iter = graph.edges(data=True)
+        rows: list[tuple[int, int, int]] = []
+        for u, v, data in edge_iter:
+            if "relation" not in data:
+                raise ValueError(f"networkx edge ({u!r}, {v!r}) has no 'relation' attribute")
+            r = str(data["relation"])
+            if r not in rel_index:
+                rel_index[r] = len(relations)
+                relations.append(r)
+            rows.append((index[u], rel_index[r], index[v]))
+            if not graph.is_directed():
+                rows.append((index[v], rel_index[r], index[u]))
+        labels = {i: list(graph.nodes[n]["labels"]) for i, n in enumerate(nodes) if graph.nodes[n].get("labels")}
+        return cls(entities, relations, torch.tensor(rows, dtype=torch.long).reshape(-1, 3), labels,
+                   graph.graph.get("metadata"))
+
+    # ------------------------------------------------------------------ builders
+    @classmethod
+    def from_triples(cls, source: PathLike | Iterable[Sequence[str]], **kwargs: Any) -> KnowledgeGraph:
+        """Build from ``(head, relation, tail)`` names: an iterable of string triples
+        or a TSV/CSV file. See :func:`kglm.kg.triples.from_triples`."""
+        from kglm.kg.triples import from_triples
+
+        return from_triples(source, **kwargs)
+
+    @classmethod
+    def from_rdf(cls, path_or_paths: PathLike | Sequence[PathLike], **kwargs: Any) -> KnowledgeGraph:
+        """Build from RDF files in any rdflib format. See :func:`kglm.kg.rdf.from_rdf`."""
+        from kglm.kg.rdf import from_rdf
+
+        return from_rdf(path_or_paths, **kwargs)
+
+    @classmethod
+    def from_conceptnet(cls, path: PathLike | Sequence[PathLike], **kwargs: Any) -> KnowledgeGraph:
+        """Build from ConceptNet 5 assertions CSV or ConceptNet-100K TSV.
+        See :func:`kglm.kg.conceptnet.from_conceptnet`."""
+        from kglm.kg.conceptnet import from_conceptnet
+
+        return from_conceptnet(path, **kwargs)
+
+    def to_rdf(self, path: PathLike, format: str | None = None, **kwargs: Any) -> None:
+        """Write the graph as RDF. See :func:`kglm.kg.rdf.to_rdf`."""
+        from kglm.kg.rdf import to_rdf
+
+        to_rdf(self, path, format=format, **kwargs)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: PathLike) -> None:
+        """Write the graph to ``directory`` as plain files, atomically.
+
+        The files are written to a temporary directory beside the target, which then
+        replaces it; a failure leaves the target as it was. An existing ``extras/``
+        sub-directory of the target (other components' artefacts) is kept.
+        Refuses to overwrite a non-empty directory that is not a saved graph.
+        """
+        target = Path(directory)
+        if target.exists():
+            if not target.is_dir():
+                raise ValueError(f"{target}: exists and is not a directory")
+            if any(target.iterdir()) and not (target / _HEADER).exists():
+                raise ValueError(f"{target}: non-empty directory that is not a saved KnowledgeGraph; refusing to overwrite")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tag = uuid.uuid4().hex[:12]
+        tmp = target.parent / f".{target.name}.tmp-{tag}"
+        old = target.parent / f".{target.name}.old-{tag}"
+        extras_moved = False
+        try:
+            tmp.mkdir()
+            self._write_files(tmp)
+            if target.exists():
+                if (target / _EXTRAS).exists():
+                    os.replace(target / _EXTRAS, tmp / _EXTRAS)
+                    extras_moved = True
+                os.replace(target, old)
+            os.replace(tmp, target)
+        except BaseException:
+            if extras_moved and (tmp / _EXTRAS).exists():
+                os.replace(tmp / _EXTRAS, (old if old.exists() else target) / _EXTRAS)
+            if old.exists() and not target.exists():
+                os.replace(old, target)
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+
+    def _write_files(self, out: Path) -> None:
+        def dump(name: str, obj: Any) -> None:
+            with open(out / name, "w", encoding="utf-8") as f:
+                json.dump(obj, f, ensure_ascii=False)
+
+        dump(_ENTITIES, self.entities)
+        dump(_RELATIONS, self._relations)
+        dump(_LABELS, self._labels)
+        np.save(out / _LABEL_PTR, self._label_ptr.numpy().astype(np.int64, copy=False))
+        np.save(out / _TRIPLES, self._triples.numpy().astype(np.int64, copy=False))
+        for direction in ("out", "in"):
+            for part, tensor in zip(_CSR_PARTS, self.csr(direction)):
+                np.save(out / f"csr_{direction}_{part}.npy", tensor.numpy().astype(np.int64, copy=False))
+        header = {
+            "format_version": FORMAT_VERSION,
+            "num_entities": self.num_entities,
+            "num_relations": self.num_relations,
+            "num_triples": self.num_triples,
+            "num_labels": self.num_labels,
+            "fingerprint": self.fingerprint,
+            "metadata": self.metadata,
+        }
+        with open(out / _HEADER, "w", encoding="utf-8") as f:
+            json.dump(header, f, ensure_ascii=False, indent=2)
+
+    @classmethod
+    def load(cls, directory: PathLike, mmap: bool = True) -> KnowledgeGraph:
+        """Load a graph written by :meth:`save`.
+
+        Args:
+            directory: the saved directory.
+            mmap: memory-map the arrays (copy-on-write) instead of reading them;
+                entity names and labels are parsed on first use either way.
+
+        Raises:
+            FileNotFoundError: a file is missing.
+            ValueError: unknown format version or inconsistent files (naming the file).
+        """
+        d = Path(directory)
+        if not d.is_dir():
+            raise FileNotFoundError(f"{d}: no such directory")
+        header = _read_json(d / _HEADER)
+        version = header.get("format_version") if isinstance(header, dict) else None
+        if version != FORMAT_VERSION:
+            raise ValueError(
+                f"{d}: KnowledgeGraph format version {version!r}, but this kglm reads version {FORMAT_VERSION}"
+            )
+        E, R, T, L = (int(header[k]) for k in ("num_entities", "num_relations", "num_triples", "num_labels"))
+        triples = _tensor_from_npy(d / _TRIPLES, mmap)
+        _check_shape(d / _TRIPLES, triples, (T, 3))
+        label_ptr = _tensor_from_npy(d / _LABEL_PTR, False)
+        _check_shape(d / _LABEL_PTR, label_ptr, (E + 1,))
+        if int(label_ptr[-1]) != L:
+            raise ValueError(f"{d / _LABEL_PTR}: ends at {int(label_ptr[-1])}, header says {L} labels")
+        relations = _read_json(d / _RELATIONS)
+        if len(relations) != R:
+            raise ValueError(f"{d / _RELATIONS}: {len(relations)} relations, header says {R}")
+        csr: dict[str, tuple[torch.Tensor, ...]] = {}
+        for direction in ("out", "in"):
+            parts = []
+            for part in _CSR_PARTS:
+                p = d / f"csr_{direction}_{part}.npy"
+                arr = _tensor_from_npy(p, mmap)
+                _check_shape(p, arr, (E + 1,) if part == "ptr" else (T,))
+                parts.append(arr)
+            csr[direction] = tuple(parts)
+        kg = cls.__new__(cls)
+        kg._init(
+            None, relations, triples, label_ptr, None, dict(header.get("metadata") or {}),
+            num_entities=E,
+            lazy_files={_ENTITIES: d / _ENTITIES, _LABELS: d / _LABELS},
+            csr=csr,
+            fingerprint=header.get("fingerprint"),
+        )
+        for name in (_ENTITIES, _LABELS):
+            if not (d / name).exists():
+                raise FileNotFoundError(f"{d / name}: missing (not a saved KnowledgeGraph directory?)")
+        return kg
+
+
+# ---------------------------------------------------------------------- helpers
+def _is_empty(x: Any) -> bool:
+    if isinstance(x, (list, tuple)):
+        return len(x) == 0
+    return False
+
+
+def _check_unique(names: list[str], what: str) -> None:
+    if len(set(names)) != len(names):
+        seen: set[str] = set()
+        for n in names:
+            if n in seen:
+                raise ValueError(f"duplicate {what} name {n!r}")
+            seen.add(n)
+
+
+def _check_shape(path: Path, t: torch.Tensor, shape: tuple[int, ...]) -> None:
+    if tuple(t.shape) != shape or t.dtype != torch.long:
+        raise ValueError(f"{path}: shape {tuple(t.shape)} dtype {t.dtype}, expected {shape} int64")
+
+
+def _labels_to_csr(
+    entities: list[str], labels: Mapping[int, Sequence[str]] | None
+) -> tuple[torch.Tensor, list[str]]:
+    """Labels per entity -> ``(label_ptr (E+1,), flat texts)``; unlabelled entities get their name."""
+    E = len(entities)
+    if labels:
+        for k in labels:
+            if not isinstance(k, (int, np.integer)) or not 0 <= int(k) < E:
+                raise ValueError(f"labels: key {k!r} is not an entity id in [0, {E})")
+    text: list[str] = []
+    counts = np.empty(E, dtype=np.int64)
+    get = labels.get if labels else (lambda _i: None)
+    for i, name in enumerate(entities):
+        ls = get(i)
+        if isinstance(ls, str):
+            ls = [ls]
+        if ls:
+            ls = [str(s) for s in ls]
+            text.extend(ls)
+            counts[i] = len(ls)
+        else:
+            text.append(name)
+            counts[i] = 1
+    ptr = np.zeros(E + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    return torch.from_numpy(ptr), text

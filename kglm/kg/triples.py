@@ -1,0 +1,176 @@
+"""Build a :class:`~kglm.kg.graph.KnowledgeGraph` from ``(head, relation, tail)`` names.
+
+Shared by every builder: :class:`Vocab` assigns ids in order of first appearance,
+:func:`open_text` reads plain, ``.gz`` and ``.bz2`` files alike.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import torch
+
+from kglm.kg.graph import KnowledgeGraph, _labels_to_csr
+
+__all__ = ["from_triples", "open_text", "Vocab", "TripleBuilder"]
+
+PathLike = str | os.PathLike
+
+
+def open_text(path: PathLike) -> IO[str]:
+    """Open a UTF-8 text file for reading; ``.gz`` and ``.bz2`` are decompressed on the fly."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(p, "rb"), encoding="utf-8", newline="")
+    if suffix == ".bz2":
+        return io.TextIOWrapper(bz2.open(p, "rb"), encoding="utf-8", newline="")
+    return open(p, encoding="utf-8", newline="")
+
+
+def strip_compression(path: PathLike) -> Path:
+    """``a/b.ttl.gz`` -> ``a/b.ttl`` (for guessing the format from the inner suffix)."""
+    p = Path(path)
+    return p.with_suffix("") if p.suffix.lower() in (".gz", ".bz2") else p
+
+
+class Vocab:
+    """Names -> consecutive ids, in order of first appearance."""
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self.index: dict[str, int] = {}
+        for n in names:
+            self.add(n)
+
+    def add(self, name: str) -> int:
+        """The id of ``name``, assigning the next one when new."""
+        i = self.index.get(name)
+        if i is None:
+            i = self.index[name] = len(self.index)
+        return i
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def names(self) -> list[str]:
+        """All names, id order."""
+        return list(self.index)
+
+
+class TripleBuilder:
+    """Accumulates name triples and labels, then makes a :class:`KnowledgeGraph`.
+
+    Ids are kept in flat Python int lists (cheap appends) and turned into one
+    ``int64`` array at the end.
+    """
+
+    def __init__(self) -> None:
+        self.entities = Vocab()
+        self.relations = Vocab()
+        self._ids: list[int] = []
+        self.labels: dict[int, list[str]] = {}
+
+    def add(self, head: str, relation: str, tail: str) -> None:
+        """Add one triple by names."""
+        ent = self.entities.add
+        self._ids += (ent(head), self.relations.add(relation), ent(tail))
+
+    def add_label(self, entity: str, label: str) -> None:
+        """Add a label to ``entity`` (created if new); repeated labels are kept once."""
+        ls = self.labels.setdefault(self.entities.add(entity), [])
+        if label not in ls:
+            ls.append(label)
+
+    @property
+    def num_triples(self) -> int:
+        """Triples added so far."""
+        return len(self._ids) // 3
+
+    def build(
+        self, default_labels: Mapping[int, list[str]] | None = None, metadata: Mapping[str, Any] | None = None
+    ) -> KnowledgeGraph:
+        """The graph; ``default_labels`` fills entities that got no label."""
+        entities = self.entities.names()
+        labels = self.labels
+        if default_labels:
+            labels = {**default_labels, **labels}
+        ptr, text = _labels_to_csr(entities, labels)
+        triples = torch.from_numpy(np.asarray(self._ids, dtype=np.int64).reshape(-1, 3))
+        return KnowledgeGraph._from_parts(entities, self.relations.names(), triples, ptr, text, metadata)
+
+
+def from_triples(
+    source: PathLike | Iterable[Sequence[str]],
+    *,
+    delimiter: str | None = None,
+    header: bool = False,
+    labels: Mapping[str, Sequence[str]] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> KnowledgeGraph:
+    """Build a graph from ``(head, relation, tail)`` names.
+
+    Args:
+        source: an iterable of 3-sequences of strings, or a path to a delimited file
+            with one triple per line (``.gz`` / ``.bz2`` read transparently).
+        delimiter: column separator of a file; default ``","`` for ``.csv``, tab otherwise.
+            CSV files follow CSV quoting; other files are split on the delimiter verbatim.
+        header: the file's first line is a header and is not data.
+        labels: labels by entity name; an entity without any has its name as its only label.
+        metadata: kept on the graph.
+
+    Blank lines are not data and are passed over; any other line must have exactly
+    three non-empty columns.
+
+    Raises:
+        ValueError: a line without exactly three columns (naming file and line), or
+            no triples at all.
+
+    Example:
+        >>> kg = from_triples([("cat", "IsA", "animal"), ("cat", "AtLocation", "home")])
+        >>> kg.entities, kg.relations
+        (['cat', 'animal', 'home'], ['IsA', 'AtLocation'])
+    """
+    b = TripleBuilder()
+    meta: dict[str, Any] = dict(metadata or {})
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        sep = delimiter or ("," if strip_compression(path).suffix.lower() == ".csv" else "\t")
+        with open_text(path) as f:
+            if strip_compression(path).suffix.lower() == ".csv":
+                rows: Iterable[Sequence[str]] = csv.reader(f, delimiter=sep)
+            else:
+                rows = (line.rstrip("\r\n").split(sep) for line in f)
+            for lineno, row in enumerate(rows, 1):
+                if header and lineno == 1:
+                    continue
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if len(row) != 3 or not all(row):
+                    raise ValueError(
+                        f"{path}:{lineno}: expected 3 non-empty columns (head, relation, tail) "
+                        f"separated by {sep!r}, got {len(row)}: {sep.join(row)[:120]!r}"
+                    )
+                b.add(row[0], row[1], row[2])
+        meta.setdefault("source", str(path))
+        where = str(path)
+    else:
+        for n, row in enumerate(source):
+            if isinstance(row, str) or len(row) != 3:
+                raise ValueError(f"triple #{n}: expected (head, relation, tail), got {row!r}")
+            b.add(str(row[0]), str(row[1]), str(row[2]))
+        where = "triples iterable"
+    if b.num_triples == 0:
+        raise ValueError(f"{where}: empty input, no triples found")
+    if labels:
+        for name, ls in labels.items():
+            for label in [ls] if isinstance(ls, str) else ls:
+                b.add_label(name, label)
+    return b.build(metadata=meta)
