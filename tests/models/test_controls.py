@@ -1,0 +1,96 @@
+from collections import Counter
+
+import pytest
+import torch
+
+from kglm.models.controls import KG_CONTROLS, apply_kg_control
+
+
+def _batch() -> dict[str, torch.Tensor]:
+    """Two graphs: graph 0 has nodes 0-3 and 5 edges, graph 1 has nodes 4-7 and 4 edges."""
+    return {
+        "input_ids": torch.ones(1, 2, 4, dtype=torch.long),
+        "attention_mask": torch.ones(1, 2, 4, dtype=torch.long),
+        "labels": torch.tensor([1]),
+        "node_ids": torch.tensor([10, 11, 12, 13, 20, 21, 22, 23]),
+        "node_type": torch.tensor([0, 1, 2, 2, 0, 1, 2, 2]),
+        "graph_index": torch.tensor([0, 0, 0, 0, 1, 1, 1, 1]),
+        "edge_index": torch.tensor([[0, 1, 2, 3, 0, 4, 5, 6, 7], [1, 2, 3, 0, 2, 5, 6, 7, 4]]),
+        "edge_type": torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8]),
+        "token_entity": torch.tensor([[[-1, 0, -1, 1], [-1, 4, 5, -1]]]),
+        "path_nodes": torch.tensor([[0, 1, -1], [0, 2, 1], [0, 3, 1], [4, 5, -1], [4, 6, 5]]),
+        "path_relations": torch.tensor([[0, -1], [4, 1], [3, 1], [5, -1], [6, 7]]),
+        "path_length": torch.tensor([1, 2, 2, 1, 2]),
+        "path_graph": torch.tensor([0, 0, 0, 1, 1]),
+    }
+
+
+def test_none_is_identity():
+    batch = _batch()
+    out = apply_kg_control(batch, "none")
+    assert out is not batch and out.keys() == batch.keys()
+    assert all(out[k] is batch[k] for k in batch)
+
+
+def test_no_graph_empties_every_graph_key():
+    batch = _batch()
+    out = apply_kg_control(batch, "no_graph")
+    for key in ("node_ids", "node_type", "graph_index", "edge_type", "path_length", "path_graph"):
+        assert out[key].shape == (0,) and out[key].dtype == torch.long, key
+    assert out["edge_index"].shape == (2, 0)
+    assert out["path_nodes"].shape == (0, 3)
+    assert out["path_relations"].shape == (0, 2)
+    assert torch.equal(out["token_entity"], torch.full((1, 2, 4), -1))
+    assert out["input_ids"] is batch["input_ids"] and out["labels"] is batch["labels"]
+    assert batch["node_ids"].numel() == 8  # input untouched
+
+
+def test_permute_edges_rewires_within_graphs():
+    batch = _batch()
+    before = batch["edge_index"].clone()
+    out = apply_kg_control(batch, "permute_edges", torch.Generator().manual_seed(3))
+    src, dst = out["edge_index"]
+    assert torch.equal(batch["edge_index"], before)  # input untouched
+    assert torch.equal(src, before[0])  # sources, relations, nodes kept
+    assert out["edge_type"] is batch["edge_type"] and out["node_ids"] is batch["node_ids"]
+    # every target stays in the source's graph; per-graph target multisets kept
+    graph = batch["graph_index"]
+    assert torch.equal(graph[src], graph[dst])
+    for g in (0, 1):
+        in_g = graph[before[0]] == g
+        assert Counter(dst[in_g].tolist()) == Counter(before[1][in_g].tolist())
+    assert set(zip(src.tolist(), dst.tolist())) != set(zip(before[0].tolist(), before[1].tolist()))
+    # paths: first node and padding kept, hops permuted among paths of the same graph
+    pn, old = out["path_nodes"], batch["path_nodes"]
+    assert torch.equal(pn[:, 0], old[:, 0]) and torch.equal(pn < 0, old < 0)
+    for g, rows in ((0, [0, 1, 2]), (1, [3, 4])):
+        tail_new = pn[rows, 1:][pn[rows, 1:] >= 0].tolist()
+        tail_old = old[rows, 1:][old[rows, 1:] >= 0].tolist()
+        assert Counter(tail_new) == Counter(tail_old)
+        assert all(graph[n] == g for n in tail_new)
+
+
+def test_permute_relations_shuffles_types_only():
+    batch = _batch()
+    out = apply_kg_control(batch, "permute_relations", torch.Generator().manual_seed(0))
+    assert out["edge_index"] is batch["edge_index"]
+    assert sorted(out["edge_type"].tolist()) == list(range(9))
+    assert not torch.equal(out["edge_type"], batch["edge_type"])
+    rel, old = out["path_relations"], batch["path_relations"]
+    assert torch.equal(rel < 0, old < 0)
+    assert sorted(rel[rel >= 0].tolist()) == sorted(old[old >= 0].tolist())
+
+
+def test_same_generator_seed_same_result_and_empty_batches():
+    a = apply_kg_control(_batch(), "permute_edges", torch.Generator().manual_seed(7))
+    b = apply_kg_control(_batch(), "permute_edges", torch.Generator().manual_seed(7))
+    assert torch.equal(a["edge_index"], b["edge_index"])
+    empty = apply_kg_control(_batch(), "no_graph")
+    for control in KG_CONTROLS:
+        out = apply_kg_control(empty, control)
+        assert {k: v.shape for k, v in out.items()} == {k: v.shape for k, v in empty.items()}
+
+
+def test_unknown_control():
+    with pytest.raises(ValueError, match="unknown kg control"):
+        apply_kg_control(_batch(), "shuffle")
