@@ -1,0 +1,463 @@
+"""Model features for multiple-choice examples: tokens, ERNIE alignment, graphs.
+
+The heavy work (entity linking, subgraph extraction, path finding, tokenization)
+is done once by :func:`build_dataset`; batching is done by
+:class:`MultipleChoiceCollator`, which pads the tokens and concatenates the
+choice graphs into one flat dict of tensors exactly as described in
+``docs/interfaces.md`` ("Model batches").
+
+Example::
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    dataset = build_dataset(examples, kg, linker, tokenizer, FeatureConfig(max_seq_length=64))
+    collator = MultipleChoiceCollator(tokenizer, graph_kind="qa")
+    batch = collator([dataset[0], dataset[1]])   # input_ids (2, C, L), node_ids (N,), ...
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import torch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from transformers import PreTrainedTokenizerBase
+
+    from kglm.datasets.readers import MultipleChoiceExample
+    from kglm.kg.graph import KnowledgeGraph
+
+logger = logging.getLogger(__name__)
+
+GraphKind = Literal["qa", "paths"]
+
+__all__ = [
+    "FeatureConfig",
+    "ChoiceFeatures",
+    "ExampleFeatures",
+    "MultipleChoiceDataset",
+    "MultipleChoiceCollator",
+    "tokenize_choices",
+    "align_mentions",
+    "build_dataset",
+]
+
+
+@dataclass
+class FeatureConfig:
+    """How examples become model features.
+
+    Args:
+        max_seq_length: maximum tokens of one (question, choice) pair.
+        truncation: ``"only_first"`` cuts the question (the usual choice for
+            multiple choice, since choices are short), ``"longest_first"`` cuts
+            whichever is longer. ``"only_first"`` falls back to
+            ``"longest_first"`` for a pair whose choice alone is too long.
+        graph_kinds: which graphs to build: ``"qa"`` (2-hop QA graphs),
+            ``"paths"`` (KagNet paths and their schema graphs). Empty for the
+            LM baseline.
+        max_nodes: node cap of a 2-hop QA graph.
+        hops: hops of a QA graph.
+        max_path_hops: longest KagNet path.
+        max_paths_per_pair: paths kept per (question entity, answer entity) pair.
+        show_progress: show tqdm progress bars.
+    """
+
+    max_seq_length: int = 128
+    truncation: Literal["only_first", "longest_first"] = "only_first"
+    graph_kinds: tuple[str, ...] = ("qa", "paths")
+    max_nodes: int = 200
+    hops: int = 2
+    max_path_hops: int = 3
+    max_paths_per_pair: int = 8
+    show_progress: bool = True
+
+
+@dataclass
+class ChoiceFeatures:
+    """Features of one (question, choice) pair.
+
+    ``entity_tokens`` holds ``(token position, KG entity id)`` for every
+    mention aligned to its first word piece; the collator turns the entity id
+    into the index of that entity's node in the batch (``token_entity``).
+    """
+
+    input_ids: list[int]
+    attention_mask: list[int]
+    token_type_ids: list[int] | None
+    entity_tokens: list[tuple[int, int]]
+    qa_graph: Any = None  # kglm.grounding.ChoiceGraph
+    paths: Any = None  # kglm.grounding.ChoicePaths
+
+
+@dataclass
+class ExampleFeatures:
+    """Features of one multiple-choice example: one :class:`ChoiceFeatures` per choice."""
+
+    id: str
+    choices: list[ChoiceFeatures]
+    label: int | None
+    grounding: list[Any] | None = None  # list[kglm.grounding.GroundedChoice]
+
+
+class MultipleChoiceDataset(torch.utils.data.Dataset):
+    """A list of :class:`ExampleFeatures` with the examples they came from.
+
+    ``dataset[i]`` is an :class:`ExampleFeatures`; pass the dataset to a
+    ``DataLoader`` or ``transformers.Trainer`` with a :class:`MultipleChoiceCollator`.
+    """
+
+    def __init__(
+        self,
+        features: Sequence[ExampleFeatures],
+        examples: Sequence[MultipleChoiceExample] | None = None,
+    ) -> None:
+        self.features = list(features)
+        self.examples = list(examples) if examples is not None else None
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, index: int) -> ExampleFeatures:
+        return self.features[index]
+
+    def subset(self, indices: Sequence[int]) -> MultipleChoiceDataset:
+        """The dataset restricted to ``indices`` (in that order)."""
+        examples = [self.examples[i] for i in indices] if self.examples is not None else None
+        return MultipleChoiceDataset([self.features[i] for i in indices], examples)
+
+    @property
+    def labels(self) -> list[int | None]:
+        """Gold labels, in order."""
+        return [f.label for f in self.features]
+
+
+# ----------------------------------------------------------------------------- tokens
+
+
+def tokenize_choices(
+    tokenizer: PreTrainedTokenizerBase,
+    question: str,
+    choices: Sequence[str],
+    max_seq_length: int = 128,
+    truncation: str = "only_first",
+) -> Any:
+    """Tokenize the (question, choice) pairs of one example, without padding.
+
+    Returns the fast tokenizer's ``BatchEncoding`` with ``offset_mapping``, so
+    ``encoding.sequence_ids(i)`` tells question (0) from choice (1) tokens.
+    """
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError(
+            f"{type(tokenizer).__name__} is not a fast tokenizer; entity alignment needs "
+            "offsets (load it with AutoTokenizer.from_pretrained(..., use_fast=True))"
+        )
+    questions = [question] * len(choices)
+    kwargs = dict(
+        max_length=max_seq_length,
+        padding=False,
+        return_offsets_mapping=True,
+    )
+    try:
+        return tokenizer(questions, list(choices), truncation=truncation, **kwargs)
+    except Exception:  # a choice alone longer than max_length cannot be cut "only_first"
+        if truncation == "longest_first":
+            raise
+        return tokenizer(questions, list(choices), truncation="longest_first", **kwargs)
+
+
+def align_mentions(
+    offsets: Sequence[tuple[int, int]],
+    sequence_ids: Sequence[int | None],
+    mentions: Sequence[tuple[int, int, int, int]],
+) -> list[tuple[int, int]]:
+    """Align character mentions to their first word piece.
+
+    Args:
+        offsets: ``(start, end)`` character offsets of each token in its own sequence.
+        sequence_ids: which sequence each token belongs to (``None`` for special tokens).
+        mentions: ``(sequence, start, end, entity_id)``: sequence 0 is the question,
+            1 the choice; ``start``/``end`` are character offsets in that sequence.
+
+    Returns:
+        ``(token position, entity id)`` pairs, sorted by position. The first word
+        piece of a mention is the first token of its sequence whose character span
+        overlaps the mention. A token that starts several mentions keeps the
+        longest one (the most specific concept; the first on ties). Mentions cut
+        off by truncation are dropped.
+    """
+    chosen: dict[int, tuple[int, int]] = {}  # token -> (length, entity)
+    for seq, start, end, entity in mentions:
+        for t, (sid, (ts, te)) in enumerate(zip(sequence_ids, offsets)):
+            if sid != seq or te <= ts:
+                continue
+            if ts < end and te > start:
+                length = end - start
+                if t not in chosen or length > chosen[t][0]:
+                    chosen[t] = (length, int(entity))
+                break
+    return sorted((t, e) for t, (_, e) in chosen.items())
+
+
+# ----------------------------------------------------------------------------- building
+
+
+def _ground(
+    examples: Sequence[MultipleChoiceExample],
+    kg: KnowledgeGraph,
+    linker: Any,
+    config: FeatureConfig,
+    cache_dir: str | None,
+) -> tuple[list[list[Any]], list[list[Any]] | None, list[list[Any]] | None]:
+    """Grounded choices, QA graphs and paths of every example (through the grounding cache)."""
+    from tqdm.auto import tqdm
+
+    from kglm import grounding
+
+    want_qa = "qa" in config.graph_kinds
+    want_paths = "paths" in config.graph_kinds
+    if cache_dir is not None:
+        from kglm.grounding.cache import GroundingCache
+
+        cache = GroundingCache(cache_dir)
+        result = cache.get_or_build(
+            examples,
+            kg,
+            linker,
+            qa_graphs=want_qa,
+            paths=want_paths,
+            max_nodes=config.max_nodes,
+            hops=config.hops,
+            max_hops=config.max_path_hops,
+            max_paths_per_pair=config.max_paths_per_pair,
+            show_progress=config.show_progress,
+        )
+        return result.grounded, result.qa_graphs, result.paths
+
+    grounded: list[list[Any]] = []
+    qa: list[list[Any]] | None = [] if want_qa else None
+    paths: list[list[Any]] | None = [] if want_paths else None
+    for ex in tqdm(examples, desc="grounding", disable=not config.show_progress, unit="q"):
+        g = grounding.ground_choices(linker, ex.question, ex.choices)
+        grounded.append(g)
+        if qa is not None:
+            qa.append(
+                [
+                    grounding.extract_qa_subgraph(
+                        kg,
+                        c.question_entities,
+                        c.answer_entities,
+                        max_nodes=config.max_nodes,
+                        hops=config.hops,
+                    )
+                    for c in g
+                ]
+            )
+        if paths is not None:
+            paths.append(
+                [
+                    grounding.find_paths(
+                        kg,
+                        c.question_entities,
+                        c.answer_entities,
+                        max_hops=config.max_path_hops,
+                        max_paths_per_pair=config.max_paths_per_pair,
+                    )
+                    for c in g
+                ]
+            )
+    return grounded, qa, paths
+
+
+def build_dataset(
+    examples: Sequence[MultipleChoiceExample],
+    kg: KnowledgeGraph | None,
+    linker: Any,
+    tokenizer: PreTrainedTokenizerBase,
+    config: FeatureConfig | None = None,
+    *,
+    cache_dir: str | None = None,
+) -> MultipleChoiceDataset:
+    """Ground, extract graphs for and tokenize ``examples``, once.
+
+    Args:
+        examples: multiple-choice examples (all with the same number of choices
+            within a batch; the collator checks).
+        kg: the knowledge graph; ``None`` (with ``linker=None``) builds text-only
+            features for the LM baseline.
+        linker: an entity linker (``linker(text) -> list[Mention]``).
+        tokenizer: any Hugging Face *fast* tokenizer.
+        config: feature settings.
+        cache_dir: directory of the grounding cache; grounded examples and graphs
+            are reused from there on the next call with the same data, KG and
+            settings. ``None`` computes everything in memory.
+
+    Returns:
+        a :class:`MultipleChoiceDataset` of :class:`ExampleFeatures`.
+    """
+    from tqdm.auto import tqdm
+
+    config = config or FeatureConfig()
+    if kg is None or linker is None:
+        grounded: list[list[Any]] | None = None
+        qa = paths = None
+    else:
+        grounded, qa, paths = _ground(examples, kg, linker, config, cache_dir)
+
+    features: list[ExampleFeatures] = []
+    for i, ex in enumerate(
+        tqdm(examples, desc="tokenizing", disable=not config.show_progress, unit="q")
+    ):
+        enc = tokenize_choices(
+            tokenizer, ex.question, ex.choices, config.max_seq_length, config.truncation
+        )
+        choices: list[ChoiceFeatures] = []
+        for c in range(len(ex.choices)):
+            entity_tokens: list[tuple[int, int]] = []
+            if grounded is not None:
+                gc = grounded[i][c]
+                mentions = [(0, m.start, m.end, m.entity_id) for m in gc.question_mentions]
+                mentions += [(1, m.start, m.end, m.entity_id) for m in gc.answer_mentions]
+                entity_tokens = align_mentions(
+                    enc["offset_mapping"][c], enc.sequence_ids(c), mentions
+                )
+            choices.append(
+                ChoiceFeatures(
+                    input_ids=list(enc["input_ids"][c]),
+                    attention_mask=list(enc["attention_mask"][c]),
+                    token_type_ids=list(enc["token_type_ids"][c])
+                    if "token_type_ids" in enc
+                    else None,
+                    entity_tokens=entity_tokens,
+                    qa_graph=qa[i][c] if qa is not None else None,
+                    paths=paths[i][c] if paths is not None else None,
+                )
+            )
+        features.append(
+            ExampleFeatures(
+                id=ex.id,
+                choices=choices,
+                label=ex.label,
+                grounding=grounded[i] if grounded is not None else None,
+            )
+        )
+    return MultipleChoiceDataset(features, examples)
+
+
+# ----------------------------------------------------------------------------- collator
+
+
+class MultipleChoiceCollator:
+    """Batch :class:`ExampleFeatures` into one flat dict of tensors.
+
+    Args:
+        tokenizer: the tokenizer that made the features (for its pad id and side).
+        graph_kind: ``"qa"`` adds the 2-hop QA graph keys (``node_ids``,
+            ``node_type``, ``graph_index``, ``edge_index``, ``edge_type``) and
+            ``token_entity``; ``"paths"`` adds the KagNet schema graphs, their
+            ``token_entity`` and ``path_nodes``, ``path_relations``,
+            ``path_length``, ``path_graph``; ``None`` gives text keys only.
+        pad_to_multiple_of: pad L to a multiple of this.
+        include_labels: add ``labels`` when every feature has one.
+
+    Shapes: see ``docs/interfaces.md``, "Model batches". Graphs are the B*C
+    choice graphs in row-major (question, choice) order.
+    """
+
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        graph_kind: GraphKind | None = "qa",
+        pad_to_multiple_of: int | None = None,
+        include_labels: bool = True,
+    ) -> None:
+        if graph_kind not in ("qa", "paths", None):
+            raise ValueError(f"graph_kind must be 'qa', 'paths' or None, not {graph_kind!r}")
+        self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.padding_side = getattr(tokenizer, "padding_side", "right")
+        self.graph_kind = graph_kind
+        self.pad_to_multiple_of = pad_to_multiple_of
+        self.include_labels = include_labels
+
+    def __call__(self, features: Sequence[ExampleFeatures]) -> dict[str, torch.Tensor]:
+        """Collate ``features`` into the model batch dict."""
+        if not features:
+            raise ValueError("cannot collate an empty batch")
+        num_choices = len(features[0].choices)
+        for f in features:
+            if len(f.choices) != num_choices:
+                raise ValueError(
+                    f"example {f.id!r} has {len(f.choices)} choices, expected {num_choices}; "
+                    "a batch needs the same number of choices everywhere"
+                )
+        B, C = len(features), num_choices
+        L = max(len(ch.input_ids) for f in features for ch in f.choices)
+        if self.pad_to_multiple_of:
+            m = self.pad_to_multiple_of
+            L = (L + m - 1) // m * m
+        has_tt = features[0].choices[0].token_type_ids is not None
+        input_ids = torch.full((B, C, L), self.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((B, C, L), dtype=torch.long)
+        token_type_ids = torch.zeros((B, C, L), dtype=torch.long) if has_tt else None
+        shifts = torch.zeros((B, C), dtype=torch.long)
+        for b, f in enumerate(features):
+            for c, ch in enumerate(f.choices):
+                n = len(ch.input_ids)
+                s = L - n if self.padding_side == "left" else 0
+                shifts[b, c] = s
+                input_ids[b, c, s : s + n] = torch.tensor(ch.input_ids, dtype=torch.long)
+                attention_mask[b, c, s : s + n] = torch.tensor(ch.attention_mask, dtype=torch.long)
+                if token_type_ids is not None and ch.token_type_ids is not None:
+                    token_type_ids[b, c, s : s + n] = torch.tensor(
+                        ch.token_type_ids, dtype=torch.long
+                    )
+        batch: dict[str, torch.Tensor] = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            batch["token_type_ids"] = token_type_ids
+        if self.include_labels and all(f.label is not None for f in features):
+            batch["labels"] = torch.tensor([f.label for f in features], dtype=torch.long)
+        if self.graph_kind is not None:
+            batch.update(self._graphs(features, L, shifts))
+        return batch
+
+    def _graphs(
+        self, features: Sequence[ExampleFeatures], L: int, shifts: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        from kglm.grounding import collate_graphs, collate_paths
+
+        B, C = len(features), len(features[0].choices)
+        if self.graph_kind == "qa":
+            graphs = [ch.qa_graph for f in features for ch in f.choices]
+            if any(g is None for g in graphs):
+                raise ValueError("features have no QA graphs; build them with graph_kinds=('qa',)")
+            out = dict(collate_graphs(graphs))
+        else:
+            paths = [ch.paths for f in features for ch in f.choices]
+            if any(p is None for p in paths):
+                raise ValueError(
+                    "features have no KagNet paths; build them with graph_kinds=('paths',)"
+                )
+            out = dict(collate_paths(paths))
+            graphs = [p.graph for p in paths]
+        token_entity = torch.full((B, C, L), -1, dtype=torch.long)
+        offset = 0
+        for k, g in enumerate(graphs):
+            b, c = divmod(k, C)
+            node_ids = g.node_ids.tolist()
+            first: dict[int, int] = {}
+            for j, e in enumerate(node_ids):
+                first.setdefault(int(e), j)
+            for t, e in features[b].choices[c].entity_tokens:
+                j = first.get(int(e))
+                if j is not None:
+                    token_entity[b, c, int(shifts[b, c]) + t] = offset + j
+            offset += len(node_ids)
+        out["token_entity"] = token_entity
+        return out
+
+
+def batch_to_device(batch: Mapping[str, torch.Tensor], device: torch.device | str) -> dict[str, torch.Tensor]:
+    """Move every tensor of a batch to ``device``."""
+    return {k: v.to(device) for k, v in batch.items()}

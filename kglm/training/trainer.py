@@ -1,0 +1,565 @@
+"""Training and evaluation through :class:`transformers.Trainer`.
+
+What kglm adds to the stock Trainer is small and explicit:
+
+* :class:`KGTrainer` builds AdamW with two learning rates, one for the text
+  encoder (``encoder_lr``) and one for every KG part (``kg_lr``), and no weight
+  decay on biases and LayerNorms;
+* :class:`FreezeEncoderCallback` keeps the encoder frozen for the first epochs;
+* :func:`compute_accuracy` is the metric; the best checkpoint is chosen by dev
+  accuracy (``load_best_model_at_end``);
+* :func:`train` runs a whole :class:`~kglm.training.TrainingConfig`, and
+  :func:`evaluate` scores a saved model on a data file.
+
+Distributed data parallel works unchanged: launch the same script with
+``torchrun --nproc_per_node=N`` (gloo on CPU, NCCL on GPUs).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from transformers import Trainer, TrainerCallback, TrainingArguments
+
+from kglm.training.config import TrainingConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from transformers import PreTrainedTokenizerBase
+
+    from kglm.datasets.features import MultipleChoiceDataset
+    from kglm.kg.graph import KnowledgeGraph
+    from kglm.training.encoder_cache import FrozenEncoderCache
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "KGTrainer",
+    "FreezeEncoderCallback",
+    "PreparedData",
+    "TrainResult",
+    "compute_accuracy",
+    "encoder_parameter_names",
+    "prepare_data",
+    "build_model",
+    "train",
+    "evaluate",
+    "MODEL_CLASSES",
+    "TRAINING_INFO",
+]
+
+#: model kind -> "module:Class".
+MODEL_CLASSES: dict[str, str] = {
+    "lm": "kglm.models.lm:LMForMultipleChoice",
+    "ernie": "kglm.models.ernie:ErnieFusionForMultipleChoice",
+    "qagnn": "kglm.models.qagnn:QAGNNForMultipleChoice",
+    "kagnet": "kglm.models.kagnet:KagNetForMultipleChoice",
+}
+
+#: file in a trained model directory recording how its inputs were built.
+TRAINING_INFO = "kglm_training.json"
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def compute_accuracy(eval_pred: Any) -> dict[str, float]:
+    """Accuracy of ``argmax(logits)`` against the labels (a ``compute_metrics`` for Trainer)."""
+    logits, labels = eval_pred.predictions, eval_pred.label_ids
+    if isinstance(logits, (tuple, list)):
+        logits = logits[0]
+    predictions = np.asarray(logits).argmax(-1)
+    return {"accuracy": float((predictions == np.asarray(labels)).mean())}
+
+
+def _logits_only(logits: Any, labels: Any) -> torch.Tensor:
+    """Keep only the choice logits of a model's outputs (drop attention tensors)."""
+    if isinstance(logits, (tuple, list)):
+        return logits[0]
+    return logits
+
+
+# ----------------------------------------------------------------------------- parameters
+
+
+def encoder_parameter_names(model: torch.nn.Module, attribute: str = "text_encoder") -> set[str]:
+    """Names (as in ``model.named_parameters()``) of the text encoder's parameters.
+
+    The text encoder is ``model.<attribute>`` (every kglm model's ``text_encoder``);
+    for other models, the first child that is a transformers ``PreTrainedModel``.
+    """
+    from transformers import PreTrainedModel
+
+    prefix = None
+    if isinstance(getattr(model, attribute, None), torch.nn.Module):
+        prefix = attribute
+    else:
+        for name, module in model.named_modules():
+            if name and isinstance(module, PreTrainedModel):
+                prefix = name
+                break
+    if prefix is None:
+        return set()
+    return {n for n, _ in model.named_parameters() if n == prefix or n.startswith(prefix + ".")}
+
+
+class KGTrainer(Trainer):
+    """A :class:`~transformers.Trainer` with separate encoder and KG learning rates.
+
+    Args:
+        encoder_lr: learning rate of the text encoder's parameters.
+        kg_lr: learning rate of all other parameters.
+        *args, **kwargs: as for :class:`~transformers.Trainer`.
+
+    The optimiser holds every parameter, including currently frozen ones, so
+    that parameters unfrozen later (:class:`FreezeEncoderCallback`) are trained;
+    AdamW skips parameters without gradients.
+    """
+
+    def __init__(self, *args: Any, encoder_lr: float, kg_lr: float, **kwargs: Any) -> None:
+        self.encoder_lr = encoder_lr
+        self.kg_lr = kg_lr
+        super().__init__(*args, **kwargs)
+
+    def create_optimizer(self, model: torch.nn.Module | None = None) -> torch.optim.Optimizer:
+        """AdamW over four groups: (encoder | KG) x (decay | no decay)."""
+        if self.optimizer is not None:
+            return self.optimizer
+        opt_model = self.model if model is None else model
+        decay = set(self.get_decay_parameter_names(opt_model))
+        encoder = encoder_parameter_names(opt_model)
+        groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
+        frozen_forever = {
+            id(p) for n, p in opt_model.named_parameters() if not p.requires_grad and n not in encoder
+        }
+        for name, param in opt_model.named_parameters():
+            if id(param) in frozen_forever:  # e.g. frozen entity-embedding tables
+                continue
+            groups.setdefault((name in encoder, name in decay), []).append(param)
+        param_groups = []
+        for (is_encoder, has_decay), params in sorted(groups.items()):
+            param_groups.append(
+                {
+                    "params": params,
+                    "lr": self.encoder_lr if is_encoder else self.kg_lr,
+                    "weight_decay": self.args.weight_decay if has_decay else 0.0,
+                }
+            )
+        self.optimizer = torch.optim.AdamW(
+            param_groups,
+            betas=(self.args.adam_beta1, self.args.adam_beta2),
+            eps=self.args.adam_epsilon,
+        )
+        return self.optimizer
+
+
+class FreezeEncoderCallback(TrainerCallback):
+    """Keep the text encoder frozen for the first ``epochs`` epochs (QA-GNN's schedule).
+
+    Single process: the encoder's parameters get ``requires_grad=False`` while
+    frozen, so no backward pass runs through the encoder. Under distributed data
+    parallel (where ``requires_grad`` must not change after wrapping) their
+    gradients are dropped before each optimiser step instead.
+
+    Args:
+        model: the model being trained.
+        epochs: number of frozen epochs (fractions allowed).
+    """
+
+    def __init__(self, model: torch.nn.Module, epochs: float) -> None:
+        self.epochs = float(epochs)
+        names = encoder_parameter_names(model)
+        self.params = [p for n, p in model.named_parameters() if n in names]
+        self.frozen = False
+
+    def _distributed(self, args: TrainingArguments) -> bool:
+        return args.world_size > 1
+
+    def _frozen_now(self, state: Any) -> bool:
+        return (state.epoch or 0.0) < self.epochs - 1e-9
+
+    def freeze(self, frozen: bool) -> None:
+        """Set ``requires_grad`` of the encoder's parameters."""
+        for p in self.params:
+            p.requires_grad_(not frozen)
+        self.frozen = frozen
+
+    def on_train_begin(self, args: TrainingArguments, state: Any, control: Any, **kwargs: Any) -> None:
+        if not self._distributed(args) and self.epochs > 0:
+            self.freeze(True)
+
+    def on_epoch_begin(self, args: TrainingArguments, state: Any, control: Any, **kwargs: Any) -> None:
+        if not self._distributed(args):
+            self.freeze(self._frozen_now(state))
+
+    def on_pre_optimizer_step(self, args: TrainingArguments, state: Any, control: Any, **kwargs: Any) -> None:
+        if self._distributed(args) and self._frozen_now(state):
+            for p in self.params:
+                p.grad = None
+
+    def on_train_end(self, args: TrainingArguments, state: Any, control: Any, **kwargs: Any) -> None:
+        if not self._distributed(args) and self.epochs > 0:
+            self.freeze(False)
+
+
+# ----------------------------------------------------------------------------- data
+
+
+@dataclass
+class PreparedData:
+    """Everything built once from a config and shared by the runs that use it.
+
+    A benchmark builds this once per (dataset, backbone) and reuses it for every
+    model, control and seed.
+    """
+
+    tokenizer: PreTrainedTokenizerBase
+    backbone_path: str
+    train: MultipleChoiceDataset
+    dev: MultipleChoiceDataset | None
+    kg: KnowledgeGraph | None = None
+    kg_source: str | None = None
+    linker: Any = None
+    entity_embeddings: torch.Tensor | None = None
+    encoder_cache: FrozenEncoderCache | None = None
+    feature_config: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _subset(examples: list[Any], n: int | None, seed: int | None) -> list[Any]:
+    if n is None or n >= len(examples):
+        return examples
+    if seed is None:
+        return examples[:n]
+    order = np.random.default_rng(seed).permutation(len(examples))[:n]
+    return [examples[i] for i in sorted(order.tolist())]
+
+
+def prepare_data(
+    config: TrainingConfig,
+    *,
+    graph_kinds: Sequence[str] | None = None,
+    with_kg: bool | None = None,
+) -> PreparedData:
+    """Load the backbone's tokenizer, the KG, the linker and the data, and build features once.
+
+    Args:
+        config: the run's configuration (backbone, kg, files, feature settings).
+        graph_kinds: graphs to build (default: the one ``config.model`` needs);
+            a benchmark asks for ``("qa", "paths")`` to serve every model.
+        with_kg: load the KG and ground the data (default: unless ``config.model == "lm"``).
+    """
+    from transformers import AutoTokenizer
+
+    from kglm.datasets.features import FeatureConfig, build_dataset
+    from kglm.training import resources
+
+    backbone = resources.resolve_backbone(config.backbone, config.cache_dir)
+    tokenizer = AutoTokenizer.from_pretrained(backbone)
+    with_kg = (config.model != "lm") if with_kg is None else with_kg
+    if graph_kinds is None:
+        graph_kinds = () if config.graph_kind is None else (config.graph_kind,)
+    kg = linker = None
+    if with_kg:
+        if not config.kg:
+            raise ValueError("this run needs a knowledge graph (set kg)")
+        kg = resources.load_kg(config.kg, config.kg_format, config.cache_dir)
+        linker = resources.make_linker(kg)
+    features = FeatureConfig(
+        max_seq_length=config.max_seq_length,
+        graph_kinds=tuple(graph_kinds) if with_kg else (),
+        max_nodes=config.max_nodes,
+        max_path_hops=config.max_path_hops,
+        max_paths_per_pair=config.max_paths_per_pair,
+        show_progress=config.show_progress,
+    )
+    cache = os.path.join(config.cache_dir, "grounding") if with_kg else None
+    train_examples = _subset(
+        resources.load_examples(config.train_file, config.data_format, "train"),
+        config.max_train_examples,
+        config.subset_seed,
+    )
+    train_set = build_dataset(train_examples, kg, linker, tokenizer, features, cache_dir=cache)
+    dev_set = None
+    if config.dev_file:
+        dev_examples = resources.load_examples(config.dev_file, config.data_format, "dev")
+        dev_set = build_dataset(dev_examples, kg, linker, tokenizer, features, cache_dir=cache)
+    embeddings = None
+    if with_kg and config.entity_embeddings == "text":
+        embeddings = resources.text_entity_embeddings(
+            kg, "minilm", config.cache_dir, show_progress=config.show_progress
+        )
+    elif with_kg and config.entity_embeddings not in ("random", "none", ""):
+        from safetensors.torch import load_file
+
+        tensors = load_file(config.entity_embeddings)
+        embeddings = tensors.get("weight", next(iter(tensors.values())))
+    return PreparedData(
+        tokenizer=tokenizer,
+        backbone_path=backbone,
+        train=train_set,
+        dev=dev_set,
+        kg=kg,
+        kg_source=config.kg,
+        linker=linker,
+        entity_embeddings=embeddings,
+        feature_config=features,
+    )
+
+
+# ----------------------------------------------------------------------------- model
+
+
+def build_model(config: TrainingConfig, data: PreparedData) -> torch.nn.Module:
+    """The model of ``config.model`` around the backbone, with entity embeddings when it has a KG."""
+    import importlib
+
+    module_name, class_name = MODEL_CLASSES[config.model].split(":")
+    model_class = getattr(importlib.import_module(module_name), class_name)
+    kwargs: dict[str, Any] = dict(config.model_kwargs)
+    embeddings = None
+    if config.model != "lm":
+        if data.kg is None:
+            raise ValueError(f"model {config.model!r} needs the knowledge graph in the prepared data")
+        kwargs.setdefault("num_relations", 2 * data.kg.num_relations)
+        kwargs.setdefault("graph_kind", config.graph_kind)
+        kwargs.setdefault("kg_control", config.kg_control)
+        if data.entity_embeddings is not None:
+            embeddings = data.entity_embeddings
+            kwargs.setdefault("freeze_entity_embeddings", True)
+        else:
+            kwargs.setdefault("num_entities", data.kg.num_entities)
+            kwargs.setdefault("entity_dim", config.entity_dim)
+            kwargs.setdefault("freeze_entity_embeddings", False)
+    return model_class.from_encoder(data.backbone_path, entity_embeddings=embeddings, **kwargs)
+
+
+# ----------------------------------------------------------------------------- train
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes:
+        metrics: final dev metrics of the best model (``eval_accuracy``, ...).
+        best_accuracy: best dev accuracy (``None`` without dev data).
+        train_runtime: seconds spent in ``Trainer.train``.
+        train_samples_per_second: training questions per second.
+        eval_samples_per_second: dev questions per second of the final evaluation.
+        train_loss: mean training loss.
+        log_history: the Trainer's log history (losses per logging step, eval metrics per epoch).
+        model_dir: where the final model was saved (``None`` when not saved).
+        model: the trained model (the best checkpoint when evaluating each epoch).
+    """
+
+    metrics: dict[str, float]
+    best_accuracy: float | None
+    train_runtime: float
+    train_samples_per_second: float
+    eval_samples_per_second: float | None
+    train_loss: float
+    log_history: list[dict[str, Any]]
+    model_dir: str | None
+    model: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (without the model)."""
+        return {
+            "metrics": self.metrics,
+            "best_accuracy": self.best_accuracy,
+            "train_runtime": self.train_runtime,
+            "train_samples_per_second": self.train_samples_per_second,
+            "eval_samples_per_second": self.eval_samples_per_second,
+            "train_loss": self.train_loss,
+            "model_dir": self.model_dir,
+        }
+
+
+def _training_arguments(config: TrainingConfig, has_dev: bool) -> TrainingArguments:
+    evaluate_epochs = has_dev and config.eval_each_epoch
+    kwargs: dict[str, Any] = dict(
+        output_dir=config.output_dir,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        num_train_epochs=config.num_epochs,
+        learning_rate=config.encoder_lr,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup,
+        lr_scheduler_type="linear",
+        seed=config.seed,
+        data_seed=config.seed,
+        eval_strategy="epoch" if evaluate_epochs else "no",
+        save_strategy="epoch" if evaluate_epochs else "no",
+        save_total_limit=1 if evaluate_epochs else None,
+        load_best_model_at_end=evaluate_epochs,
+        metric_for_best_model="accuracy" if evaluate_epochs else None,
+        greater_is_better=True,
+        remove_unused_columns=False,
+        label_names=["labels"],
+        report_to=[],
+        logging_steps=config.logging_steps,
+        logging_strategy="steps",
+        disable_tqdm=not config.show_progress,
+        dataloader_num_workers=config.dataloader_num_workers,
+        save_only_model=True,
+    )
+    if not torch.cuda.is_available():
+        kwargs["use_cpu"] = True
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            kwargs["ddp_backend"] = "gloo"
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        kwargs["ddp_find_unused_parameters"] = True
+    return TrainingArguments(**kwargs)
+
+
+def train(config: TrainingConfig, data: PreparedData | None = None) -> TrainResult:
+    """Train ``config.model`` on ``config``'s data and keep the best dev checkpoint.
+
+    Args:
+        config: the run.
+        data: prepared data to reuse (from :func:`prepare_data`); built from
+            ``config`` when ``None``.
+
+    Returns:
+        a :class:`TrainResult`. With ``config.save_model`` the model, its
+        tokenizer and a ``kglm_training.json`` (backbone, KG, feature settings)
+        are saved in ``config.output_dir``, ready for :func:`evaluate` and
+        ``kglm predict``.
+    """
+    from transformers import set_seed
+
+    from kglm.datasets.features import MultipleChoiceCollator
+    from kglm.training.encoder_cache import FrozenEncoderCache, install_encoder_cache
+
+    if data is None:
+        data = prepare_data(config)
+    set_seed(config.seed)
+    model = build_model(config, data)
+    frozen_all = config.freeze_encoder_epochs >= config.num_epochs
+    callbacks: list[TrainerCallback] = []
+    if frozen_all and config.cache_frozen_encoder and config.model != "ernie":
+        if data.encoder_cache is None:
+            data.encoder_cache = FrozenEncoderCache()
+        install_encoder_cache(model, data.encoder_cache)
+    elif config.freeze_encoder_epochs > 0:
+        callbacks.append(FreezeEncoderCallback(model, config.freeze_encoder_epochs))
+    args = _training_arguments(config, data.dev is not None)
+    collator = MultipleChoiceCollator(data.tokenizer, graph_kind=config.graph_kind)
+    trainer = KGTrainer(
+        model=model,
+        args=args,
+        train_dataset=data.train,
+        eval_dataset=data.dev,
+        data_collator=collator,
+        compute_metrics=compute_accuracy,
+        preprocess_logits_for_metrics=_logits_only,
+        callbacks=callbacks,
+        encoder_lr=config.encoder_lr,
+        kg_lr=config.kg_lr,
+    )
+    started = time.perf_counter()
+    output = trainer.train()
+    train_runtime = time.perf_counter() - started
+    metrics: dict[str, float] = {}
+    eval_sps = None
+    if data.dev is not None:
+        metrics = trainer.evaluate()
+        eval_sps = metrics.get("eval_samples_per_second")
+    best = metrics.get("eval_accuracy")
+    model_dir = None
+    if config.save_model and trainer.is_world_process_zero():
+        model_dir = config.output_dir
+        trainer.save_model(model_dir)
+        data.tokenizer.save_pretrained(model_dir)
+        info = {
+            "model": config.model,
+            "backbone": config.backbone,
+            "kg": data.kg_source,
+            "kg_format": config.kg_format,
+            "max_seq_length": config.max_seq_length,
+            "max_nodes": config.max_nodes,
+            "max_path_hops": config.max_path_hops,
+            "max_paths_per_pair": config.max_paths_per_pair,
+            "graph_kind": config.graph_kind,
+            "cache_dir": os.path.abspath(config.cache_dir),
+            "config": config.to_dict(),
+            "dev_metrics": metrics,
+        }
+        Path(model_dir, TRAINING_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
+    return TrainResult(
+        metrics=dict(metrics),
+        best_accuracy=best,
+        train_runtime=train_runtime,
+        train_samples_per_second=float(output.metrics.get("train_samples_per_second", 0.0)),
+        eval_samples_per_second=eval_sps,
+        train_loss=float(output.training_loss),
+        log_history=list(trainer.state.log_history),
+        model_dir=model_dir,
+        model=trainer.model,
+    )
+
+
+# ----------------------------------------------------------------------------- evaluate
+
+
+def read_training_info(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """The ``kglm_training.json`` of a model directory saved by :func:`train` (empty if absent)."""
+    path = Path(model_dir, TRAINING_INFO)
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def evaluate(
+    model_dir: str | os.PathLike[str],
+    data: str | Sequence[Any],
+    *,
+    data_format: str = "auto",
+    kg: str | None = None,
+    batch_size: int = 32,
+    show_progress: bool = True,
+) -> dict[str, float]:
+    """Accuracy of a saved model on a labelled data file.
+
+    Args:
+        model_dir: a directory written by :func:`train` (or ``kglm train``).
+        data: a data file (or ``"demo"`` for the bundled dev questions), or
+            a list of :class:`~kglm.datasets.readers.MultipleChoiceExample`.
+        data_format: the file's reader format.
+        kg: the knowledge graph, when not the one recorded at training time.
+        batch_size: questions per batch.
+
+    Returns:
+        ``{"accuracy": ..., "num_examples": ..., "samples_per_second": ...}``.
+    """
+    from kglm.training.predict import Predictor
+
+    predictor = Predictor.load(model_dir, kg=kg, show_progress=show_progress)
+    if isinstance(data, (str, os.PathLike)):
+        from kglm.training import resources
+
+        examples = resources.load_examples(os.fspath(data), data_format, "dev")
+    else:
+        examples = list(data)
+    started = time.perf_counter()
+    logits = predictor.score_examples(examples, batch_size=batch_size)
+    elapsed = time.perf_counter() - started
+    labelled = [(lg, ex.label) for lg, ex in zip(logits, examples) if ex.label is not None]
+    if not labelled:
+        raise ValueError("the data has no labels; use predict for unlabelled questions")
+    correct = sum(int(int(torch.as_tensor(lg).argmax()) == label) for lg, label in labelled)
+    return {
+        "accuracy": correct / len(labelled),
+        "num_examples": float(len(labelled)),
+        "samples_per_second": len(examples) / max(elapsed, 1e-9),
+    }
