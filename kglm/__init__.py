@@ -14,6 +14,9 @@ __version__ = "0.1.0"
 # public name -> module that defines it. Each feature module adds its own lines.
 _LAZY: dict[str, str] = {
     "KnowledgeGraph": "kglm.kg.graph",
+    "KGModelConfig": "kglm.models.base",
+    "LMForMultipleChoice": "kglm.models.lm",
+    "load_model": "kglm.models.auto",
 }
 
 __all__ = ["__version__", *_LAZY]

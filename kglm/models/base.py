@@ -1,0 +1,269 @@
+"""Shared configuration and base class of every kglm multiple-choice model.
+
+Every kglm model is a Hugging Face :class:`~transformers.PreTrainedModel` built
+around one text encoder (any ``AutoModel``: BERT, ALBERT, ELECTRA, RoBERTa,
+DistilBERT, MiniLM, ...) and an optional table of KG entity embeddings. The text
+encoder's own configuration is stored as a plain dict inside
+:class:`KGModelConfig` (``config.encoder``), so one ``config.json`` plus one
+``model.safetensors`` describe the whole model and ``save_pretrained`` /
+``from_pretrained`` round-trip exactly.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
+
+if TYPE_CHECKING:
+    from kglm.kg.embeddings import EntityEmbeddings
+
+__all__ = ["KGModelConfig", "KGPreTrainedModel", "build_text_encoder", "text_encoder_config"]
+
+_GNN_CONVS = ("qagnn", "rgcn", "gat")
+_GRAPH_KINDS = ("qa", "paths")
+_KG_CONTROLS = ("none", "no_graph", "permute_edges", "permute_relations")
+
+
+class KGModelConfig(PretrainedConfig):
+    r"""Configuration of a kglm model: a text encoder plus KG components.
+
+    Subclasses set their own ``model_type`` (``"kglm-lm"``, ``"kglm-ernie"``,
+    ``"kglm-qagnn"``, ``"kglm-kagnet"``) and may add keyword arguments. Like every
+    transformers 5 configuration this is a dataclass: the arguments below are its
+    fields and are all keyword-only.
+
+    Args:
+        encoder: the text encoder's configuration as a dict (``config.to_dict()``
+            of any transformers configuration, including its ``"model_type"``);
+            ``AutoConfig.for_model(**encoder)`` rebuilds it. Usually filled by
+            :meth:`KGPreTrainedModel.from_encoder`.
+        num_entities: rows of the entity-embedding table (KG entities). ``0``
+            keeps a one-row placeholder table (LM baseline, tests).
+        entity_dim: width of the entity-embedding table.
+        freeze_entity_embeddings: keep the entity-embedding table fixed
+            (``requires_grad=False``) during training.
+        num_relations: number of edge types the graph encoder sees, i.e. ``2R``
+            for a KG with ``R`` relations and their inverses.
+        num_node_types: number of node types (question, answer, other, context).
+        gnn_hidden: hidden width of the graph encoder.
+        gnn_layers: number of graph-encoder layers.
+        gnn_conv: graph convolution, one of ``"qagnn"``, ``"rgcn"``, ``"gat"``.
+        gnn_heads: attention heads of the attention-based convolutions.
+        dropout: dropout of the kglm layers (the text encoder keeps its own).
+        graph_kind: which graph the model wants from the collator: ``"qa"``
+            (2-hop QA subgraphs) or ``"paths"`` (KagNet schema graphs and paths).
+        kg_control: the KG control experiment to run: ``"none"``, ``"no_graph"``
+            (graph removed), ``"permute_edges"`` or ``"permute_relations"``
+            (edges / relation types randomly permuted).
+        initializer_range: standard deviation of the normal initialisation of the
+            kglm layers' linear and embedding weights.
+    """
+
+    model_type = "kglm"
+
+    encoder: dict | None = None
+    num_entities: int = 0
+    entity_dim: int = 64
+    freeze_entity_embeddings: bool = True
+    num_relations: int = 0
+    num_node_types: int = 4
+    gnn_hidden: int = 64
+    gnn_layers: int = 2
+    gnn_conv: str = "qagnn"
+    gnn_heads: int = 2
+    dropout: float = 0.1
+    graph_kind: str = "qa"
+    kg_control: str = "none"
+    initializer_range: float = 0.02
+
+    def __post_init__(self, **kwargs: Any) -> None:
+        for name, value, allowed in (
+            ("gnn_conv", self.gnn_conv, _GNN_CONVS),
+            ("graph_kind", self.graph_kind, _GRAPH_KINDS),
+            ("kg_control", self.kg_control, _KG_CONTROLS),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name}={value!r} is not one of {allowed}")
+        if self.num_entities < 0 or self.num_relations < 0:
+            raise ValueError("num_entities and num_relations must be >= 0")
+        if self.encoder is not None and "model_type" not in self.encoder:
+            raise ValueError("encoder must be a configuration dict with a 'model_type' key")
+        super().__post_init__(**kwargs)
+
+
+def text_encoder_config(config: KGModelConfig) -> PretrainedConfig:
+    """The text encoder's transformers configuration rebuilt from ``config.encoder``."""
+    if config.encoder is None:
+        raise ValueError(
+            "config.encoder is None: give the text encoder's configuration as a dict "
+            "(e.g. BertConfig(...).to_dict()) or start from KGPreTrainedModel.from_encoder(...)"
+        )
+    return AutoConfig.for_model(**config.encoder)
+
+
+def build_text_encoder(config: KGModelConfig) -> PreTrainedModel:
+    """A freshly initialised ``AutoModel`` for the text encoder described by ``config.encoder``."""
+    return AutoModel.from_config(text_encoder_config(config))
+
+
+class KGPreTrainedModel(PreTrainedModel):
+    """Base class of kglm models: a text encoder and an entity-embedding table.
+
+    Subclasses build their own layers in ``__init__`` after calling
+    ``super().__init__(config)`` and finish with ``self.post_init()``. The text
+    encoder is a child :class:`~transformers.PreTrainedModel`, so transformers
+    initialises it with its own ``_init_weights``; this class's
+    :meth:`_init_weights` only touches kglm's layers, and loading a checkpoint
+    never re-randomises loaded weights.
+
+    Attributes:
+        text_encoder: the ``AutoModel`` text encoder.
+        entity_embeddings: ``nn.Embedding(max(num_entities, 1), entity_dim)``,
+            frozen when ``config.freeze_entity_embeddings``.
+    """
+
+    config_class = KGModelConfig
+    base_model_prefix = "kglm"
+    main_input_name = "input_ids"
+    supports_gradient_checkpointing = False
+
+    def __init__(self, config: KGModelConfig) -> None:
+        super().__init__(config)
+        self.text_encoder = build_text_encoder(config)
+        self.entity_embeddings = nn.Embedding(max(config.num_entities, 1), config.entity_dim)
+        self.entity_embeddings.weight.requires_grad_(not config.freeze_entity_embeddings)
+        # Whether the encoder's forward takes token_type_ids (DistilBERT does not).
+        self._encoder_takes_token_types = "token_type_ids" in inspect.signature(self.text_encoder.forward).parameters
+
+    @property
+    def text_hidden_size(self) -> int:
+        """Width of the text encoder's hidden states."""
+        return int(self.text_encoder.config.hidden_size)
+
+    # ------------------------------------------------------------------ weights
+    def _init_weights(self, module: nn.Module) -> None:
+        """Initialise kglm's own layers (the text encoder is initialised by its own class).
+
+        Linear, embedding and LayerNorm weights get transformers' default scheme;
+        any other module with a ``reset_parameters`` method (PyG convolutions,
+        :class:`~kglm.nn.KnowledgeFusion`, LSTMs) is reset by that method after its
+        children, so its own initialisation (e.g. KnowledgeFusion's zero output
+        projections) is the one that holds.
+        """
+        if isinstance(module, (nn.Linear, nn.Embedding, nn.LayerNorm)):
+            super()._init_weights(module)
+        elif isinstance(module, nn.LSTM) or (
+            hasattr(module, "reset_parameters") and module is not self and not isinstance(module, PreTrainedModel)
+        ):
+            module.reset_parameters()
+
+    def load_entity_embeddings(self, embeddings: torch.Tensor | EntityEmbeddings) -> None:
+        """Copy pretrained entity embeddings into the table.
+
+        Args:
+            embeddings: a ``(num_entities, entity_dim)`` tensor or a
+                :class:`~kglm.kg.embeddings.EntityEmbeddings` aligned to the KG's ids.
+
+        Raises:
+            ValueError: when the shape differs from the table's.
+        """
+        weight = getattr(embeddings, "weight", embeddings)
+        if not isinstance(weight, torch.Tensor):
+            raise TypeError(f"expected a tensor or EntityEmbeddings, got {type(embeddings).__name__}")
+        table = self.entity_embeddings.weight
+        if tuple(weight.shape) != tuple(table.shape):
+            raise ValueError(
+                f"entity embeddings of shape {tuple(weight.shape)} do not fit the model's table "
+                f"{tuple(table.shape)} (config num_entities={self.config.num_entities}, "
+                f"entity_dim={self.config.entity_dim})"
+            )
+        with torch.no_grad():
+            table.copy_(weight.to(dtype=table.dtype, device=table.device))
+
+    @classmethod
+    def from_encoder(
+        cls,
+        name_or_path: str,
+        entity_embeddings: torch.Tensor | EntityEmbeddings | None = None,
+        **config_kwargs: Any,
+    ) -> KGPreTrainedModel:
+        """Build a model around a pretrained text encoder.
+
+        The text encoder's weights come from ``AutoModel.from_pretrained(name_or_path)``
+        (a hub name or a local directory such as the packaged MiniLM's); every other
+        layer is freshly initialised.
+
+        Args:
+            name_or_path: anything ``AutoModel.from_pretrained`` accepts.
+            entity_embeddings: optional pretrained entity table; when given,
+                ``num_entities`` and ``entity_dim`` default to its shape.
+            **config_kwargs: other :class:`KGModelConfig` (or subclass) arguments.
+
+        Returns:
+            The model, in training mode like a fresh ``from_config`` model.
+        """
+        encoder = AutoModel.from_pretrained(name_or_path)
+        if entity_embeddings is not None:
+            weight = getattr(entity_embeddings, "weight", entity_embeddings)
+            config_kwargs.setdefault("num_entities", int(weight.shape[0]))
+            config_kwargs.setdefault("entity_dim", int(weight.shape[1]))
+        config = cls.config_class(encoder=encoder.config.to_dict(), **config_kwargs)
+        model = cls(config)
+        # load_state_dict (not module replacement) keeps any hooks the subclass
+        # registered on its text encoder, e.g. the knowledge-fusion hooks.
+        model.text_encoder.load_state_dict(encoder.state_dict())
+        if entity_embeddings is not None:
+            model.load_entity_embeddings(entity_embeddings)
+        model.train()
+        return model
+
+    # ------------------------------------------------------------------ helpers
+    def encode_text(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the text encoder over every (question, choice) pair.
+
+        The pooled vector is the encoder's pooler output when it has a pooler
+        (BERT, ALBERT, RoBERTa: like ``BertForMultipleChoice``), else the first
+        token's final state (ELECTRA, DistilBERT, MiniLM without pooler).
+
+        Args:
+            input_ids: ``(B, C, L)`` or ``(B*C, L)`` token ids.
+            attention_mask: same shape as ``input_ids``.
+            token_type_ids: same shape, only for encoders that use them;
+                ignored by encoders without token types (DistilBERT).
+
+        Returns:
+            ``(sequence_output (B*C, L, H), pooled (B*C, H))``.
+        """
+        length = input_ids.size(-1)
+        kwargs: dict[str, torch.Tensor] = {"input_ids": input_ids.reshape(-1, length)}
+        if attention_mask is not None:
+            kwargs["attention_mask"] = attention_mask.reshape(-1, length)
+        if token_type_ids is not None and self._encoder_takes_token_types:
+            kwargs["token_type_ids"] = token_type_ids.reshape(-1, length)
+        outputs = self.text_encoder(**kwargs, return_dict=True)
+        sequence_output = outputs.last_hidden_state
+        pooled = getattr(outputs, "pooler_output", None)
+        if pooled is None:
+            pooled = sequence_output[:, 0]
+        return sequence_output, pooled
+
+    @staticmethod
+    def _multiple_choice_loss(logits: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | None:
+        """Cross-entropy over choices; ``None`` when ``labels`` is ``None``.
+
+        Args:
+            logits: ``(B, C)`` choice scores.
+            labels: ``(B,)`` gold choice indices, or ``None``.
+        """
+        if labels is None:
+            return None
+        return nn.functional.cross_entropy(logits, labels.to(logits.device).long())
