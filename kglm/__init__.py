@@ -14,6 +14,11 @@ __version__ = "0.1.0"
 # public name -> module that defines it. Each feature module adds its own lines.
 _LAZY: dict[str, str] = {
     "KnowledgeGraph": "kglm.kg.graph",
+    "Mention": "kglm.linking.mention",
+    "LexiconLinker": "kglm.linking.lexicon",
+    "GroundedChoice": "kglm.grounding.ground",
+    "ground_choices": "kglm.grounding.ground",
+    "ground_examples": "kglm.grounding.ground",
     "KGModelConfig": "kglm.models.base",
     "LMForMultipleChoice": "kglm.models.lm",
     "load_model": "kglm.models.auto",

@@ -1,1 +1,47 @@
-"""kglm.grounding."""
+"""kglm.grounding: from multiple-choice examples to per-choice KG subgraphs.
+
+``ground_choices`` / ``ground_examples`` find the question and answer entities
+of each choice (``GroundedChoice``); ``extract_qa_subgraph`` builds the 2-hop
+QA graph of one choice (``ChoiceGraph``) and ``find_paths`` the KagNet paths
+(``ChoicePaths``); ``GroundingCache`` keeps grounded data sets on disk.
+
+Names are imported lazily (PEP 562), so ``import kglm.grounding`` is cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY: dict[str, str] = {
+    "GroundedChoice": "kglm.grounding.ground",
+    "ground_choices": "kglm.grounding.ground",
+    "ground_examples": "kglm.grounding.ground",
+    "GroundedDataset": "kglm.grounding.cache",
+    "GroundingCache": "kglm.grounding.cache",
+    "ChoiceGraph": "kglm.grounding.graphs",
+    "extract_qa_subgraph": "kglm.grounding.graphs",
+    "collate_graphs": "kglm.grounding.graphs",
+    "NODE_QUESTION": "kglm.grounding.graphs",
+    "NODE_ANSWER": "kglm.grounding.graphs",
+    "NODE_OTHER": "kglm.grounding.graphs",
+    "NODE_CONTEXT": "kglm.grounding.graphs",
+    "ChoicePaths": "kglm.grounding.paths",
+    "find_paths": "kglm.grounding.paths",
+    "collate_paths": "kglm.grounding.paths",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kglm.grounding' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,588 @@
+"""Dictionary (lexicon) entity linking over lemmatized label n-grams.
+
+:class:`LexiconLinker` indexes every label of a knowledge graph by its
+lemmatized, case-folded token sequence (and, by default, by its case-folded
+surface token sequence too), then links text by looking up the n-grams of the
+text's lemma sequence in that hash index. The index is a plain ``dict`` from
+token tuples to entity ids plus the set of proper prefixes of its keys, so
+matching walks each start position only as far as some label continues:
+``O(tokens x matched length)`` dictionary lookups, independent of the number of
+labels (the reference QA-GNN code runs a spaCy ``Matcher`` with one pattern per
+concept instead).
+
+Matching rules:
+
+* longest match first, greedy left to right: at each token the longest label
+  n-gram starting there is taken and matching resumes after it
+  (``keep_overlapping=False``, the default); with ``keep_overlapping=True``
+  every n-gram that is a label is returned, overlaps and sub-spans included
+  (the KagNet / QA-GNN behaviour);
+* n-grams made only of stopwords and punctuation are not indexed, nor labels
+  or entities in ``blacklist``;
+* when several entities share the matched n-gram, one :class:`Mention` per
+  entity is returned, ordered by entity id, each with ``score = 1 / k`` for
+  ``k`` candidates (the linker does not guess between them);
+* offsets come from the tokenizer, so ``text[m.start:m.end] == m.text``.
+
+The index saves under ``KG_DIR/extras/linker/`` (JSON + ``.npy``, no pickle),
+keyed by the KG fingerprint and the index settings; :meth:`LexiconLinker.load`
+rebuilds it, with a warning, when either changed or the files are damaged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import string
+import tempfile
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import islice, tee
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from kglm.linking.lemmatizer import Lemmatizer, Tokens, get_lemmatizer
+from kglm.linking.mention import Mention
+
+__all__ = ["ENGLISH_STOPWORDS", "QAGNN_BLACKLIST", "LabeledGraph", "LexiconLinker"]
+
+_FORMAT_VERSION = 1
+_EXTRA_NAME = "linker"
+_SEP = "\x1f"  # joins the tokens of a key on disk; never inside a spaCy token
+
+
+#: Default stop words: NLTK's English list (the one QA-GNN / MHGRN use) plus
+#: spaCy's clitic tokens. Smaller than spaCy's list, which holds content verbs
+#: such as "go", "make" and "take" that are ConceptNet concepts.
+ENGLISH_STOPWORDS: frozenset[str] = frozenset(
+    """i me my myself we our ours ourselves you you're you've you'll you'd your yours
+    yourself yourselves he him his himself she she's her hers herself it it's its itself
+    they them their theirs themselves what which who whom this that that'll these those
+    am is are was were be been being have has had having do does did doing a an the and
+    but if or because as until while of at by for with about against between into
+    through during before after above below to from up down in out on off over under
+    again further then once here there when where why how all any both each few more
+    most other some such no nor not only own same so than too very s t can will just
+    don don't should should've now d ll m o re ve y ain aren aren't couldn couldn't
+    didn didn't doesn doesn't hadn hadn't hasn hasn't haven haven't isn isn't ma mightn
+    mightn't mustn mustn't needn needn't shan shan't shouldn shouldn't wasn wasn't
+    weren weren't won won't wouldn wouldn't n't 's 're 'm 've 'll 'd""".split()
+)
+
+#: Concepts the QA-GNN / MHGRN grounding code never links (too generic); pass as
+#: ``blacklist=QAGNN_BLACKLIST`` to reproduce it.
+QAGNN_BLACKLIST: frozenset[str] = frozenset(
+    {
+        "-pron-", "actually", "likely", "possibly", "want", "make", "my", "someone",
+        "sometimes_people", "sometimes", "would", "want_to", "one", "something",
+        "everybody", "somebody", "could", "could_be",
+    }
+)  # fmt: skip
+
+
+class LabeledGraph(Protocol):
+    """What :meth:`LexiconLinker.from_kg` needs from a knowledge graph."""
+
+    entities: Sequence[str]
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def label_index(self) -> tuple[Any, list[str]]: ...
+
+
+def _normalize(text: str) -> str:
+    """Case-fold, collapse whitespace, strip surrounding punctuation (fallback lookup key)."""
+    text = " ".join(text.lower().replace("_", " ").split())
+    return text.strip(string.punctuation + " ")
+
+
+def _is_filler(token: str, stopwords: frozenset[str]) -> bool:
+    return token.lower() in stopwords or not any(c.isalnum() for c in token)
+
+
+class LexiconLinker:
+    """Link text to KG entities through an n-gram hash index of lemmatized labels.
+
+    Build one with :meth:`from_kg` (or :meth:`from_labels`), or :meth:`load` it
+    from a saved KG directory. Calling the linker links one text; :meth:`pipe`
+    links many in batches. See the module docstring for the matching rules.
+
+    Example:
+        >>> from kglm.linking import LexiconLinker
+        >>> linker = LexiconLinker.from_labels(
+        ...     ["fridge", "ice hockey", "ice", "go"], lemmatizer="rule")
+        >>> [(m.text, m.entity) for m in linker("Fridges near the ice hockey rink")]
+        [('Fridges', 'fridge'), ('ice hockey', 'ice hockey')]
+    """
+
+    def __init__(
+        self,
+        index: dict[tuple[str, ...], tuple[int, ...]],
+        exact: dict[str, tuple[int, ...]],
+        entities: Sequence[str],
+        lemmatizer: Lemmatizer,
+        *,
+        max_ngram: int | None = None,
+        keep_overlapping: bool = False,
+        stopwords: frozenset[str] = frozenset(),
+        blacklist: frozenset[str] = frozenset(),
+        lowercase: bool = True,
+        match_surface: bool = True,
+        kg_fingerprint: str = "",
+    ):
+        self._index = index
+        self._exact = exact
+        self.entities = entities
+        self.lemmatizer = lemmatizer
+        self.max_ngram = max_ngram
+        self.keep_overlapping = keep_overlapping
+        self.stopwords = stopwords
+        self.blacklist = blacklist
+        self.lowercase = lowercase
+        self.match_surface = match_surface
+        self.kg_fingerprint = kg_fingerprint
+        longest = max((len(k) for k in index), default=0)
+        self._max_len = longest if max_ngram is None else min(longest, max_ngram)
+        self._prefixes: set[tuple[str, ...]] = {k[:i] for k in index for i in range(1, len(k))}
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def from_kg(
+        cls,
+        kg: LabeledGraph,
+        lemmatizer: str | Lemmatizer = "auto",
+        max_ngram: int | None = None,
+        keep_overlapping: bool = False,
+        stopwords: Iterable[str] | None = None,
+        blacklist: Iterable[str] = (),
+        lowercase: bool = True,
+        match_surface: bool = True,
+        show_progress: bool | None = None,
+    ) -> LexiconLinker:
+        """Index all labels of ``kg`` (``kg.label_index()``).
+
+        Args:
+            kg: a :class:`~kglm.kg.KnowledgeGraph` (anything with ``entities``,
+                ``fingerprint`` and ``label_index()``).
+            lemmatizer: ``"auto"``, ``"spacy"``, ``"spacy:<model>"``, ``"lookup"``,
+                ``"rule"`` or a :class:`~kglm.linking.Lemmatizer`.
+            max_ngram: longest label n-gram indexed and matched, in tokens;
+                ``None`` = the longest label.
+            keep_overlapping: return every matching n-gram instead of the
+                greedy longest, non-overlapping ones.
+            stopwords: words that cannot make an n-gram on their own (with
+                punctuation); ``None`` = :data:`ENGLISH_STOPWORDS`.
+            blacklist: labels (case-folded, lemmatized with tokens joined by a
+                space, or as written) and entity names never linked.
+            lowercase: case-fold lemmas and surface forms (both sides).
+            match_surface: also index and match the case-folded surface tokens,
+                so a word the tagger lemmatizes differently in a label and in a
+                sentence still matches when written the same.
+            show_progress: tqdm bar while lemmatizing labels; ``None`` = only
+                for 10,000 labels or more.
+        """
+        ids, texts = kg.label_index()
+        entity_ids = [int(i) for i in (ids.tolist() if hasattr(ids, "tolist") else ids)]
+        return cls._build(
+            list(kg.entities),
+            entity_ids,
+            list(texts),
+            lemmatizer=lemmatizer,
+            max_ngram=max_ngram,
+            keep_overlapping=keep_overlapping,
+            stopwords=stopwords,
+            blacklist=blacklist,
+            lowercase=lowercase,
+            match_surface=match_surface,
+            show_progress=show_progress,
+            kg_fingerprint=str(kg.fingerprint),
+        )
+
+    @classmethod
+    def from_labels(
+        cls,
+        entities: Sequence[str],
+        labels: Mapping[int, Sequence[str]] | None = None,
+        **options: Any,
+    ) -> LexiconLinker:
+        """Build a linker without a KG: entity ``i`` is named ``entities[i]``.
+
+        Args:
+            entities: entity names; an entity without labels is labelled by its name.
+            labels: optional surface forms per entity id.
+            **options: as for :meth:`from_kg`.
+        """
+        names = [str(e) for e in entities]
+        labels = labels or {}
+        entity_ids: list[int] = []
+        texts: list[str] = []
+        for i, name in enumerate(names):
+            for text in labels.get(i) or [name]:
+                entity_ids.append(i)
+                texts.append(str(text))
+        digest = hashlib.sha256(json.dumps([names, texts, entity_ids]).encode()).hexdigest()
+        return cls._build(names, entity_ids, texts, kg_fingerprint=digest, **options)
+
+    @classmethod
+    def _build(
+        cls,
+        entities: Sequence[str],
+        entity_ids: Sequence[int],
+        texts: Sequence[str],
+        *,
+        lemmatizer: str | Lemmatizer = "auto",
+        max_ngram: int | None = None,
+        keep_overlapping: bool = False,
+        stopwords: Iterable[str] | None = None,
+        blacklist: Iterable[str] = (),
+        lowercase: bool = True,
+        match_surface: bool = True,
+        show_progress: bool | None = None,
+        kg_fingerprint: str = "",
+    ) -> LexiconLinker:
+        if max_ngram is not None and max_ngram < 1:
+            raise ValueError("max_ngram must be at least 1 (or None)")
+        lem = get_lemmatizer(lemmatizer)
+        stop = ENGLISH_STOPWORDS if stopwords is None else frozenset(w.lower() for w in stopwords)
+        black = frozenset(str(b).lower() for b in blacklist)
+        black_norm = frozenset(_normalize(b) for b in black)
+
+        unique = sorted(set(texts))
+        if show_progress is None:
+            show_progress = len(unique) >= 10_000
+        from tqdm.auto import tqdm
+
+        tokens: dict[str, Tokens] = {}
+        stream = lem.pipe(unique, batch_size=1000)
+        for text, toks in tqdm(
+            zip(unique, stream),
+            total=len(unique),
+            desc="lemmatizing labels",
+            unit="label",
+            disable=not show_progress,
+        ):
+            tokens[text] = toks
+
+        fold = str.lower if lowercase else str
+        index: dict[tuple[str, ...], set[int]] = {}
+        exact: dict[str, set[int]] = {}
+        for eid, text in zip(entity_ids, texts):
+            if entities[eid].lower() in black:
+                continue
+            norm = _normalize(text)
+            if not norm or norm in black_norm:
+                continue
+            exact.setdefault(norm, set()).add(eid)
+            toks = tokens[text]
+            keys = {tuple(fold(t) for t in toks.lemmas)}
+            if match_surface:
+                keys.add(tuple(fold(t) for t in toks.forms))
+            for key in keys:
+                if not key or (max_ngram is not None and len(key) > max_ngram):
+                    continue
+                if all(_is_filler(t, stop) for t in key):
+                    continue
+                if " ".join(key).lower() in black:
+                    continue
+                index.setdefault(key, set()).add(eid)
+        return cls(
+            {k: tuple(sorted(v)) for k, v in index.items()},
+            {k: tuple(sorted(v)) for k, v in exact.items()},
+            list(entities),
+            lem,
+            max_ngram=max_ngram,
+            keep_overlapping=keep_overlapping,
+            stopwords=stop,
+            blacklist=black,
+            lowercase=lowercase,
+            match_surface=match_surface,
+            kg_fingerprint=kg_fingerprint,
+        )
+
+    # ------------------------------------------------------------------ settings
+
+    @property
+    def index_settings(self) -> dict[str, Any]:
+        """Everything the saved index depends on, besides the KG itself."""
+        return {
+            "format_version": _FORMAT_VERSION,
+            "lemmatizer": self.lemmatizer.settings,
+            "max_ngram": self.max_ngram,
+            "lowercase": self.lowercase,
+            "match_surface": self.match_surface,
+            "stopwords": hashlib.sha256("\n".join(sorted(self.stopwords)).encode()).hexdigest(),
+            "blacklist": sorted(self.blacklist),
+        }
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """Everything the linker's output depends on (for cache keys)."""
+        return {
+            **self.index_settings,
+            "keep_overlapping": self.keep_overlapping,
+            "kg_fingerprint": self.kg_fingerprint,
+        }
+
+    @property
+    def num_keys(self) -> int:
+        """Number of distinct n-grams in the index."""
+        return len(self._index)
+
+    def __repr__(self) -> str:
+        return (
+            f"LexiconLinker(keys={len(self._index)}, entities={len(self.entities)}, "
+            f"lemmatizer={self.lemmatizer!r}, keep_overlapping={self.keep_overlapping})"
+        )
+
+    # ------------------------------------------------------------------ linking
+
+    def __call__(self, text: str) -> list[Mention]:
+        """Link one text; mentions sorted by ``(start, end, entity_id)``."""
+        if not isinstance(text, str) or not text.strip():
+            return []
+        return self._match(self.lemmatizer(text), text)
+
+    def pipe(
+        self, texts: Iterable[str], batch_size: int = 256, n_process: int = 1
+    ) -> Iterator[list[Mention]]:
+        """Link many texts lazily, in order (``n_process`` spaCy worker processes)."""
+        a, b = tee(t if isinstance(t, str) else "" for t in texts)
+        for text, toks in zip(a, self.lemmatizer.pipe(b, batch_size=batch_size, n_process=n_process)):
+            yield self._match(toks, text)
+
+    def lookup(self, text: str) -> list[int]:
+        """Entity ids whose label equals ``text`` after normalization, else ``[]``.
+
+        Normalization: case folding, ``_`` as space, collapsed whitespace,
+        surrounding punctuation stripped. Used as the whole-choice fallback
+        in grounding.
+        """
+        if not isinstance(text, str):
+            return []
+        return list(self._exact.get(_normalize(text), ()))
+
+    def _spans(self, seq: list[str]) -> dict[tuple[int, int], tuple[int, ...]]:
+        """All ``(start token, length) -> entity ids`` label matches in ``seq``."""
+        index, prefixes, max_len = self._index, self._prefixes, self._max_len
+        out: dict[tuple[int, int], tuple[int, ...]] = {}
+        n = len(seq)
+        for i in range(n):
+            k = 1
+            while k <= max_len and i + k <= n:
+                key = tuple(seq[i : i + k])
+                ids = index.get(key)
+                if ids is not None:
+                    out[(i, k)] = ids
+                if key not in prefixes:
+                    break
+                k += 1
+        return out
+
+    def _match(self, toks: Tokens, text: str) -> list[Mention]:
+        if not toks.lemmas or not self._index:
+            return []
+        if self.lowercase:
+            lemmas = [t.lower() for t in toks.lemmas]
+        else:
+            lemmas = list(toks.lemmas)
+        found = self._spans(lemmas)
+        if self.match_surface:
+            forms = [t.lower() for t in toks.forms] if self.lowercase else list(toks.forms)
+            if forms != lemmas:
+                for span, ids in self._spans(forms).items():
+                    old = found.get(span)
+                    found[span] = ids if old is None else tuple(sorted(set(old) | set(ids)))
+        if not found:
+            return []
+        if self.keep_overlapping:
+            chosen = sorted(found)
+        else:
+            longest: dict[int, int] = {}
+            for i, k in found:
+                if k > longest.get(i, 0):
+                    longest[i] = k
+            chosen = []
+            i, n = 0, len(lemmas)
+            while i < n:
+                k = longest.get(i)
+                if k is None:
+                    i += 1
+                else:
+                    chosen.append((i, k))
+                    i += k
+        starts, ends, entities = toks.starts, toks.ends, self.entities
+        mentions: list[Mention] = []
+        for i, k in chosen:
+            start, end = starts[i], ends[i + k - 1]
+            ids = found[(i, k)]
+            score = 1.0 / len(ids)
+            span = text[start:end]
+            for eid in ids:
+                mentions.append(Mention(start, end, span, eid, entities[eid], score))
+        mentions.sort(key=lambda m: (m.start, m.end, m.entity_id))
+        return mentions
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, kg_dir: str | os.PathLike[str]) -> Path:
+        """Write the index to ``kg_dir/extras/linker/`` atomically; return that path.
+
+        Files: ``meta.json`` (format, KG fingerprint, settings), ``keys.json``
+        and ``exact.json`` (token keys / normalized labels), ``ptr.npy``,
+        ``ids.npy``, ``exact_ptr.npy``, ``exact_ids.npy`` (int64 CSR of entity ids).
+        """
+        target = Path(kg_dir) / "extras" / _EXTRA_NAME
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".linker-", dir=target.parent))
+        try:
+            keys = list(self._index)
+            _write_csr(tmp, "", [self._index[k] for k in keys])
+            exact_keys = list(self._exact)
+            _write_csr(tmp, "exact_", [self._exact[k] for k in exact_keys])
+            with open(tmp / "keys.json", "w", encoding="utf-8") as f:
+                json.dump([_SEP.join(k) for k in keys], f, ensure_ascii=False)
+            with open(tmp / "exact.json", "w", encoding="utf-8") as f:
+                json.dump(exact_keys, f, ensure_ascii=False)
+            meta = {
+                "kg_fingerprint": self.kg_fingerprint,
+                "settings": self.index_settings,
+                "num_keys": len(keys),
+                "num_entities": len(self.entities),
+            }
+            with open(tmp / "meta.json", "w", encoding="utf-8") as f:
+                json.dump(meta, f, indent=1)
+            _replace_dir(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return target
+
+    @classmethod
+    def load(
+        cls,
+        kg_dir: str | os.PathLike[str],
+        kg: LabeledGraph | None = None,
+        *,
+        save: bool = True,
+        **options: Any,
+    ) -> LexiconLinker:
+        """Load the index saved with the KG in ``kg_dir``, or build (and save) it.
+
+        Args:
+            kg_dir: a directory written by ``KnowledgeGraph.save``.
+            kg: the already loaded KG of ``kg_dir``; ``None`` loads it.
+            save: write a freshly built index back to ``kg_dir``.
+            **options: as for :meth:`from_kg`. The saved index is used when its
+                KG fingerprint and index settings equal the requested ones;
+                otherwise (or when its files are damaged) it is rebuilt with a
+                warning. A missing index is built silently.
+        """
+        if kg is None:
+            from kglm.kg.graph import KnowledgeGraph
+
+            kg = KnowledgeGraph.load(kg_dir)
+        show_progress = options.pop("show_progress", None)
+        probe = cls(
+            {},
+            {},
+            [],
+            get_lemmatizer(options.get("lemmatizer", "auto")),
+            max_ngram=options.get("max_ngram"),
+            stopwords=(
+                ENGLISH_STOPWORDS
+                if options.get("stopwords") is None
+                else frozenset(w.lower() for w in options["stopwords"])
+            ),
+            blacklist=frozenset(str(b).lower() for b in options.get("blacklist", ())),
+            lowercase=options.get("lowercase", True),
+            match_surface=options.get("match_surface", True),
+        )
+        target = Path(kg_dir) / "extras" / _EXTRA_NAME
+        reason = None
+        if (target / "meta.json").exists():
+            try:
+                with open(target / "meta.json", encoding="utf-8") as f:
+                    meta = json.load(f)
+                if meta.get("kg_fingerprint") != kg.fingerprint:
+                    reason = "the knowledge graph changed"
+                elif meta.get("settings") != probe.index_settings:
+                    reason = "the linker settings changed"
+                else:
+                    keys = _read_json_list(target / "keys.json")
+                    exact_keys = _read_json_list(target / "exact.json")
+                    values = _read_csr(target, "", len(keys))
+                    exact_values = _read_csr(target, "exact_", len(exact_keys))
+                    index = {tuple(k.split(_SEP)): v for k, v in zip(keys, values)}
+                    exact = dict(zip(exact_keys, exact_values))
+                    num = len(kg.entities)
+                    if any(i < 0 or i >= num for v in values for i in v[:1] + v[-1:]):
+                        raise ValueError("entity id out of range")
+                    return cls(
+                        index,
+                        exact,
+                        list(kg.entities),
+                        probe.lemmatizer,
+                        max_ngram=probe.max_ngram,
+                        keep_overlapping=bool(options.get("keep_overlapping", False)),
+                        stopwords=probe.stopwords,
+                        blacklist=probe.blacklist,
+                        lowercase=probe.lowercase,
+                        match_surface=probe.match_surface,
+                        kg_fingerprint=kg.fingerprint,
+                    )
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                reason = f"its files are damaged ({exc})"
+        if reason is not None:
+            warnings.warn(f"rebuilding the linker index in {target}: {reason}", stacklevel=2)
+        options["lemmatizer"] = probe.lemmatizer
+        linker = cls.from_kg(kg, show_progress=show_progress, **options)
+        if save:
+            try:
+                linker.save(kg_dir)
+            except OSError as exc:
+                warnings.warn(f"could not save the linker index to {target}: {exc}", stacklevel=2)
+        return linker
+
+
+def _write_csr(directory: Path, prefix: str, values: list[tuple[int, ...]]) -> None:
+    lengths = np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))
+    ptr = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=ptr[1:])
+    flat = np.fromiter((i for v in values for i in v), dtype=np.int64, count=int(ptr[-1]))
+    np.save(directory / f"{prefix}ptr.npy", ptr, allow_pickle=False)
+    np.save(directory / f"{prefix}ids.npy", flat, allow_pickle=False)
+
+
+def _read_csr(directory: Path, prefix: str, count: int) -> list[tuple[int, ...]]:
+    ptr = np.load(directory / f"{prefix}ptr.npy", allow_pickle=False)
+    flat = np.load(directory / f"{prefix}ids.npy", allow_pickle=False)
+    if ptr.shape != (count + 1,) or ptr[0] != 0 or ptr[-1] != len(flat) or np.any(np.diff(ptr) < 0):
+        raise ValueError("index arrays do not match the keys")
+    bounds = ptr.tolist()
+    ids = flat.tolist()
+    return [tuple(ids[bounds[j] : bounds[j + 1]]) for j in range(count)]
+
+
+def _read_json_list(path: Path) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
+        raise ValueError(f"{path.name} is not a list of strings")
+    return data
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    """Move the finished directory ``tmp`` onto ``target`` (replacing it)."""
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=".old-", dir=target.parent))
+        os.replace(target, old / "x")
+    os.replace(tmp, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

