@@ -22,6 +22,14 @@ _LAZY: dict[str, str] = {
     "KGModelConfig": "kglm.models.base",
     "LMForMultipleChoice": "kglm.models.lm",
     "load_model": "kglm.models.auto",
+    "MultipleChoiceExample": "kglm.datasets.readers",
+    "ColumnMapping": "kglm.datasets.readers",
+    "DatasetFormatError": "kglm.datasets.readers",
+    "read_examples": "kglm.datasets.readers",
+    "read_csqa": "kglm.datasets.readers",
+    "read_obqa": "kglm.datasets.readers",
+    "read_swag": "kglm.datasets.readers",
+    "read_multiple_choice": "kglm.datasets.readers",
 }
 
 __all__ = ["__version__", *_LAZY]
