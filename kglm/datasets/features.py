@@ -236,38 +236,34 @@ def _ground(
         )
         return result.grounded, result.qa_graphs, result.paths
 
-    grounded: list[list[Any]] = []
-    qa: list[list[Any]] | None = [] if want_qa else None
-    paths: list[list[Any]] | None = [] if want_paths else None
-    for ex in tqdm(examples, desc="grounding", disable=not config.show_progress, unit="q"):
-        g = grounding.ground_choices(linker, ex.question, ex.choices)
-        grounded.append(g)
-        if qa is not None:
-            qa.append(
-                [
-                    grounding.extract_qa_subgraph(
-                        kg,
-                        c.question_entities,
-                        c.answer_entities,
-                        max_nodes=config.max_nodes,
-                        hops=config.hops,
-                    )
-                    for c in g
-                ]
+    grounded = grounding.ground_examples(linker, examples, show_progress=config.show_progress)
+    pairs = [(c.question_entities, c.answer_entities) for g in grounded for c in g]
+    sizes = [len(g) for g in grounded]
+
+    def regroup(flat: list[Any]) -> list[list[Any]]:
+        out, k = [], 0
+        for n in sizes:
+            out.append(flat[k : k + n])
+            k += n
+        return out
+
+    qa: list[list[Any]] | None = None
+    if want_qa:
+        qa = regroup(
+            grounding.extract_qa_subgraphs(
+                kg, pairs, max_nodes=config.max_nodes, hops=config.hops, progress=config.show_progress
             )
-        if paths is not None:
-            paths.append(
-                [
-                    grounding.find_paths(
-                        kg,
-                        c.question_entities,
-                        c.answer_entities,
-                        max_hops=config.max_path_hops,
-                        max_paths_per_pair=config.max_paths_per_pair,
-                    )
-                    for c in g
-                ]
-            )
+        )
+    paths: list[list[Any]] | None = None
+    if want_paths:
+        paths = regroup(
+            [
+                grounding.find_paths(
+                    kg, q, a, max_hops=config.max_path_hops, max_paths_per_pair=config.max_paths_per_pair
+                )
+                for q, a in tqdm(pairs, desc="paths", disable=not config.show_progress, unit="graph")
+            ]
+        )
     return grounded, qa, paths
 
 

@@ -1,1 +1,51 @@
-"""kglm.training."""
+"""Training, evaluation and prediction through :class:`transformers.Trainer`.
+
+Public API::
+
+    from kglm.training import TrainingConfig, load_config, train, evaluate, Predictor
+
+    config = load_config("train.yaml", overrides=["epochs=2"])
+    result = train(config)                      # TrainResult
+    evaluate(result.model_dir, "dev.jsonl")     # {"accuracy": ...}
+    Predictor.load(result.model_dir).predict("question?", ["a", "b"])
+
+Submodules are imported on first use of a name (no work at import time).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_NAMES: dict[str, str] = {
+    "TrainingConfig": "kglm.training.config",
+    "load_config": "kglm.training.config",
+    "apply_overrides": "kglm.training.config",
+    "KGTrainer": "kglm.training.trainer",
+    "FreezeEncoderCallback": "kglm.training.trainer",
+    "PreparedData": "kglm.training.trainer",
+    "TrainResult": "kglm.training.trainer",
+    "compute_accuracy": "kglm.training.trainer",
+    "prepare_data": "kglm.training.trainer",
+    "build_model": "kglm.training.trainer",
+    "train": "kglm.training.trainer",
+    "evaluate": "kglm.training.trainer",
+    "FrozenEncoderCache": "kglm.training.encoder_cache",
+    "install_encoder_cache": "kglm.training.encoder_cache",
+    "Predictor": "kglm.training.predict",
+    "Prediction": "kglm.training.predict",
+    "draw_choice_graph": "kglm.training.predict",
+}
+
+__all__ = list(_NAMES)
+
+
+def __getattr__(name: str) -> Any:
+    module = _NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kglm.training' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,358 @@
+"""Score questions with a trained model and explain the answer.
+
+:class:`Predictor` loads a model directory written by :func:`kglm.training.train`
+(the model, its tokenizer and ``kglm_training.json``), grounds new questions
+against the same knowledge graph and returns a :class:`Prediction`: choices
+ranked by score, the concepts grounded in the question and each choice, the
+graph nodes or KagNet paths the model attended to most, and on request a PNG
+picture of the question's subgraph (:func:`draw_choice_graph`).
+
+Example::
+
+    predictor = Predictor.load("runs/qagnn")
+    prediction = predictor.predict("Where would you keep milk cold?", ["fridge", "oven"])
+    print(prediction.format())
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kglm.kg.graph import KnowledgeGraph
+
+__all__ = ["Predictor", "Prediction", "ChoiceExplanation", "draw_choice_graph", "entity_display_name"]
+
+_TYPE_NAMES = {0: "question", 1: "answer", 2: "other", 3: "context"}
+_TYPE_COLOURS = {0: "#4C78A8", 1: "#F58518", 2: "#BAB0AC", 3: "#54A24B"}
+
+
+def entity_display_name(kg: KnowledgeGraph, entity_id: int) -> str:
+    """A short readable name of an entity: its first label, else the tail of its IRI."""
+    labels = kg.labels_of(int(entity_id))
+    if labels:
+        return str(labels[0])
+    name = kg.entities[int(entity_id)]
+    for sep in ("#", "/"):
+        if sep in name:
+            name = name.rstrip(sep).rsplit(sep, 1)[-1]
+    return name
+
+
+@dataclass
+class ChoiceExplanation:
+    """Why one choice got its score.
+
+    Attributes:
+        choice: the choice text.
+        score: the model's logit.
+        probability: softmax over the question's choices.
+        question_concepts / answer_concepts: grounded concept names.
+        top_nodes: ``(concept, node type, attention)`` of the most attended
+            graph nodes (QA-GNN- and ERNIE-style models).
+        top_paths: ``(path as text, attention)`` of the most attended paths
+            (KagNet-style model).
+    """
+
+    choice: str
+    score: float
+    probability: float
+    question_concepts: list[str] = field(default_factory=list)
+    answer_concepts: list[str] = field(default_factory=list)
+    top_nodes: list[tuple[str, str, float]] = field(default_factory=list)
+    top_paths: list[tuple[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class Prediction:
+    """A scored question: ``ranked`` holds the choice explanations, best first."""
+
+    question: str
+    ranked: list[ChoiceExplanation]
+    graphs: list[Any] = field(default_factory=list)
+    node_attention: list[torch.Tensor | None] = field(default_factory=list)
+
+    @property
+    def answer(self) -> str:
+        """The best-scored choice."""
+        return self.ranked[0].choice
+
+    def format(self) -> str:
+        """A human-readable report."""
+        lines = [f"Q: {self.question}"]
+        for rank, ex in enumerate(self.ranked, 1):
+            lines.append(f"{rank}. {ex.choice:<24} score {ex.score:+.3f}  p={ex.probability:.3f}")
+            if ex.question_concepts or ex.answer_concepts:
+                lines.append(
+                    f"     concepts: question [{', '.join(ex.question_concepts)}]"
+                    f"  answer [{', '.join(ex.answer_concepts)}]"
+                )
+            if ex.top_nodes:
+                nodes = ", ".join(f"{n} ({t}, {w:.2f})" for n, t, w in ex.top_nodes)
+                lines.append(f"     top nodes: {nodes}")
+            for path, weight in ex.top_paths:
+                lines.append(f"     path {weight:.2f}: {path}")
+        return "\n".join(lines)
+
+
+class Predictor:
+    """A trained model plus what it needs to ground new questions.
+
+    Args:
+        model: a kglm multiple-choice model.
+        tokenizer: its tokenizer.
+        kg: the knowledge graph (``None`` for the LM baseline).
+        linker: an entity linker over ``kg``.
+        info: the model directory's ``kglm_training.json`` settings.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, kg: Any = None, linker: Any = None, info: dict | None = None,
+                 show_progress: bool = False) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.kg = kg
+        self.linker = linker
+        self.info = dict(info or {})
+        self.show_progress = show_progress
+        self.graph_kind = getattr(model.config, "graph_kind", None) if kg is not None else None
+        if self.info.get("model") == "lm":
+            self.graph_kind = None
+
+    @classmethod
+    def load(cls, model_dir: str | os.PathLike[str], kg: str | None = None, show_progress: bool = False) -> Predictor:
+        """Load a directory written by :func:`kglm.training.train`.
+
+        Args:
+            model_dir: the model directory.
+            kg: the knowledge graph to ground against, when not the recorded one.
+        """
+        from transformers import AutoTokenizer
+
+        from kglm.models.auto import load_model
+        from kglm.training import resources
+        from kglm.training.trainer import read_training_info
+
+        if not Path(model_dir, "config.json").is_file():
+            raise FileNotFoundError(f"no trained model in {model_dir} (config.json missing)")
+        info = read_training_info(model_dir)
+        model = load_model(model_dir)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        kg_source = kg or info.get("kg")
+        graph = linker = None
+        if info.get("model", "lm") != "lm" and kg_source:
+            cache_dir = info.get("cache_dir", ".kglm_cache")
+            graph = resources.load_kg(kg_source, info.get("kg_format", "auto") if kg is None else "auto", cache_dir)
+            linker = resources.make_linker(graph)
+        return cls(model, tokenizer, graph, linker, info, show_progress=show_progress)
+
+    # ------------------------------------------------------------------ scoring
+    def _features(self, examples: Sequence[Any]) -> Any:
+        from kglm.datasets.features import FeatureConfig, build_dataset
+
+        config = FeatureConfig(
+            max_seq_length=int(self.info.get("max_seq_length", 128)),
+            graph_kinds=(self.graph_kind,) if self.graph_kind else (),
+            max_nodes=int(self.info.get("max_nodes", 200)),
+            max_path_hops=int(self.info.get("max_path_hops", 2)),
+            max_paths_per_pair=int(self.info.get("max_paths_per_pair", 4)),
+            show_progress=self.show_progress,
+        )
+        return build_dataset(examples, self.kg, self.linker, self.tokenizer, config)
+
+    def _forward(self, batch: dict[str, torch.Tensor], attention: bool) -> Any:
+        params = inspect.signature(self.model.forward).parameters
+        kwargs = dict(batch)
+        if attention:
+            for name in ("output_attention", "return_attention", "output_graph_attention"):
+                if name in params:
+                    kwargs[name] = True
+                    break
+        with torch.no_grad():
+            return self.model(**kwargs)
+
+    def score_examples(self, examples: Sequence[Any], batch_size: int = 32) -> list[torch.Tensor]:
+        """``(C,)`` logits of every example."""
+        from tqdm.auto import tqdm
+
+        from kglm.datasets.features import MultipleChoiceCollator
+
+        dataset = self._features(examples)
+        collator = MultipleChoiceCollator(self.tokenizer, graph_kind=self.graph_kind, include_labels=False)
+        out: list[torch.Tensor] = []
+        starts = range(0, len(dataset), batch_size)
+        for start in tqdm(starts, desc="scoring", disable=not self.show_progress, unit="batch"):
+            batch = collator([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
+            logits = self._forward(batch, attention=False).logits
+            out.extend(logits.detach().cpu())
+        return out
+
+    def predict(self, question: str, choices: Sequence[str], top_k: int = 5) -> Prediction:
+        """Score one question and explain each choice.
+
+        Args:
+            question: the question text.
+            choices: the candidate answers.
+            top_k: how many nodes or paths to report per choice.
+        """
+        from kglm.datasets.features import MultipleChoiceCollator
+        from kglm.datasets.readers import MultipleChoiceExample
+
+        if not choices:
+            raise ValueError("give at least one choice")
+        example = MultipleChoiceExample(id="predict", question=question, choices=list(choices), label=None)
+        dataset = self._features([example])
+        collator = MultipleChoiceCollator(self.tokenizer, graph_kind=self.graph_kind, include_labels=False)
+        batch = collator([dataset[0]])
+        outputs = self._forward(batch, attention=True)
+        logits = outputs.logits[0].detach().cpu()
+        probs = torch.softmax(logits, -1)
+        feats = dataset[0]
+        explanations: list[ChoiceExplanation] = []
+        graphs: list[Any] = []
+        node_attention: list[torch.Tensor | None] = []
+        node_att = getattr(outputs, "node_attention", None)
+        path_att = getattr(outputs, "path_attention", None)
+        offset = 0
+        path_offset = 0
+        for c, choice in enumerate(choices):
+            ex = ChoiceExplanation(choice=choice, score=float(logits[c]), probability=float(probs[c]))
+            if feats.grounding is not None and self.kg is not None:
+                g = feats.grounding[c]
+                ex.question_concepts = [entity_display_name(self.kg, e) for e in g.question_entities]
+                ex.answer_concepts = [entity_display_name(self.kg, e) for e in g.answer_entities]
+            graph = None
+            if self.graph_kind == "qa":
+                graph = feats.choices[c].qa_graph
+            elif self.graph_kind == "paths":
+                graph = feats.choices[c].paths.graph
+            graphs.append(graph)
+            att = None
+            if graph is not None:
+                n = graph.num_nodes
+                if node_att is not None and node_att.numel() >= offset + n:
+                    att = node_att[offset : offset + n].detach().cpu().float()
+                    order = torch.argsort(att, descending=True)[:top_k].tolist()
+                    ex.top_nodes = [
+                        (
+                            entity_display_name(self.kg, int(graph.node_ids[j])),
+                            _TYPE_NAMES.get(int(graph.node_type[j]), "?"),
+                            float(att[j]),
+                        )
+                        for j in order
+                    ]
+                offset += n
+            node_attention.append(att)
+            if self.graph_kind == "paths":
+                paths = feats.choices[c].paths
+                p = int(paths.path_nodes.shape[0])
+                if path_att is not None and path_att.numel() >= path_offset + p and p:
+                    weights = path_att[path_offset : path_offset + p].detach().cpu().float()
+                    order = torch.argsort(weights, descending=True)[:top_k].tolist()
+                    ex.top_paths = [(self._path_text(paths, j), float(weights[j])) for j in order]
+                path_offset += p
+            explanations.append(ex)
+        order = torch.argsort(logits, descending=True).tolist()
+        return Prediction(
+            question=question,
+            ranked=[explanations[i] for i in order],
+            graphs=[graphs[i] for i in order],
+            node_attention=[node_attention[i] for i in order],
+        )
+
+    def _path_text(self, paths: Any, j: int) -> str:
+        kg = self.kg
+        nodes = paths.path_nodes[j].tolist()
+        rels = paths.path_relations[j].tolist()
+        length = int(paths.path_length[j])
+        num_rel = kg.num_relations
+        parts = [entity_display_name(kg, int(paths.graph.node_ids[nodes[0]]))]
+        for h in range(length):
+            r = int(rels[h])
+            name = kg.relations[r % num_rel].rsplit("/", 1)[-1]
+            parts.append(f"-[{name}{'^-1' if r >= num_rel else ''}]->")
+            parts.append(entity_display_name(kg, int(paths.graph.node_ids[nodes[h + 1]])))
+        return " ".join(parts)
+
+    def draw(self, prediction: Prediction, path: str | os.PathLike[str], choice: int = 0) -> Path:
+        """Save a PNG of the subgraph of ``prediction``'s ``choice``-th ranked choice."""
+        if self.kg is None:
+            raise ValueError("this model has no knowledge graph to draw")
+        graph = prediction.graphs[choice]
+        if graph is None:
+            raise ValueError("this prediction has no graph")
+        title = f"{prediction.question}\n-> {prediction.ranked[choice].choice}"
+        return draw_choice_graph(self.kg, graph, path, prediction.node_attention[choice], title=title)
+
+
+def draw_choice_graph(
+    kg: KnowledgeGraph,
+    graph: Any,
+    path: str | os.PathLike[str],
+    node_attention: torch.Tensor | None = None,
+    title: str | None = None,
+    max_nodes: int = 40,
+) -> Path:
+    """Draw a :class:`~kglm.grounding.ChoiceGraph` to a PNG with networkx and matplotlib.
+
+    Node colours show the node type (question blue, answer orange, other grey),
+    node sizes the model's attention when given; edges are labelled with their
+    relation. Graphs larger than ``max_nodes`` keep the question and answer
+    nodes and the most attended (else first) others.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import networkx as nx
+
+    n = graph.num_nodes
+    keep = list(range(n))
+    if n > max_nodes:
+        fixed = [j for j in range(n) if int(graph.node_type[j]) in (0, 1)]
+        rest = [j for j in range(n) if int(graph.node_type[j]) not in (0, 1)]
+        if node_attention is not None:
+            rest.sort(key=lambda j: -float(node_attention[j]))
+        keep = sorted(fixed + rest[: max(0, max_nodes - len(fixed))])
+    kept = set(keep)
+    g = nx.DiGraph()
+    for j in keep:
+        g.add_node(j, label=entity_display_name(kg, int(graph.node_ids[j])), kind=int(graph.node_type[j]))
+    num_rel = kg.num_relations
+    for (s, t), r in zip(graph.edge_index.t().tolist(), graph.edge_type.tolist()):
+        if r >= num_rel or s not in kept or t not in kept:  # draw each KG edge once, forward
+            continue
+        g.add_edge(s, t, label=kg.relations[r].rsplit("/", 1)[-1])
+    fig, ax = plt.subplots(figsize=(9, 7))
+    pos = nx.spring_layout(g, seed=0) if g.number_of_nodes() else {}
+    colours = [_TYPE_COLOURS.get(g.nodes[j]["kind"], "#999999") for j in g.nodes]
+    if node_attention is not None and g.number_of_nodes():
+        att = torch.as_tensor([float(node_attention[j]) for j in g.nodes])
+        sizes = (300 + 2500 * att / max(float(att.max()), 1e-9)).tolist()
+    else:
+        sizes = [900] * g.number_of_nodes()
+    nx.draw_networkx_nodes(g, pos, node_color=colours, node_size=sizes, ax=ax)
+    nx.draw_networkx_labels(g, pos, labels={j: g.nodes[j]["label"] for j in g.nodes}, font_size=8, ax=ax)
+    nx.draw_networkx_edges(g, pos, ax=ax, arrows=True, alpha=0.5)
+    nx.draw_networkx_edge_labels(g, pos, edge_labels=nx.get_edge_attributes(g, "label"), font_size=6, ax=ax)
+    from matplotlib.patches import Patch
+
+    ax.legend(
+        handles=[Patch(color=_TYPE_COLOURS[k], label=_TYPE_NAMES[k]) for k in (0, 1, 2)],
+        loc="upper left",
+        fontsize=8,
+    )
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.axis("off")
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return out
