@@ -1,0 +1,530 @@
+"""RDF <-> :class:`~kglm.kg.graph.KnowledgeGraph`.
+
+:func:`from_rdf` reads every format rdflib reads (Turtle, N-Triples, N-Quads,
+RDF/XML, JSON-LD, TriG, N3, TriX), guessing the format from the file suffix and
+decompressing ``.gz`` / ``.bz2`` on the fly. N-Triples files go through a
+streaming line reader written here instead of rdflib: rdflib first builds an
+in-memory store of term objects and is several times slower and much larger in
+memory on multi-million-triple files (``benchmarks/kg`` measures both).
+
+Mapping:
+
+* IRIs and blank nodes become entities (IRI string; blank nodes ``_:f<file>b<n>``
+  numbered in order of first appearance, or ``_:f<file><label>`` for N-Triples,
+  so builds are reproducible and files never share blank nodes);
+* predicates whose object is an IRI or blank node become relations (IRI string);
+* literals of the label predicates become labels, filtered by language;
+* other literals are dropped (counted in ``metadata``) or, with
+  ``keep_literals=True``, become attribute entities named by their N-Triples form
+  (``"42"^^<http://www.w3.org/2001/XMLSchema#integer>``) labelled by their value;
+* an IRI entity without a label is labelled by its IRI's local name, split at
+  camelCase and underscores: ``.../RevolvingDoor`` -> ``"revolving door"``.
+
+:func:`to_rdf` writes a graph back; names that are not absolute IRIs are put
+under :data:`ENTITY_NS` / :data:`RELATION_NS`, which :func:`from_rdf` strips
+again, so a ConceptNet graph round-trips through Turtle and N-Triples.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import quote, unquote
+
+import numpy as np
+import torch
+
+from kglm.kg.graph import KnowledgeGraph, _labels_to_csr
+from kglm.kg.triples import open_text, strip_compression
+
+__all__ = [
+    "from_rdf",
+    "to_rdf",
+    "iter_ntriples",
+    "guess_format",
+    "local_name_label",
+    "DEFAULT_LABEL_PREDICATES",
+    "ENTITY_NS",
+    "RELATION_NS",
+]
+
+PathLike = str | os.PathLike
+
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+SKOS_PREF = "http://www.w3.org/2004/02/skos/core#prefLabel"
+SKOS_ALT = "http://www.w3.org/2004/02/skos/core#altLabel"
+OBO_SYNONYM = "http://www.geneontology.org/formats/oboInOwl#hasSynonym"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+OWL_RESTRICTION = "http://www.w3.org/2002/07/owl#Restriction"
+
+#: Predicates whose literal objects become labels by default.
+DEFAULT_LABEL_PREDICATES: tuple[str, ...] = (RDFS_LABEL, SKOS_PREF, SKOS_ALT, OBO_SYNONYM)
+
+#: Namespaces used by :func:`to_rdf` for names that are not IRIs (stripped by :func:`from_rdf`).
+ENTITY_NS = "urn:kglm:entity:"
+RELATION_NS = "urn:kglm:relation:"
+
+#: Prefixes accepted in ``label_predicates`` (``"skos:prefLabel"``).
+PREFIXES: dict[str, str] = {
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "oboInOwl": "http://www.geneontology.org/formats/oboInOwl#",
+    "schema": "http://schema.org/",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "dcterms": "http://purl.org/dc/terms/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+}
+
+# suffix -> rdflib parser name
+_SUFFIX_FORMATS: dict[str, str] = {
+    ".ttl": "turtle",
+    ".turtle": "turtle",
+    ".nt": "nt",
+    ".ntriples": "nt",
+    ".nq": "nquads",
+    ".nquads": "nquads",
+    ".rdf": "xml",
+    ".owl": "xml",
+    ".xml": "xml",
+    ".jsonld": "json-ld",
+    ".json-ld": "json-ld",
+    ".json": "json-ld",
+    ".trig": "trig",
+    ".n3": "n3",
+    ".trix": "trix",
+}
+_FORMAT_ALIASES: dict[str, str] = {
+    "ttl": "turtle",
+    "ntriples": "nt",
+    "nt11": "nt",
+    "n-triples": "nt",
+    "rdfxml": "xml",
+    "rdf/xml": "xml",
+    "application/rdf+xml": "xml",
+    "pretty-xml": "xml",
+    "jsonld": "json-ld",
+    "nq": "nquads",
+    "n-quads": "nquads",
+}
+_QUAD_FORMATS = {"nquads", "trig", "trix"}
+
+
+def guess_format(path: PathLike) -> str:
+    """The rdflib format name for ``path`` from its suffix (ignoring ``.gz`` / ``.bz2``)."""
+    inner = strip_compression(path)
+    fmt = _SUFFIX_FORMATS.get(inner.suffix.lower())
+    if fmt is None:
+        raise ValueError(
+            f"{path}: cannot guess the RDF format from suffix {inner.suffix!r}; pass format= "
+            f"(one of {sorted(set(_SUFFIX_FORMATS.values()))})"
+        )
+    return fmt
+
+
+def _normalise_format(fmt: str) -> str:
+    f = fmt.lower()
+    return _FORMAT_ALIASES.get(f, f)
+
+
+def expand_curie(name: str) -> str:
+    """``"skos:prefLabel"`` -> full IRI for the prefixes in :data:`PREFIXES`; other strings unchanged."""
+    prefix, sep, local = str(name).partition(":")
+    if sep and prefix in PREFIXES and not local.startswith("//"):
+        return PREFIXES[prefix] + local
+    return str(name)
+
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_SEPARATORS = re.compile(r"[_\s]+")
+
+
+def local_name_label(iri: str) -> str:
+    """A readable label from an IRI's local name: ``".../RevolvingDoor"`` -> ``"revolving door"``,
+    ``".../ice_cream"`` -> ``"ice cream"``. Returns ``""`` when there is no local name."""
+    local = re.split(r"[#/:]", iri.rstrip("/#"))[-1]
+    local = unquote(local)
+    words = _SEPARATORS.sub(" ", _CAMEL.sub(" ", local)).strip()
+    return words.lower()
+
+
+# ---------------------------------------------------------------------- N-Triples reader
+_NT_LINE = re.compile(
+    r'[ \t]*(?:<([^>]*)>|_:(\S+))'                       # subject: IRI or blank node
+    r'[ \t]*<([^>]*)>'                                   # predicate
+    r'[ \t]*(?:<([^>]*)>|_:(\S+)|"((?:[^"\\]|\\.)*)"'    # object: IRI, blank node, literal
+    r'(?:@([A-Za-z]+(?:-[A-Za-z0-9]+)*)|\^\^<([^>]*)>)?)'  # literal language or datatype
+    r'[ \t]*\.[ \t]*(?:#.*)?$'
+)
+_ESCAPE = re.compile(r'\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))')
+_SIMPLE_ESCAPES = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
+
+
+def _unescape(s: str) -> str:
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1) or m.group(2):
+            return chr(int(m.group(1) or m.group(2), 16))
+        c = m.group(3)
+        if c not in _SIMPLE_ESCAPES:
+            raise ValueError(f"invalid escape \\{c}")
+        return _SIMPLE_ESCAPES[c]
+
+    return _ESCAPE.sub(sub, s)
+
+
+def iter_ntriples(path: PathLike) -> Iterator[tuple[str | None, str | None, str, str | None, str | None, str | None, str | None, str | None]]:
+    """Stream an N-Triples file (``.gz`` / ``.bz2`` allowed) statement by statement.
+
+    Yields ``(subject_iri, subject_bnode, predicate, object_iri, object_bnode,
+    literal_value, literal_language, literal_datatype)``, unused fields ``None``;
+    escapes are decoded. Blank lines and comments are passed over.
+
+    Raises:
+        ValueError: a malformed line, as ``"{path}:{line}: ..."``.
+    """
+    match = _NT_LINE.match
+    with open_text(path) as f:
+        for lineno, line in enumerate(f, 1):
+            m = match(line)
+            if m is None:
+                stripped = line.strip()
+                if not stripped or stripped.startswith("#"):
+                    continue
+                raise ValueError(f"{path}:{lineno}: not a valid N-Triples statement: {stripped[:120]!r}")
+            g = m.groups()
+            if "\\" in line:
+                try:
+                    g = tuple(_unescape(x) if x is not None and "\\" in x else x for x in g)  # type: ignore[assignment]
+                except ValueError as exc:
+                    raise ValueError(f"{path}:{lineno}: {exc}") from None
+            yield g  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------- builder
+class _RdfCollector:
+    """Turns RDF statements into ids, labels and counts (shared by both readers)."""
+
+    def __init__(
+        self,
+        label_predicates: Iterable[str],
+        languages: Sequence[str | None] | None,
+        keep_literals: bool,
+        drop_rdf_type: bool,
+    ) -> None:
+        self.ent: dict[str, int] = {}
+        self.rel: dict[str, int] = {}
+        self.ids: list[int] = []
+        self.labels: dict[int, list[tuple[str, str | None, str]]] = {}
+        self.label_preds = {expand_curie(p) for p in label_predicates}
+        self.languages = None if languages is None else {None if x is None else x.lower() for x in languages}
+        self.keep_literals = keep_literals
+        self.drop_rdf_type = drop_rdf_type
+        self.stats: Counter[str] = Counter()
+        self.label_stats: Counter[str] = Counter()
+        self.literal_nodes: set[int] = set()
+        self.restrictions: set[str] = set()
+
+    def node(self, name: str) -> int:
+        i = self.ent.get(name)
+        if i is None:
+            i = self.ent[name] = len(self.ent)
+        return i
+
+    def edge(self, s: str, p: str, o: str) -> None:
+        if p == RDF_TYPE:
+            if o == OWL_RESTRICTION and s.startswith("_:"):
+                self.restrictions.add(s)
+            if self.drop_rdf_type:
+                self.stats["dropped_rdf_type"] += 1
+                return
+        ent = self.ent
+        si = ent.get(s)
+        if si is None:
+            si = ent[s] = len(ent)
+        oi = ent.get(o)
+        if oi is None:
+            oi = ent[o] = len(ent)
+        pi = self.rel.get(p)
+        if pi is None:
+            pi = self.rel[p] = len(self.rel)
+        self.ids += (si, pi, oi)
+
+    def literal(self, s: str, p: str, value: str, lang: str | None, datatype: str | None) -> None:
+        if p in self.label_preds:
+            self.label_stats[p] += 1
+            self.labels.setdefault(self.node(s), []).append((value, lang.lower() if lang else None, p))
+        elif self.keep_literals:
+            from rdflib import Literal, URIRef
+
+            name = Literal(value, lang=lang, datatype=URIRef(datatype) if datatype else None).n3()
+            self.edge(s, p, name)
+            i = self.ent[name]
+            if i not in self.literal_nodes:
+                self.literal_nodes.add(i)
+                self.labels.setdefault(i, []).append((value, None, ""))
+        else:
+            self.stats["dropped_literals"] += 1
+
+    def _accept(self, lang: str | None) -> bool:
+        langs = self.languages
+        if langs is None:
+            return True
+        return lang in langs or (lang is not None and lang.split("-")[0] in langs)
+
+    def build(self, metadata: dict[str, Any], drop_owl_restrictions: bool, local_names: bool) -> KnowledgeGraph:
+        names = [_strip_ns(n, ENTITY_NS) for n in self.ent]
+        relations = [_strip_ns(r, RELATION_NS) for r in self.rel]
+        labels: dict[int, list[str]] = {}
+        fallback = 0
+        kept_stats: Counter[str] = Counter()
+        for i, triples in self.labels.items():
+            kept = [x for x in triples if self._accept(x[1])]
+            if not kept:  # no label in the wanted languages: keep the others rather than none
+                kept = triples
+                fallback += 1
+            self.stats["dropped_label_languages"] += len(triples) - len(kept)
+            kept_stats.update(x[2] for x in kept if x[2])
+            labels[i] = [x[0] for x in kept]
+        if local_names:
+            for i, n in enumerate(self.ent):
+                if i not in labels and not n.startswith("_:"):
+                    if n.startswith(ENTITY_NS):
+                        labels[i] = [names[i]]
+                    else:
+                        label = local_name_label(n)
+                        if label:
+                            labels[i] = [label]
+        triples = torch.from_numpy(np.asarray(self.ids, dtype=np.int64).reshape(-1, 3))
+        ptr, text = _labels_to_csr(names, labels)
+        meta = {**metadata, **dict(self.stats), "label_statements": dict(self.label_stats),
+                "labels_kept": dict(kept_stats), "label_language_fallbacks": fallback}
+        kg = KnowledgeGraph._from_parts(names, relations, triples, ptr, text, meta)
+        if drop_owl_restrictions:
+            kg = _drop_restrictions(kg, [self.ent[n] for n in sorted(self.restrictions)])
+        return kg
+
+
+def _strip_ns(name: str, ns: str) -> str:
+    return unquote(name[len(ns):]) if name.startswith(ns) else name
+
+
+def _drop_restrictions(kg: KnowledgeGraph, restriction_ids: list[int]) -> KnowledgeGraph:
+    """Remove the given restriction blank nodes, their triples, and blank nodes left without edges."""
+    if not restriction_ids:
+        kg.metadata.update(dropped_owl_restrictions=0, dropped_restriction_triples=0)
+        return kg
+    is_bnode = torch.tensor([n.startswith("_:") for n in kg.entities], dtype=torch.bool)
+    drop = torch.zeros(kg.num_entities, dtype=torch.bool)
+    drop[torch.tensor(restriction_ids, dtype=torch.long)] = True
+    keep_triple = ~(drop[kg.head] | drop[kg.tail])
+    used = torch.zeros(kg.num_entities, dtype=torch.bool)
+    used[kg.head[keep_triple]] = True
+    used[kg.tail[keep_triple]] = True
+    keep_entity = ~drop & (used | ~is_bnode)
+    sub = kg.subgraph(torch.nonzero(keep_entity).flatten())
+    sub.metadata = {**kg.metadata, "dropped_owl_restrictions": int(drop.sum()),
+                    "dropped_restriction_triples": int((~keep_triple).sum())}
+    return sub
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    if suffix == ".bz2":
+        return bz2.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def _read_with_rdflib(path: Path, fmt: str, c: _RdfCollector, file_no: int) -> int:
+    import rdflib
+    from rdflib import BNode, Literal
+
+    from rdflib.plugins.stores.memory import Memory
+
+    class _OrderedStore(Memory):  # rdflib's store iterates in hash order; keep document order
+        def __init__(self) -> None:
+            super().__init__()
+            self.order: dict[Any, None] = {}
+
+        def add(self, triple: Any, context: Any, quoted: bool = False) -> None:
+            self.order[triple] = None
+            super().add(triple, context, quoted)
+
+    recorder = _OrderedStore()
+    store: rdflib.Graph = rdflib.Dataset(store=recorder) if fmt in _QUAD_FORMATS else rdflib.Graph(store=recorder)
+    try:
+        with _open_binary(path) as f:
+            store.parse(source=f, format=fmt, publicID=path.resolve().as_uri())
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # rdflib raises many types; its text usually carries line/column
+        raise ValueError(f"{path}: invalid {fmt} RDF: {exc}") from None
+    bnodes: dict[Any, str] = {}
+
+    def name(term: Any) -> str:
+        if isinstance(term, BNode):
+            n = bnodes.get(term)
+            if n is None:
+                n = bnodes[term] = f"_:f{file_no}b{len(bnodes)}"
+            return n
+        return str(term)
+
+    n = 0
+    for s, p, o in recorder.order:
+        n += 1
+        if isinstance(o, Literal):
+            dt = o.datatype
+            c.literal(name(s), str(p), str(o), o.language, str(dt) if dt is not None else None)
+        else:
+            c.edge(name(s), str(p), name(o))
+    return n
+
+
+def _read_ntriples(path: Path, c: _RdfCollector, file_no: int) -> int:
+    n = 0
+    prefix = f"_:f{file_no}"
+    edge, literal = c.edge, c.literal
+    for s_iri, s_b, p, o_iri, o_b, lit, lang, dt in iter_ntriples(path):
+        n += 1
+        s = s_iri if s_iri is not None else prefix + s_b  # type: ignore[operator]
+        if o_iri is not None:
+            edge(s, p, o_iri)
+        elif o_b is not None:
+            edge(s, p, prefix + o_b)
+        else:
+            literal(s, p, lit, lang, dt)  # type: ignore[arg-type]
+    return n
+
+
+def from_rdf(
+    path_or_paths: PathLike | Sequence[PathLike],
+    format: str | None = None,
+    *,
+    label_predicates: Iterable[str] = DEFAULT_LABEL_PREDICATES,
+    languages: Sequence[str | None] | None = None,
+    keep_literals: bool = False,
+    drop_rdf_type: bool = False,
+    drop_owl_restrictions: bool = False,
+    local_name_labels: bool = True,
+    fast_ntriples: bool = True,
+    metadata: Mapping[str, Any] | None = None,
+) -> KnowledgeGraph:
+    """Build a :class:`KnowledgeGraph` from one or more RDF files.
+
+    Args:
+        path_or_paths: one file or several (merged into one graph).
+        format: rdflib format name (``"turtle"``, ``"nt"``, ``"xml"``, ``"json-ld"``,
+            ``"nquads"``, ``"trig"``, ...); guessed from each file's suffix when ``None``.
+        label_predicates: predicates whose literals are labels (IRIs or CURIEs such as
+            ``"skos:prefLabel"``). Default: rdfs:label, skos:prefLabel, skos:altLabel,
+            oboInOwl:hasSynonym.
+        languages: language tags to keep for labels (``None`` in the tuple = untagged;
+            ``"en"`` also matches ``"en-us"``). An entity with no label in these
+            languages keeps its other labels instead of none. ``None`` (default) keeps
+            all; ``("en", None)`` keeps English and untagged labels.
+        keep_literals: keep non-label literals as attribute entities instead of dropping them.
+        drop_rdf_type: leave out ``rdf:type`` edges.
+        drop_owl_restrictions: leave out blank nodes typed ``owl:Restriction``, their
+            triples, and blank nodes that are left without any edge.
+        local_name_labels: label IRI entities without a label by their local name.
+        fast_ntriples: read N-Triples with the streaming reader of this module (else rdflib).
+        metadata: extra metadata for the graph.
+
+    Every label statement that passes the language filter is kept, in file order.
+    ``metadata`` reports the sources, ``label_statements`` per predicate and the
+    counts of what was dropped (``dropped_literals``, ``dropped_rdf_type``,
+    ``dropped_label_languages``, ``dropped_owl_restrictions``).
+
+    Raises:
+        FileNotFoundError: a file does not exist.
+        ValueError: malformed RDF (naming the file and the line or position), an
+            unknown suffix, or no statements at all.
+    """
+    paths = [Path(path_or_paths)] if isinstance(path_or_paths, (str, os.PathLike)) else [Path(p) for p in path_or_paths]
+    if not paths:
+        raise ValueError("from_rdf: no input files given")
+    c = _RdfCollector(label_predicates, languages, keep_literals, drop_rdf_type)
+    formats = []
+    total = 0
+    for file_no, path in enumerate(paths):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such file")
+        fmt = _normalise_format(format) if format else guess_format(path)
+        formats.append(fmt)
+        if fmt == "nt" and fast_ntriples:
+            n = _read_ntriples(path, c, file_no)
+        else:
+            n = _read_with_rdflib(path, fmt, c, file_no)
+        if n == 0:
+            raise ValueError(f"{path}: empty input, no RDF statements found")
+        total += n
+    meta = {"sources": [str(p) for p in paths], "formats": formats, "statements": total, **dict(metadata or {})}
+    return c.build(meta, drop_owl_restrictions, local_name_labels)
+
+
+# ---------------------------------------------------------------------- export
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]*$")
+
+
+def _term(name: str, ns: str) -> Any:
+    from rdflib import BNode, URIRef
+    from rdflib.util import from_n3
+
+    if name.startswith("_:"):
+        return BNode(name[2:])
+    if name.startswith('"'):
+        return from_n3(name)
+    if _ABSOLUTE_IRI.match(name):
+        return URIRef(name)
+    return URIRef(ns + quote(name, safe=""))
+
+
+def to_rdf(
+    kg: KnowledgeGraph,
+    path: PathLike,
+    format: str | None = None,
+    *,
+    label_predicate: str = RDFS_LABEL,
+) -> None:
+    """Write ``kg`` as RDF (format from ``format`` or the suffix; ``.gz`` / ``.bz2`` compress).
+
+    Entity and relation names that are absolute IRIs are written as such, blank
+    nodes (``_:x``) as blank nodes, literal attribute entities as literals, and
+    other names (ConceptNet phrases) under :data:`ENTITY_NS` / :data:`RELATION_NS`,
+    percent-encoded. Every label is written with ``label_predicate``.
+    The file is written to a temporary name and renamed into place.
+    """
+    import rdflib
+    from rdflib import Literal, URIRef
+
+    out = Path(path)
+    fmt = _normalise_format(format) if format else guess_format(out)
+    g = rdflib.Graph()
+    ents = [_term(n, ENTITY_NS) for n in kg.entities]
+    rels = [_term(r, RELATION_NS) for r in kg.relations]
+    for h, r, t in kg.triples.tolist():
+        g.add((ents[h], rels[r], ents[t]))
+    lp = URIRef(expand_curie(label_predicate))
+    owner, text = kg.label_index()
+    for i, label in zip(owner.tolist(), text):
+        if not isinstance(ents[i], Literal):
+            g.add((ents[i], lp, Literal(label)))
+    data = g.serialize(format=fmt, encoding="utf-8")
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        suffix = out.suffix.lower()
+        opener = gzip.open if suffix == ".gz" else bz2.open if suffix == ".bz2" else open
+        with opener(tmp, "wb") as f:  # type: ignore[operator]
+            f.write(data)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
