@@ -19,6 +19,7 @@ _LAZY: dict[str, str] = {
     "ground_examples": "kglm.grounding.ground",
     "GroundedDataset": "kglm.grounding.cache",
     "GroundingCache": "kglm.grounding.cache",
+    "build_grounded_dataset": "kglm.grounding.cache",
     "ChoiceGraph": "kglm.grounding.graphs",
     "extract_qa_subgraph": "kglm.grounding.graphs",
     "collate_graphs": "kglm.grounding.graphs",

@@ -1,0 +1,181 @@
+"""GroundingCache: reuse, staleness, corruption; GroundedDataset round trip."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+from kglm.grounding.cache import GroundedDataset, GroundingCache, build_grounded_dataset
+from kglm.grounding.graphs import ChoiceGraph
+from kglm.grounding.ground import GroundedChoice
+from kglm.kg.graph import KnowledgeGraph
+from kglm.linking import LexiconLinker
+
+NAMES = ["milk", "cold", "fridge", "kitchen", "oven", "hot", "cow"]
+TRIPLES = [[0, 0, 2], [2, 0, 3], [4, 0, 3], [4, 1, 5], [2, 1, 1], [0, 2, 6]]
+
+
+@dataclass
+class Example:
+    id: str
+    question: str
+    choices: list[str]
+
+
+EXAMPLES = [
+    Example("q1", "Where do you keep milk cold?", ["fridge", "oven", "cow"]),
+    Example("q2", "What is hot in the kitchen?", ["oven", "nothing at all"]),
+]
+
+
+@pytest.fixture(scope="module")
+def kg() -> KnowledgeGraph:
+    return KnowledgeGraph(NAMES, ["AtLocation", "HasProperty", "MadeBy"], TRIPLES)
+
+
+@pytest.fixture(scope="module")
+def linker(kg: KnowledgeGraph) -> LexiconLinker:
+    return LexiconLinker.from_kg(kg, lemmatizer="rule")
+
+
+@pytest.fixture
+def data_file(tmp_path: Path) -> Path:
+    path = tmp_path / "data.jsonl"
+    path.write_text("\n".join(json.dumps(ex.__dict__) for ex in EXAMPLES) + "\n")
+    return path
+
+
+def build(kg: KnowledgeGraph, linker: LexiconLinker, calls: list[int], graphs: str = "both") -> GroundedDataset:
+    calls.append(1)
+    return build_grounded_dataset(EXAMPLES, kg, linker, graphs=graphs, show_progress=False)
+
+
+def assert_same(a: GroundedDataset, b: GroundedDataset) -> None:
+    assert a.grounded == b.grounded
+    assert a.metadata == b.metadata
+    for x, y in ((a.graphs, b.graphs), (a.paths, b.paths)):
+        assert (x is None) == (y is None)
+        if x is not None and y is not None:
+            assert [len(e) for e in x] == [len(e) for e in y]
+            for gx, gy in zip(sum(x, []), sum(y, [])):
+                assert gx.to_dict().keys() == gy.to_dict().keys()
+                assert all(torch.equal(gx.to_dict()[k], gy.to_dict()[k]) for k in gx.to_dict())
+
+
+def test_build_content(kg: KnowledgeGraph, linker: LexiconLinker) -> None:
+    data = build(kg, linker, [])
+    assert [[(c.question_entities, c.answer_entities) for c in ex] for ex in data.grounded] == [
+        [([0, 1], [2]), ([0, 1], [4]), ([0, 1], [6])],
+        [([5, 3], [4]), ([5, 3], [])],
+    ]
+    assert data.metadata == {"ids": ["q1", "q2"]}
+    assert data.graphs is not None and data.paths is not None
+    # milk -AtLocation-> fridge; fridge -HasProperty-> cold
+    g = data.graphs[0][0]
+    assert g.node_ids.tolist() == [0, 1, 2]
+    assert data.graphs[1][1].num_nodes == 2  # question entities only, no answer
+    assert data.paths[0][0].num_paths >= 1
+
+
+def test_dataset_save_load_roundtrip(tmp_path: Path, kg: KnowledgeGraph, linker: LexiconLinker) -> None:
+    data = build(kg, linker, [])
+    data.save(tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "graphs.safetensors", "grounded.json", "meta.json", "paths.safetensors",
+    ]  # fmt: skip
+    assert_same(GroundedDataset.load(tmp_path / "out"), data)
+    only = GroundedDataset(data.grounded)
+    only.save(tmp_path / "out")  # replaces
+    back = GroundedDataset.load(tmp_path / "out")
+    assert back.graphs is None and back.paths is None and back.grounded == data.grounded
+
+
+def test_empty_graphs_roundtrip(tmp_path: Path) -> None:
+    data = GroundedDataset([[]], [[]], None)
+    data.save(tmp_path / "e")
+    assert GroundedDataset.load(tmp_path / "e").grounded == [[]]
+    data = GroundedDataset([[GroundedChoice()]], [[ChoiceGraph.empty()]])
+    data.save(tmp_path / "e")
+    assert GroundedDataset.load(tmp_path / "e").graphs[0][0].num_nodes == 0  # type: ignore[index]
+
+
+def test_reuse(tmp_path: Path, data_file: Path, kg: KnowledgeGraph, linker: LexiconLinker) -> None:
+    cache = GroundingCache(tmp_path / "cache")
+    calls: list[int] = []
+    first = cache.load_or_build(data_file, kg, linker, lambda: build(kg, linker, calls), {"graphs": "both"})
+    assert cache.last_hit is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        second = cache.load_or_build(data_file, kg, linker, lambda: build(kg, linker, calls), {"graphs": "both"})
+    assert cache.last_hit is True and len(calls) == 1
+    assert_same(first, second)
+
+
+def test_default_root_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("KGLM_CACHE", str(tmp_path / "env"))
+    assert GroundingCache().root == tmp_path / "env"
+    monkeypatch.delenv("KGLM_CACHE")
+    assert GroundingCache().root == Path(".kglm_cache")
+
+
+@pytest.mark.parametrize("change", ["data", "extraction", "linker", "kg"])
+def test_stale_rebuilds_with_warning(
+    tmp_path: Path, data_file: Path, kg: KnowledgeGraph, linker: LexiconLinker, change: str
+) -> None:
+    cache = GroundingCache(tmp_path / "cache")
+    calls: list[int] = []
+    cache.load_or_build(data_file, kg, linker, lambda: build(kg, linker, calls), {"graphs": "both"})
+    old_key = cache.key(data_file, kg, linker, {"graphs": "both"})[0]
+    extraction = {"graphs": "both"}
+    kg2, linker2 = kg, linker
+    if change == "data":
+        data_file.write_text(data_file.read_text() + "\n")
+    elif change == "extraction":
+        extraction = {"graphs": "both", "max_nodes": 5}
+    elif change == "linker":
+        linker2 = LexiconLinker.from_kg(kg, lemmatizer="rule", keep_overlapping=True)
+    else:
+        kg2 = KnowledgeGraph(NAMES, ["AtLocation", "HasProperty", "MadeBy"], TRIPLES[:-1])
+    with pytest.warns(UserWarning, match="stale"):
+        cache.load_or_build(data_file, kg2, linker2, lambda: build(kg2, linker2, calls), extraction)
+    assert len(calls) == 2 and cache.last_hit is False
+    assert not cache.path(old_key).exists()
+
+
+@pytest.mark.parametrize("victim", ["grounded.json", "graphs.safetensors", "paths.safetensors", "meta.json"])
+def test_corrupt_rebuilds_with_warning(
+    tmp_path: Path, data_file: Path, kg: KnowledgeGraph, linker: LexiconLinker, victim: str
+) -> None:
+    cache = GroundingCache(tmp_path / "cache")
+    calls: list[int] = []
+    first = cache.load_or_build(data_file, kg, linker, lambda: build(kg, linker, calls))
+    entry = cache.path(cache.key(data_file, kg, linker)[0])
+    raw = (entry / victim).read_bytes()
+    (entry / victim).write_bytes(raw[: len(raw) // 2])
+    with pytest.warns(UserWarning, match="corrupt"):
+        again = cache.load_or_build(data_file, kg, linker, lambda: build(kg, linker, calls))
+    assert len(calls) == 2
+    assert_same(first, again)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cache.load_or_build(data_file, kg, linker, lambda: build(kg, linker, calls))
+    assert len(calls) == 2  # repaired entry reused
+
+
+def test_no_leftover_temp_dirs(tmp_path: Path, data_file: Path, kg: KnowledgeGraph, linker: LexiconLinker) -> None:
+    cache = GroundingCache(tmp_path / "cache")
+
+    def boom() -> GroundedDataset:
+        raise RuntimeError("build failed")
+
+    with pytest.raises(RuntimeError):
+        cache.load_or_build(data_file, kg, linker, boom)
+    cache.load_or_build(data_file, kg, linker, lambda: build(kg, linker, [], graphs="qa"))
+    names = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert [n for n in names if n.startswith(".")] == []
+    assert len(names) == 2 and "latest" in names
