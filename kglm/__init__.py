@@ -36,6 +36,7 @@ _LAZY: dict[str, str] = {
     "read_obqa": "kglm.datasets.readers",
     "read_swag": "kglm.datasets.readers",
     "read_multiple_choice": "kglm.datasets.readers",
+    "download_dataset": "kglm.datasets.download",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 _COMMANDS: tuple[str, ...] = (
     "train",
     "bench",
+    "download",
+    "link",
 )
 
 

@@ -1,0 +1,466 @@
+"""Download public data sets with checksums, resume and a progress bar.
+
+The sources are configuration: :data:`DATASETS` maps a name to a
+:class:`DatasetSource`, a list of :class:`RemoteFile` (URL, file name, optional
+sha256). A mirror can replace every URL: pass ``url_base`` (or set the
+environment variable ``KGLM_DATA_URL``) and file ``F`` of data set ``D`` is
+fetched from ``{url_base}/{D}/{F}``.
+
+:func:`download_file` streams into ``DEST.part``, resumes an interrupted
+download with an HTTP ``Range`` request (starting again from zero when the
+server ignores it), checks the sha256 when one is known (a mismatch removes the
+file and raises :class:`DownloadError` naming the file and both digests) and
+renames the finished file into place, so ``DEST`` is never half-written.
+
+Example (not run here: it needs the network)::
+
+    from kglm.datasets.download import download_dataset
+    paths = download_dataset("csqa", "data/csqa")
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import logging
+import os
+import shutil
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = [
+    "ArchiveMember",
+    "DATASETS",
+    "DatasetSource",
+    "DownloadError",
+    "RemoteFile",
+    "URL_ENV",
+    "download_dataset",
+    "download_file",
+    "get_source",
+    "sha256_of",
+]
+
+logger = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike[str]
+
+#: environment variable that overrides the base URL of every data set.
+URL_ENV = "KGLM_DATA_URL"
+
+_CHUNK = 1 << 16
+_USER_AGENT = "kglm-download/0.1 (+https://kglm.dev)"
+
+
+class DownloadError(OSError):
+    """A download failed: HTTP error, unreachable server, interrupted transfer
+    or checksum mismatch. The message names the file or URL."""
+
+
+@dataclass(frozen=True)
+class ArchiveMember:
+    """A file to take out of a downloaded zip archive.
+
+    Attributes:
+        member: the path inside the archive.
+        filename: the name to give it in the data set directory.
+        sha256: its expected sha256 (hex), or ``None`` when not pinned.
+    """
+
+    member: str
+    filename: str
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file of a data set.
+
+    Attributes:
+        url: where to fetch it.
+        filename: the name it is saved under (also its name on a mirror).
+        sha256: the expected sha256 (hex) of the downloaded bytes, or ``None``
+            when not pinned (the digest is then logged, so it can be pinned).
+        gunzip_to: for a ``.gz`` file, also write the decompressed content
+            under this name.
+        extract: for a zip archive, the members to write out.
+    """
+
+    url: str
+    filename: str
+    sha256: str | None = None
+    gunzip_to: str | None = None
+    extract: tuple[ArchiveMember, ...] = ()
+
+    def outputs(self) -> list[str]:
+        """The file names this entry leaves for the user (after unpacking)."""
+        if self.extract:
+            return [m.filename for m in self.extract]
+        if self.gunzip_to:
+            return [self.gunzip_to]
+        return [self.filename]
+
+
+@dataclass
+class DatasetSource:
+    """A downloadable data set.
+
+    Attributes:
+        name: the name used on the command line (``kglm download NAME DIR``).
+        files: the files to fetch.
+        description: one line for ``kglm download --list``.
+        licence: the data set's licence.
+        homepage: where it is described.
+    """
+
+    name: str
+    files: list[RemoteFile]
+    description: str = ""
+    licence: str = ""
+    homepage: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+_CSQA = "https://s3.amazonaws.com/commensenseqa"
+_OBQA_ZIP = "OpenBookQA-V1-Sep2018"
+_SWAG = "https://raw.githubusercontent.com/rowanz/swagaf/master/data"
+_CN100K = "https://ttic.uchicago.edu/~kgimpel/comsense_resources"
+
+#: The known data sets. Checksums are pinned where the published file is known
+#: byte for byte; the others are checked for size only by the server.
+DATASETS: dict[str, DatasetSource] = {
+    source.name: source
+    for source in (
+        DatasetSource(
+            name="csqa",
+            description="CommonsenseQA v1.11: 5-choice questions (train 9,741 / dev 1,221 / test 1,140 unlabeled)",
+            licence="MIT",
+            homepage="https://www.tau-nlp.sites.tau.ac.il/commonsenseqa",
+            files=[
+                RemoteFile(f"{_CSQA}/train_rand_split.jsonl", "train_rand_split.jsonl"),
+                RemoteFile(
+                    f"{_CSQA}/dev_rand_split.jsonl", "dev_rand_split.jsonl",
+                    "3210497fdaae614ac085d9eb873dd7f4d49b6f965a93adadc803e1229fd8a02a",
+                ),
+                RemoteFile(
+                    f"{_CSQA}/test_rand_split_no_answers.jsonl", "test_rand_split_no_answers.jsonl",
+                    "b426896d71a9cd064cf01cfaf6e920817c51701ef66028883ac1af2e73ad5f29",
+                ),
+            ],
+        ),
+        DatasetSource(
+            name="obqa",
+            description="OpenBookQA v1: 4-choice science questions, Main set and the 1,326 open-book facts",
+            licence="Apache-2.0",
+            homepage="https://allenai.org/data/open-book-qa",
+            files=[
+                RemoteFile(
+                    f"https://ai2-public-datasets.s3.amazonaws.com/open-book-qa/{_OBQA_ZIP}.zip",
+                    f"{_OBQA_ZIP}.zip",
+                    extract=(
+                        ArchiveMember(
+                            f"{_OBQA_ZIP}/Data/Main/train.jsonl", "train.jsonl",
+                            "388ce25926fa33b573ba6556d7245a6185f612dedf919871b6acb9340c8497a5",
+                        ),
+                        ArchiveMember(
+                            f"{_OBQA_ZIP}/Data/Main/dev.jsonl", "dev.jsonl",
+                            "a08f720be757a0f0b6aaf8e1e1162c2b05a882c9c031d2559ba3d5467d023466",
+                        ),
+                        ArchiveMember(f"{_OBQA_ZIP}/Data/Main/test.jsonl", "test.jsonl"),
+                        ArchiveMember(
+                            f"{_OBQA_ZIP}/Data/Main/openbook.txt", "openbook.txt",
+                            "42daf7849bd9ad1096599279e8875038fe8bf55e35c4757d67ec5a2f51ad795c",
+                        ),
+                    ),
+                ),
+            ],
+        ),
+        DatasetSource(
+            name="swag",
+            description="SWAG: 4-choice grounded situations (regular CSVs and the _full variant)",
+            licence="MIT",
+            homepage="https://rowanzellers.com/swag/",
+            files=[
+                RemoteFile(f"{_SWAG}/{name}", name)
+                for name in ("train.csv", "val.csv", "test.csv", "train_full.csv", "val_full.csv")
+            ],
+        ),
+        DatasetSource(
+            name="conceptnet-100k",
+            description="ConceptNet-100K (Li et al. 2016): commonsense KB completion split of ConceptNet",
+            licence="CC BY-SA 4.0",
+            homepage="https://home.ttic.edu/~kgimpel/commonsense.html",
+            files=[
+                RemoteFile(f"{_CN100K}/{name}.txt.gz", f"{name}.txt.gz", gunzip_to=f"{name}.txt")
+                for name in ("train100k", "dev1", "dev2", "test")
+            ],
+            notes=[
+                "lines are relation<TAB>head<TAB>tail<TAB>score; dev1, dev2 and test also hold "
+                "negative tuples (score 0)",
+            ],
+        ),
+    )
+}
+
+
+def get_source(name: str) -> DatasetSource:
+    """Return the :class:`DatasetSource` called ``name``.
+
+    Raises:
+        KeyError: an unknown name; the message lists the known ones.
+    """
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise KeyError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}") from None
+
+
+def sha256_of(path: PathLike) -> str:
+    """Return the sha256 hex digest of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _open(url: str, offset: int, timeout: float) -> http.client.HTTPResponse:
+    headers = {"User-Agent": _USER_AGENT}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (http/https only, checked)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        if exc.code == 416 and offset:
+            raise
+        raise DownloadError(f"{url}: HTTP error {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        raise DownloadError(f"{url}: cannot connect: {exc.reason}") from None
+    except (TimeoutError, OSError) as exc:
+        raise DownloadError(f"{url}: cannot connect: {exc}") from None
+
+
+def _resume_offset(response: http.client.HTTPResponse, offset: int) -> int:
+    """Where the body starts: ``offset`` for a matching 206, else 0 (restart)."""
+    if not offset:
+        return 0
+    if response.status != 206:
+        logger.info("server ignored the Range request; restarting from the beginning")
+        return 0
+    content_range = response.headers.get("Content-Range", "")
+    if not content_range.startswith(f"bytes {offset}-"):
+        raise DownloadError(
+            f"{response.url}: server answered a request for bytes {offset}- with "
+            f"Content-Range {content_range!r}"
+        )
+    return offset
+
+
+def download_file(
+    url: str,
+    dest: PathLike,
+    sha256: str | None = None,
+    progress: bool = True,
+    *,
+    timeout: float = 60.0,
+    force: bool = False,
+) -> Path:
+    """Download ``url`` to ``dest``, resuming and verifying.
+
+    Bytes go to ``dest.part`` first. When a ``.part`` file exists from an
+    interrupted run, only the rest is requested (HTTP ``Range``); a server that
+    answers 200 instead of 206 sends the whole file, which then replaces the
+    partial one. When the transfer completes, the sha256 (if given) is
+    checked and the file renamed to ``dest``.
+
+    Args:
+        url: an ``http://`` or ``https://`` URL.
+        dest: the final path; its directory is created.
+        sha256: the expected hex digest, or ``None`` to skip the check (the
+            digest is then logged at INFO level).
+        progress: show a tqdm progress bar.
+        timeout: seconds to wait for the server on each read.
+        force: download again even if ``dest`` already exists.
+
+    Returns:
+        ``dest`` as a :class:`~pathlib.Path`. An existing ``dest`` is kept
+        without a request when it matches ``sha256`` (or when no digest is
+        given); one that does not match is downloaded again.
+
+    Raises:
+        DownloadError: an HTTP error (naming the URL and status), an
+            unreachable server, an interrupted transfer (the ``.part`` file is
+            kept, so running again resumes) or a checksum mismatch (naming the
+            file, the expected and the actual digest; the bad file is removed).
+        ValueError: ``url`` is not http(s).
+    """
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"only http:// and https:// URLs can be downloaded, not {url!r}")
+    from tqdm.auto import tqdm
+
+    dest = Path(dest)
+    expected = sha256.lower() if sha256 else None
+    if dest.is_file() and not force:
+        if expected is None:
+            logger.info("%s exists; not downloading it again", dest)
+            return dest
+        if sha256_of(dest) == expected:
+            logger.info("%s exists and matches its checksum", dest)
+            return dest
+        logger.warning("%s exists but does not match its checksum; downloading it again", dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    if force and part.exists():
+        part.unlink()
+    offset = part.stat().st_size if part.exists() else 0
+    try:
+        response = _open(url, offset, timeout)
+    except urllib.error.HTTPError:  # 416: the partial file is not a prefix we can extend
+        logger.info("server refused to resume %s; restarting from the beginning", dest.name)
+        part.unlink()
+        offset = 0
+        response = _open(url, 0, timeout)
+    with response:
+        offset = _resume_offset(response, offset)
+        length = response.headers.get("Content-Length")
+        total = offset + int(length) if length is not None and length.isdigit() else None
+        received = offset
+        with open(part, "ab" if offset else "wb") as out, tqdm(
+            total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
+            desc=dest.name, disable=not progress, leave=False,
+        ) as bar:
+            try:
+                while chunk := response.read(_CHUNK):
+                    out.write(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+            except (OSError, http.client.HTTPException) as exc:
+                raise DownloadError(
+                    f"{url}: transfer interrupted after {received} bytes ({exc}); "
+                    f"run again to resume from {part}"
+                ) from None
+    if total is not None and received != total:
+        raise DownloadError(
+            f"{url}: transfer incomplete, got {received} of {total} bytes; "
+            f"run again to resume from {part}"
+        )
+    actual = sha256_of(part)
+    if expected is not None and actual != expected:
+        part.unlink()
+        raise DownloadError(
+            f"{dest}: checksum mismatch: expected sha256 {expected}, got {actual} "
+            f"(downloaded from {url}); the file was removed"
+        )
+    if expected is None:
+        logger.info("%s: sha256 %s (not pinned)", dest.name, actual)
+    os.replace(part, dest)
+    return dest
+
+
+def _write_atomically(dest: Path, write: Callable[[BinaryIO], object]) -> None:
+    tmp = dest.with_name(dest.name + ".tmp")
+    try:
+        with open(tmp, "wb") as out:
+            write(out)
+        os.replace(tmp, dest)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _check_digest(path: Path, expected: str | None, origin: str) -> None:
+    if expected is None:
+        return
+    actual = sha256_of(path)
+    if actual != expected.lower():
+        path.unlink()
+        raise DownloadError(
+            f"{path}: checksum mismatch: expected sha256 {expected.lower()}, got {actual} "
+            f"({origin}); the file was removed"
+        )
+
+
+def _unpack(remote: RemoteFile, archive: Path, directory: Path) -> list[Path]:
+    if remote.gunzip_to:
+        target = directory / remote.gunzip_to
+        try:
+            with gzip.open(archive, "rb") as src:
+                _write_atomically(target, lambda out: shutil.copyfileobj(src, out, _CHUNK))
+        except (OSError, EOFError) as exc:
+            raise DownloadError(f"{archive}: not a valid gzip file: {exc}") from None
+        return [target]
+    if remote.extract:
+        outputs = []
+        try:
+            with zipfile.ZipFile(archive) as zf:
+                names = set(zf.namelist())
+                for member in remote.extract:
+                    if member.member not in names:
+                        raise DownloadError(f"{archive}: the archive has no member {member.member!r}")
+                    target = directory / member.filename
+                    with zf.open(member.member) as src:
+                        _write_atomically(target, lambda out: shutil.copyfileobj(src, out, _CHUNK))
+                    _check_digest(target, member.sha256, f"member {member.member} of {archive.name}")
+                    outputs.append(target)
+        except zipfile.BadZipFile as exc:
+            raise DownloadError(f"{archive}: not a valid zip file: {exc}") from None
+        return outputs
+    return [archive]
+
+
+def download_dataset(
+    name: str | DatasetSource,
+    directory: PathLike,
+    *,
+    url_base: str | None = None,
+    progress: bool = True,
+    force: bool = False,
+    timeout: float = 60.0,
+) -> list[Path]:
+    """Download every file of a data set into ``directory``.
+
+    Args:
+        name: a key of :data:`DATASETS` (``"csqa"``, ``"obqa"``, ``"swag"``,
+            ``"conceptnet-100k"``) or a :class:`DatasetSource`.
+        directory: where the files go (created if needed).
+        url_base: fetch file ``F`` from ``{url_base}/{name}/{F}`` instead of
+            its configured URL; defaults to ``$KGLM_DATA_URL`` when set.
+        progress: show progress bars.
+        force: download again files that are already there.
+        timeout: seconds to wait for the server on each read.
+
+    Returns:
+        The paths of the data files, in configuration order (the unpacked
+        files for archives).
+
+    Raises:
+        KeyError: an unknown data set name.
+        DownloadError: see :func:`download_file`.
+    """
+    from tqdm.auto import tqdm
+
+    source = name if isinstance(name, DatasetSource) else get_source(name)
+    base = url_base if url_base is not None else os.environ.get(URL_ENV) or None
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    files: Sequence[RemoteFile] = source.files
+    for remote in tqdm(files, desc=source.name, unit="file", disable=not progress or len(files) < 2):
+        url = f"{base.rstrip('/')}/{source.name}/{remote.filename}" if base else remote.url
+        outputs = [out / f for f in remote.outputs()]
+        if remote.outputs() != [remote.filename] and not force and all(p.is_file() for p in outputs):
+            logger.info("%s: %s already unpacked", source.name, ", ".join(remote.outputs()))
+            paths.extend(outputs)
+            continue
+        archive = download_file(url, out / remote.filename, remote.sha256, progress,
+                                timeout=timeout, force=force)
+        paths.extend(_unpack(remote, archive, out))
+    return paths

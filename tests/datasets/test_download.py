@@ -1,0 +1,351 @@
+"""Downloads against a local HTTP server on 127.0.0.1 serving fixture files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.server
+import io
+import re
+import threading
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from kglm.cli import main
+from kglm.datasets import read_csqa
+from kglm.datasets.download import (
+    DATASETS,
+    URL_ENV,
+    ArchiveMember,
+    DatasetSource,
+    DownloadError,
+    RemoteFile,
+    download_dataset,
+    download_file,
+    get_source,
+    sha256_of,
+)
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SAMPLE = (FIXTURES / "csqa_sample.jsonl").read_bytes()
+BIG = bytes(range(256)) * 1000  # 256,000 bytes: several read chunks
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Server:
+    """A loopback HTTP server; ``files`` maps URL paths to bytes."""
+
+    base: str
+    files: dict[str, bytes]
+    requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range header)
+    support_range: bool = True
+    truncate_next: int | None = None  # send only this many bytes of the next response body
+
+    def url(self, path: str) -> str:
+        return f"{self.base}{path}"
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    state = Server(base="", files={"/sample.jsonl": SAMPLE, "/big.bin": BIG})
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:  # quiet
+            pass
+
+        def do_GET(self) -> None:
+            range_header = self.headers.get("Range")
+            state.requests.append((self.path, range_header))
+            body = state.files.get(self.path)
+            if body is None:
+                self.send_error(404, "Not Found")
+                return
+            start = 0
+            if range_header and state.support_range:
+                match = re.fullmatch(r"bytes=(\d+)-", range_header)
+                assert match, range_header
+                start = int(match.group(1))
+                if start >= len(body):
+                    self.send_response(416, "Range Not Satisfiable")
+                    self.send_header("Content-Range", f"bytes */{len(body)}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+            else:
+                self.send_response(200)
+            payload = body[start:]
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if state.truncate_next is not None:
+                payload, state.truncate_next = payload[: state.truncate_next], None
+                self.close_connection = True
+            self.wfile.write(payload)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------- download_file
+
+
+def test_full_download(server: Server, tmp_path: Path) -> None:
+    dest = tmp_path / "sub" / "sample.jsonl"
+    result = download_file(server.url("/sample.jsonl"), dest, _sha(SAMPLE), progress=False)
+    assert result == dest
+    assert dest.read_bytes() == SAMPLE
+    assert not (tmp_path / "sub" / "sample.jsonl.part").exists()
+    assert server.requests == [("/sample.jsonl", None)]
+    assert [e.id for e in read_csqa(dest)] == ["fx-1", "fx-2", "fx-3"]
+
+
+def test_resume_from_partial_file(server: Server, tmp_path: Path) -> None:
+    dest = tmp_path / "big.bin"
+    (tmp_path / "big.bin.part").write_bytes(BIG[:100_000])
+    download_file(server.url("/big.bin"), dest, _sha(BIG), progress=False)
+    assert server.requests == [("/big.bin", "bytes=100000-")]
+    assert dest.read_bytes() == BIG
+    assert not (tmp_path / "big.bin.part").exists()
+
+
+def test_server_without_range_support_restarts(server: Server, tmp_path: Path) -> None:
+    server.support_range = False
+    dest = tmp_path / "big.bin"
+    (tmp_path / "big.bin.part").write_bytes(b"x" * 5000)  # not even a prefix of the file
+    download_file(server.url("/big.bin"), dest, _sha(BIG), progress=False)
+    assert server.requests == [("/big.bin", "bytes=5000-")]
+    assert dest.read_bytes() == BIG
+
+
+def test_partial_file_longer_than_remote_restarts(server: Server, tmp_path: Path) -> None:
+    dest = tmp_path / "sample.jsonl"
+    (tmp_path / "sample.jsonl.part").write_bytes(b"y" * (len(SAMPLE) + 10))
+    download_file(server.url("/sample.jsonl"), dest, _sha(SAMPLE), progress=False)
+    assert server.requests == [("/sample.jsonl", f"bytes={len(SAMPLE) + 10}-"), ("/sample.jsonl", None)]
+    assert dest.read_bytes() == SAMPLE
+
+
+def test_checksum_mismatch_names_file_and_digests_and_removes_it(server: Server, tmp_path: Path) -> None:
+    dest = tmp_path / "sample.jsonl"
+    wrong = "0" * 64
+    url = server.url("/sample.jsonl")
+    with pytest.raises(DownloadError) as info:
+        download_file(url, dest, wrong, progress=False)
+    assert str(info.value) == (
+        f"{dest}: checksum mismatch: expected sha256 {wrong}, got {_sha(SAMPLE)} "
+        f"(downloaded from {url}); the file was removed"
+    )
+    assert not dest.exists()
+    assert not (tmp_path / "sample.jsonl.part").exists()
+
+
+def test_http_404(server: Server, tmp_path: Path) -> None:
+    url = server.url("/missing.jsonl")
+    with pytest.raises(DownloadError) as info:
+        download_file(url, tmp_path / "missing.jsonl", progress=False)
+    assert str(info.value) == f"{url}: HTTP error 404 Not Found"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unreachable_server(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/x"
+    with pytest.raises(DownloadError, match=re.escape(f"{url}: cannot connect: ")):
+        download_file(url, tmp_path / "x", progress=False, timeout=5)
+
+
+def test_interrupted_transfer_keeps_part_and_resumes(server: Server, tmp_path: Path) -> None:
+    dest = tmp_path / "big.bin"
+    server.truncate_next = 70_000
+    with pytest.raises(DownloadError, match=r"run again to resume from .*big\.bin\.part$"):
+        download_file(server.url("/big.bin"), dest, _sha(BIG), progress=False)
+    part = tmp_path / "big.bin.part"
+    assert part.read_bytes() == BIG[:70_000]
+    assert not dest.exists()
+    download_file(server.url("/big.bin"), dest, _sha(BIG), progress=False)
+    assert server.requests == [("/big.bin", None), ("/big.bin", "bytes=70000-")]
+    assert dest.read_bytes() == BIG
+
+
+def test_existing_file_is_kept_or_replaced(server: Server, tmp_path: Path) -> None:
+    dest = tmp_path / "sample.jsonl"
+    dest.write_bytes(SAMPLE)
+    download_file(server.url("/sample.jsonl"), dest, _sha(SAMPLE), progress=False)
+    download_file(server.url("/sample.jsonl"), dest, None, progress=False)
+    assert server.requests == []
+    dest.write_bytes(b"stale")
+    download_file(server.url("/sample.jsonl"), dest, _sha(SAMPLE), progress=False)
+    assert dest.read_bytes() == SAMPLE
+    download_file(server.url("/sample.jsonl"), dest, None, progress=False, force=True)
+    assert server.requests == [("/sample.jsonl", None), ("/sample.jsonl", None)]
+
+
+def test_only_http_urls(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="only http:// and https:// URLs"):
+        download_file("file:///etc/passwd", tmp_path / "x")
+
+
+def test_progress_bar_goes_to_stderr(server: Server, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    download_file(server.url("/big.bin"), tmp_path / "big.bin", progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "big.bin" in captured.err
+
+
+# --------------------------------------------------------------------------- data sets
+
+
+def _archives() -> tuple[bytes, bytes]:
+    gz = gzip.compress(b"IsA\tdog\tanimal\t1\n")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("Toy/Data/dev.jsonl", SAMPLE)
+        zf.writestr("Toy/README", "ignored")
+    return gz, buffer.getvalue()
+
+
+def _toy_source(member_sha: str | None) -> DatasetSource:
+    gz, zipped = _archives()
+    return DatasetSource(
+        name="toy",
+        files=[
+            RemoteFile("https://example.invalid/sample.jsonl", "sample.jsonl", _sha(SAMPLE)),
+            RemoteFile("https://example.invalid/kb.txt.gz", "kb.txt.gz", _sha(gz), gunzip_to="kb.txt"),
+            RemoteFile("https://example.invalid/toy.zip", "toy.zip", _sha(zipped),
+                       extract=(ArchiveMember("Toy/Data/dev.jsonl", "dev.jsonl", member_sha),)),
+        ],
+        description="a toy data set",
+    )
+
+
+def _serve_toy(server: Server) -> None:
+    gz, zipped = _archives()
+    server.files.update({"/mirror/toy/sample.jsonl": SAMPLE, "/mirror/toy/kb.txt.gz": gz,
+                         "/mirror/toy/toy.zip": zipped})
+
+
+def test_download_dataset_from_mirror_unpacks(server: Server, tmp_path: Path) -> None:
+    _serve_toy(server)
+    paths = download_dataset(_toy_source(_sha(SAMPLE)), tmp_path / "toy",
+                             url_base=server.url("/mirror/"), progress=False)
+    assert paths == [tmp_path / "toy" / name for name in ("sample.jsonl", "kb.txt", "dev.jsonl")]
+    assert (tmp_path / "toy" / "kb.txt").read_bytes() == b"IsA\tdog\tanimal\t1\n"
+    assert (tmp_path / "toy" / "dev.jsonl").read_bytes() == SAMPLE
+    assert sorted(p.name for p in (tmp_path / "toy").iterdir()) == [
+        "dev.jsonl", "kb.txt", "kb.txt.gz", "sample.jsonl", "toy.zip",
+    ]
+    assert [path for path, _ in server.requests] == [
+        "/mirror/toy/sample.jsonl", "/mirror/toy/kb.txt.gz", "/mirror/toy/toy.zip",
+    ]
+    # a second run finds everything in place and asks the server nothing
+    assert download_dataset(_toy_source(_sha(SAMPLE)), tmp_path / "toy",
+                            url_base=server.url("/mirror"), progress=False) == paths
+    assert len(server.requests) == 3
+
+
+def test_download_dataset_url_base_from_environment(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _serve_toy(server)
+    monkeypatch.setenv(URL_ENV, server.url("/mirror"))
+    download_dataset(_toy_source(None), tmp_path, progress=False)
+    assert [path for path, _ in server.requests] == [
+        "/mirror/toy/sample.jsonl", "/mirror/toy/kb.txt.gz", "/mirror/toy/toy.zip",
+    ]
+
+
+def test_archive_member_checksum_mismatch(server: Server, tmp_path: Path) -> None:
+    _serve_toy(server)
+    with pytest.raises(DownloadError) as info:
+        download_dataset(_toy_source("f" * 64), tmp_path, url_base=server.url("/mirror"), progress=False)
+    assert str(info.value) == (
+        f"{tmp_path / 'dev.jsonl'}: checksum mismatch: expected sha256 {'f' * 64}, got {_sha(SAMPLE)} "
+        "(member Toy/Data/dev.jsonl of toy.zip); the file was removed"
+    )
+    assert not (tmp_path / "dev.jsonl").exists()
+
+
+def test_registry() -> None:
+    assert list(DATASETS) == ["csqa", "obqa", "swag", "conceptnet-100k"]
+    for name, source in DATASETS.items():
+        assert source.name == name and source.files and source.licence and source.description
+        filenames = [f.filename for f in source.files]
+        assert len(set(filenames)) == len(filenames)
+        for remote in source.files:
+            assert remote.url.startswith("https://") and remote.url.endswith(remote.filename)
+            digests = [remote.sha256] + [m.sha256 for m in remote.extract]
+            for digest in digests:
+                assert digest is None or re.fullmatch(r"[0-9a-f]{64}", digest)
+    assert [f.filename for f in get_source("csqa").files] == [
+        "train_rand_split.jsonl", "dev_rand_split.jsonl", "test_rand_split_no_answers.jsonl",
+    ]
+    with pytest.raises(KeyError, match="unknown data set 'squad'; known: csqa, obqa, swag, conceptnet-100k"):
+        get_source("squad")
+
+
+@pytest.mark.parametrize(
+    ("relative", "dataset", "filename"),
+    [
+        ("csqa/dev_rand_split.jsonl", "csqa", "dev_rand_split.jsonl"),
+        ("csqa/test_rand_split_no_answers.jsonl", "csqa", "test_rand_split_no_answers.jsonl"),
+        ("obqa/dev.jsonl", "obqa", "dev.jsonl"),
+        ("obqa/train.jsonl", "obqa", "train.jsonl"),
+        ("obqa/openbook.txt", "obqa", "openbook.txt"),
+    ],
+)
+def test_pinned_checksums_match_the_shared_copies(relative: str, dataset: str, filename: str) -> None:
+    path = Path(__file__).resolve().parents[2].parent / "shared" / "data" / relative
+    if not path.is_file():
+        pytest.skip(f"real data file {relative} not found")
+    pinned = {f.filename: f.sha256 for f in get_source(dataset).files}
+    pinned.update({m.filename: m.sha256 for f in get_source(dataset).files for m in f.extract})
+    assert pinned[filename] == sha256_of(path)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_download(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                      capsys: pytest.CaptureFixture) -> None:
+    _serve_toy(server)
+    monkeypatch.setitem(DATASETS, "toy", _toy_source(_sha(SAMPLE)))
+    code = main(["download", "toy", str(tmp_path), "--url-base", server.url("/mirror"), "--quiet"])
+    assert code == 0
+    assert capsys.readouterr().out.splitlines() == [
+        str(tmp_path / "sample.jsonl"), str(tmp_path / "kb.txt"), str(tmp_path / "dev.jsonl"),
+    ]
+
+
+def test_cli_download_error_and_list(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setitem(DATASETS, "toy", _toy_source(None))
+    code = main(["download", "toy", str(tmp_path), "--url-base", server.url("/nowhere"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err == f"kglm: error: {server.url('/nowhere/toy/sample.jsonl')}: HTTP error 404 Not Found\n"
+    assert main(["download", "--list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in out] == ["csqa", "obqa", "swag", "conceptnet-100k", "toy"]
+    with pytest.raises(SystemExit):
+        main(["download", "squad", str(tmp_path)])
