@@ -49,6 +49,17 @@ class KGEncoder(nn.Module):
           edge types :math:`(E,)`, node types :math:`(N,)`; :math:`N = 0` and
           :math:`E = 0` are allowed
         - **output:** node states :math:`(N, H)`
+
+    Example:
+        >>> import torch
+        >>> from kglm.nn import KGEncoder
+        >>> x = torch.randn(4, 32)                              # 4 nodes
+        >>> edge_index = torch.tensor([[0, 1, 2, 3], [1, 2, 3, 0]])
+        >>> edge_type = torch.tensor([0, 1, 0, 1])              # 2 relation types
+        >>> node_type = torch.tensor([0, 1, 2, 2])              # question, answer, other
+        >>> encoder = KGEncoder(32, num_layers=2, num_relations=2, conv="qagnn")
+        >>> encoder(x, edge_index, edge_type, node_type).shape
+        torch.Size([4, 32])
     """
 
     def __init__(

@@ -61,6 +61,17 @@ class RelationalGATConv(MessagePassing):
           edge types :math:`(E,)`, node types :math:`(N,)`
         - **output:** node states :math:`(N, F_{out})`; with
           ``return_attention_weights=True`` also the attention :math:`(E, H)`
+
+    Example:
+        >>> import torch
+        >>> from kglm.nn import RelationalGATConv
+        >>> conv = RelationalGATConv(16, 32, num_relations=2, num_node_types=4, heads=2)
+        >>> x = torch.randn(4, 16)
+        >>> edge_index = torch.tensor([[1, 2, 3, 0], [0, 0, 0, 1]])
+        >>> out, alpha = conv(x, edge_index, torch.tensor([0, 1, 0, 1]),
+        ...                   torch.tensor([0, 1, 2, 2]), return_attention_weights=True)
+        >>> out.shape, alpha.shape
+        (torch.Size([4, 32]), torch.Size([4, 2]))
     """
 
     def __init__(
