@@ -189,9 +189,16 @@ class _RecordError(Exception):
 
 
 def _open_text(path: Path) -> io.TextIOBase:
+    """Open as UTF-8 text (a byte-order mark is dropped), for the csv module."""
     if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", newline="")  # type: ignore[return-value]
-    return open(path, encoding="utf-8", newline="")
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")  # type: ignore[return-value]
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def _open_binary(path: Path) -> io.BufferedIOBase:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
 
 
 def _base_suffix(path: Path) -> str:
@@ -212,8 +219,13 @@ def _jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
 
     A line that is not valid JSON yields ``(line number, _RecordError)``.
     """
-    with _open_text(path) as f:
-        for line_no, line in enumerate(f, 1):
+    with _open_binary(path) as f:
+        for line_no, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                yield line_no, _RecordError(f"not UTF-8 text: byte {exc.start + 1} is invalid")
+                continue
             if not line.strip():
                 continue
             try:
@@ -237,6 +249,8 @@ def _csv_records(path: Path, delimiter: str) -> Iterator[tuple[int, Any]]:
             header = next(reader)
         except StopIteration:
             return
+        except UnicodeDecodeError as exc:
+            raise DatasetFormatError(path, None, f"not UTF-8 text ({exc.reason})") from None
         except csv.Error as exc:
             yield 1, _RecordError(f"invalid CSV header: {exc}")
             return
@@ -247,6 +261,11 @@ def _csv_records(path: Path, delimiter: str) -> Iterator[tuple[int, Any]]:
                 row = next(reader)
             except StopIteration:
                 return
+            except UnicodeDecodeError as exc:
+                # the decoder works on blocks, so the line is only known roughly
+                raise DatasetFormatError(
+                    path, None, f"not UTF-8 text (invalid byte near row starting on line {start}: {exc.reason})"
+                ) from None
             except csv.Error as exc:
                 yield start, _RecordError(f"invalid CSV: {exc}")
                 start = reader.line_num + 1
@@ -271,12 +290,19 @@ def _collect(
     """Run ``parse`` over records, checking choice counts and handling bad ones."""
     result = ExampleList(path=path)
     seen_any = False
+    first_line_of: dict[str, int] = {}
     for line_no, record in records:
         seen_any = True
         try:
             if isinstance(record, _RecordError):
                 raise record
-            result.append(parse(line_no, record))
+            example = parse(line_no, record)
+            if example.id in first_line_of:
+                raise _RecordError(
+                    f"'id': duplicate id {example.id!r} (first on line {first_line_of[example.id]})", "id"
+                )
+            first_line_of[example.id] = line_no
+            result.append(example)
         except _RecordError as exc:
             error = DatasetFormatError(path, line_no, exc.reason, exc.field)
             if not skip_invalid:
@@ -719,8 +745,11 @@ def _sniff_jsonl(path: Path) -> str:
 
 
 def _sniff_csv(path: Path) -> str:
-    with _open_text(path) as f:
-        header = next(csv.reader(f), None)
+    try:
+        with _open_text(path) as f:
+            header = next(csv.reader(f), None)
+    except UnicodeDecodeError as exc:
+        raise DatasetFormatError(path, None, f"not UTF-8 text ({exc.reason})") from None
     if header is None:
         raise DatasetFormatError(path, None, "file is empty, no examples in it")
     if "sent1" in header and ("ending0" in header or "gold-ending" in header):

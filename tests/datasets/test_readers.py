@@ -443,3 +443,37 @@ def test_real_obqa_dev() -> None:
     assert len(dev) == 500
     assert all(len(e.choices) == 4 and e.label is not None for e in dev)
     assert read_examples(_shared("obqa/dev.jsonl")) == dev
+
+
+# --------------------------------------------------------------------------- encoding and ids
+
+
+def test_byte_order_mark_is_ignored(tmp_path: Path) -> None:
+    jsonl = tmp_path / "bom.jsonl"
+    jsonl.write_bytes(b"\xef\xbb\xbf" + json.dumps(_csqa("q1", "Where?", FIVE, "A")).encode() + b"\n")
+    assert read_csqa(jsonl)[0].id == "q1"
+    csv_path = tmp_path / "bom.csv"
+    csv_path.write_bytes(b"\xef\xbb\xbfid,question,a,b,label\nx,q,1,2,0\n")
+    assert read_multiple_choice(csv_path, ColumnMapping(choices=("a", "b")))[0].id == "x"
+
+
+def test_invalid_utf8(tmp_path: Path) -> None:
+    jsonl = tmp_path / "latin1.jsonl"
+    jsonl.write_bytes(json.dumps(_csqa("q1", "Where?", FIVE, "A")).encode() + b"\n" + b'{"id": "caf\xe9"}\n')
+    with pytest.raises(DatasetFormatError) as info:
+        read_csqa(jsonl)
+    assert str(info.value) == f"{jsonl}:2: not UTF-8 text: byte 12 is invalid"
+    csv_path = tmp_path / "latin1.csv"
+    csv_path.write_bytes(b"id,question,a,b,label\nx,caf\xe9,1,2,0\n")
+    with pytest.raises(DatasetFormatError, match=r"latin1.csv: not UTF-8 text"):
+        read_examples(csv_path, columns=ColumnMapping(choices=("a", "b")))
+
+
+def test_duplicate_ids(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "dup.jsonl", [
+        _csqa("q1", "Where?", FIVE, "A"), _csqa("q2", "Where?", FIVE, "A"), _csqa("q1", "Why?", FIVE, "B"),
+    ])
+    with pytest.raises(DatasetFormatError) as info:
+        read_csqa(path)
+    assert str(info.value) == f"{path}:3: 'id': duplicate id 'q1' (first on line 1)"
+    assert [e.question for e in read_csqa(path, skip_invalid=True)] == ["Where?", "Where?"]
