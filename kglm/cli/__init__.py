@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 # Sub-command modules, in the order they appear in ``kglm --help``.
 _COMMANDS: tuple[str, ...] = (
+    "kg",
     "train",
     "bench",
     "download",

@@ -1,0 +1,184 @@
+"""``kglm link`` and ``kglm ground``: thin layers over :mod:`kglm.linking` and :mod:`kglm.grounding`.
+
+``kglm link --kg DIR "text" ...`` prints one tab-separated line per mention
+(``start  end  text  entity  score``), a blank line between texts (texts come
+from the arguments, or from standard input one per line).
+
+``kglm ground --kg DIR --data FILE -o OUT`` grounds every (question, choice)
+of a multiple-choice file, extracts the graphs, writes them to ``OUT`` (a
+:class:`~kglm.grounding.GroundedDataset` directory) through the on-disk cache,
+and prints a summary.
+
+``--kg`` is a saved KG directory (the linker index is kept in its
+``extras/linker/``), ``demo`` (the bundled KG), an RDF file, a ConceptNet CSV
+or a ConceptNet-100K ``.txt`` (converted once into the cache directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["open_linker", "register"]
+
+
+def open_linker(
+    source: str,
+    cache_dir: str | None = None,
+    lemmatizer: str = "auto",
+    keep_overlapping: bool = False,
+    show_progress: bool | None = None,
+) -> tuple[Any, Any]:
+    """Load a KG (see the module doc for ``source``) and its linker; return ``(kg, linker)``.
+
+    A saved KG directory holds the linker index in ``extras/linker/``; for other
+    sources the index is kept under ``cache_dir/linker/<KG fingerprint>/``.
+    """
+    import os
+
+    from kglm.kg.graph import KnowledgeGraph
+    from kglm.linking import LexiconLinker
+
+    cache = Path(cache_dir or os.environ.get("KGLM_CACHE") or ".kglm_cache")
+    path = Path(source)
+    if source != "demo" and path.is_dir():
+        kg = KnowledgeGraph.load(path)
+        kg_dir = path
+    else:
+        from kglm.training.resources import load_kg
+
+        kg = load_kg(source, cache_dir=cache)
+        kg_dir = cache / "linker" / kg.fingerprint[:24]
+    linker = LexiconLinker.load(
+        kg_dir,
+        kg=kg,
+        lemmatizer=lemmatizer,
+        keep_overlapping=keep_overlapping,
+        show_progress=show_progress,
+    )
+    return kg, linker
+
+
+def _link(args: argparse.Namespace) -> int:
+    _, linker = open_linker(args.kg, args.cache_dir, args.lemmatizer, args.overlapping)
+    texts = args.text if args.text and args.text != ["-"] else [line.rstrip("\n") for line in sys.stdin]
+    for i, mentions in enumerate(linker.pipe(texts, n_process=args.workers)):
+        if args.json:
+            print(json.dumps([m.to_dict() for m in mentions], ensure_ascii=False))
+            continue
+        if i:
+            print()
+        for m in mentions:
+            print(f"{m.start}\t{m.end}\t{m.text}\t{m.entity}\t{m.score:.3g}")
+    return 0
+
+
+def _summary(data: Any, seconds: float, cached: bool) -> list[str]:
+    choices = [c for ex in data.grounded for c in ex]
+    n = len(choices)
+    both = sum(1 for c in choices if c.question_entities and c.answer_entities)
+    lines = [
+        f"examples: {len(data.grounded)}, choices: {n}",
+        f"choices with >=1 question and >=1 answer entity: {both}/{n} ({100 * both / max(n, 1):.1f}%)",
+    ]
+    for name, nested in (("QA graphs", data.graphs), ("path schema graphs", data.paths)):
+        if nested is None:
+            continue
+        graphs = [g if name == "QA graphs" else g.graph for ex in nested for g in ex]
+        nodes = [g.num_nodes for g in graphs] or [0]
+        edges = [g.num_edges for g in graphs] or [0]
+        lines.append(
+            f"{name}: nodes mean {sum(nodes) / len(nodes):.1f} max {max(nodes)}, "
+            f"edges mean {sum(edges) / len(edges):.1f} max {max(edges)}"
+        )
+    if data.paths is not None:
+        counts = [p.num_paths for ex in data.paths for p in ex] or [0]
+        lines.append(f"paths per choice: mean {sum(counts) / len(counts):.1f} max {max(counts)}")
+    how = "read from cache" if cached else "grounded and extracted"
+    lines.append(f"{how} in {seconds:.2f} s: {n / max(seconds, 1e-9):,.0f} statements/s")
+    return lines
+
+
+def _ground(args: argparse.Namespace) -> int:
+    from kglm.datasets.readers import read_examples
+    from kglm.grounding.cache import GroundedDataset, GroundingCache, build_grounded_dataset
+
+    show = not args.quiet
+    kg, linker = open_linker(args.kg, args.cache_dir, args.lemmatizer, args.overlapping, show_progress=show)
+    examples = read_examples(args.data, format=args.format)
+    graphs = None if args.graphs == "none" else args.graphs
+    extraction = {
+        "graphs": graphs,
+        "max_nodes": args.max_nodes,
+        "hops": args.hops,
+        "max_hops": args.max_hops,
+        "max_paths_per_pair": args.max_paths,
+        "format": args.format,
+    }
+
+    def build() -> GroundedDataset:
+        return build_grounded_dataset(
+            examples,
+            kg,
+            linker,
+            graphs=graphs,
+            max_nodes=args.max_nodes,
+            hops=args.hops,
+            max_hops=args.max_hops,
+            max_paths_per_pair=args.max_paths,
+            n_process=args.workers,
+            show_progress=show,
+        )
+
+    started = time.perf_counter()
+    if args.no_cache:
+        data, cached = build(), False
+    else:
+        cache = GroundingCache(args.cache_dir)
+        data = cache.load_or_build(args.data, kg, linker, build, extraction)
+        cached = bool(cache.last_hit)
+    seconds = time.perf_counter() - started
+    out = data.save(args.output)
+    for line in _summary(data, seconds, cached):
+        print(line)
+    print(f"written to {out}")
+    return 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kg", required=True, help="saved KG directory, 'demo', an RDF file or ConceptNet file")
+    p.add_argument(
+        "--lemmatizer",
+        default="auto",
+        help="auto, spacy, spacy:<model>, lookup or rule (default: auto)",
+    )
+    p.add_argument("--overlapping", action="store_true", help="keep all overlapping n-gram matches")
+    p.add_argument("--workers", type=int, default=1, help="linking worker processes (default: 1)")
+    p.add_argument("--cache-dir", default=None, help="cache directory (default: $KGLM_CACHE or .kglm_cache)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``link`` and ``ground`` sub-commands."""
+    p = subparsers.add_parser("link", help="link text to KG entities and print the mentions")
+    _common(p)
+    p.add_argument("text", nargs="*", help="texts to link ('-' or none: one per line from stdin)")
+    p.add_argument("--json", action="store_true", help="one JSON list of mentions per text")
+    p.set_defaults(func=_link)
+
+    g = subparsers.add_parser("ground", help="ground a multiple-choice file and extract its graphs")
+    _common(g)
+    g.add_argument("--data", required=True, help="multiple-choice file (CSQA/OBQA JSONL, SWAG CSV, ...)")
+    g.add_argument("-o", "--output", required=True, help="output directory")
+    g.add_argument("--format", default="auto", help="data format for the reader (default: auto)")
+    g.add_argument("--graphs", default="qa", choices=["qa", "paths", "both", "none"])
+    g.add_argument("--max-nodes", type=int, default=200, help="QA graph node cap (default: 200)")
+    g.add_argument("--hops", type=int, default=2, help="QA graph hops (default: 2)")
+    g.add_argument("--max-hops", type=int, default=3, help="longest KagNet path (default: 3)")
+    g.add_argument("--max-paths", type=int, default=64, help="paths kept per entity pair (default: 64)")
+    g.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    g.set_defaults(func=_ground)
