@@ -15,6 +15,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.list:
         for source in DATASETS.values():
             print(f"{source.name:<16} {source.description} [{source.licence}]")
+            for note in source.notes:
+                print(f"{'':<16} note: {note}")
         return 0
     if args.name is None or args.directory is None:
         print("kglm download: error: NAME and DIR are required (or --list)", file=sys.stderr)

@@ -23,13 +23,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.client
+import json
 import logging
 import os
 import shutil
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -44,6 +45,8 @@ __all__ = [
     "download_dataset",
     "download_file",
     "get_source",
+    "prepare_conceptnet_100k",
+    "prepare_csqa_inhouse",
     "sha256_of",
 ]
 
@@ -117,6 +120,10 @@ class DatasetSource:
         description: one line for ``kglm download --list``.
         licence: the data set's licence.
         homepage: where it is described.
+        notes: remarks on the files, shown by ``kglm download --list``.
+        prepare: run after the downloads with the data set directory; writes
+            derived files (for example the in-house CommonsenseQA split) and
+            returns their paths.
     """
 
     name: str
@@ -125,6 +132,127 @@ class DatasetSource:
     licence: str = ""
     homepage: str = ""
     notes: list[str] = field(default_factory=list)
+    prepare: Callable[[Path], list[Path]] | None = None
+
+
+def _write_lines_atomically(dest: Path, lines: Iterable[bytes]) -> int:
+    """Write ``lines`` to ``dest`` through a temporary file; return how many."""
+    count = 0
+
+    def write(out: BinaryIO) -> None:
+        nonlocal count
+        for line in lines:
+            out.write(line)
+            count += 1
+
+    _write_atomically(dest, write)
+    return count
+
+
+def prepare_csqa_inhouse(directory: PathLike) -> list[Path]:
+    """Write the in-house CommonsenseQA split used by MHGRN, QA-GNN and GreaseLM.
+
+    Reads ``train_rand_split.jsonl`` and ``inhouse_split_qids.txt`` in
+    ``directory``; writes ``train_inhouse.jsonl`` (the official training
+    questions whose id is listed, 8,500) and ``test_inhouse.jsonl`` (the other
+    1,241), each line copied unchanged and in the original order. The official
+    dev set then serves as the in-house dev set.
+
+    Returns:
+        The two paths.
+
+    Raises:
+        ValueError: an id of the list is missing from the training file, or a
+            training line has no ``id`` (naming the file and line).
+    """
+    root = Path(directory)
+    train, qids_path = root / "train_rand_split.jsonl", root / "inhouse_split_qids.txt"
+    wanted = {line.strip() for line in qids_path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    inhouse: list[bytes] = []
+    rest: list[bytes] = []
+    found: set[str] = set()
+    with open(train, "rb") as f:
+        for line_no, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                qid = json.loads(line)["id"]
+            except (ValueError, KeyError, TypeError):
+                raise ValueError(f"{train}:{line_no}: expected a JSON object with an 'id'") from None
+            if not line.endswith(b"\n"):
+                line += b"\n"
+            (inhouse if qid in wanted else rest).append(line)
+            if qid in wanted:
+                found.add(qid)
+    missing = wanted - found
+    if missing:
+        raise ValueError(
+            f"{qids_path}: {len(missing)} listed id(s) are not in {train.name}, e.g. {sorted(missing)[0]!r}"
+        )
+    outputs = [root / "train_inhouse.jsonl", root / "test_inhouse.jsonl"]
+    for dest, lines in zip(outputs, (inhouse, rest)):
+        _write_lines_atomically(dest, lines)
+    logger.info("in-house split: %d train, %d test questions", len(inhouse), len(rest))
+    return outputs
+
+
+def prepare_conceptnet_100k(directory: PathLike) -> list[Path]:
+    """Write ConceptNet-100K as 3-column TSV files of positive triples.
+
+    The published files (``train100k.txt.gz``, ``dev1.txt.gz``, ``dev2.txt.gz``,
+    ``test.txt.gz``) have the columns ``relation, head, tail, score``, and the
+    evaluation files hold negative tuples (score 0) too. This writes the split
+    used for knowledge-base completion since Li et al. (2016):
+    ``train.txt`` (all 100,000 training triples), ``valid.txt`` (the positive
+    triples of dev1 and dev2) and ``test.txt`` (those of test), each line
+    ``relation<TAB>head<TAB>tail`` -- the format
+    :meth:`kglm.kg.KnowledgeGraph.from_conceptnet` reads.
+
+    Returns:
+        The three paths.
+
+    Raises:
+        ValueError: a line without 3 or 4 columns, or with a score that is not
+            a number (naming the file and line).
+    """
+    root = Path(directory)
+
+    def positives(names: Sequence[str], keep_all: bool) -> Iterator[bytes]:
+        for name in names:
+            path = root / name
+            with gzip.open(path, "rt", encoding="utf-8", newline="") as f:
+                for line_no, line in enumerate(f, 1):
+                    text = line.rstrip("\r\n")
+                    if not text.strip():
+                        continue
+                    cols = text.split("\t")
+                    if len(cols) not in (3, 4) or not all(c.strip() for c in cols[:3]):
+                        raise ValueError(
+                            f"{path}:{line_no}: expected relation, head, tail[, score] separated "
+                            f"by tabs, found {len(cols)} column(s)"
+                        )
+                    if len(cols) == 4 and not keep_all:
+                        try:
+                            score = float(cols[3])
+                        except ValueError:
+                            raise ValueError(
+                                f"{path}:{line_no}: score {cols[3]!r} is not a number"
+                            ) from None
+                        if score <= 0:
+                            continue
+                    yield ("\t".join(cols[:3]) + "\n").encode("utf-8")
+
+    splits = {
+        "train.txt": (["train100k.txt.gz"], True),
+        "valid.txt": (["dev1.txt.gz", "dev2.txt.gz"], False),
+        "test.txt": (["test.txt.gz"], False),
+    }
+    outputs = []
+    for filename, (names, keep_all) in splits.items():
+        count = _write_lines_atomically(root / filename, positives(names, keep_all))
+        logger.info("%s: %d triples", filename, count)
+        outputs.append(root / filename)
+    return outputs
 
 
 _CSQA = "https://s3.amazonaws.com/commensenseqa"
@@ -152,7 +280,13 @@ DATASETS: dict[str, DatasetSource] = {
                     f"{_CSQA}/test_rand_split_no_answers.jsonl", "test_rand_split_no_answers.jsonl",
                     "b426896d71a9cd064cf01cfaf6e920817c51701ef66028883ac1af2e73ad5f29",
                 ),
+                RemoteFile(
+                    "https://raw.githubusercontent.com/INK-USC/MHGRN/master/data/csqa/inhouse_split_qids.txt",
+                    "inhouse_split_qids.txt",
+                ),
             ],
+            notes=["also writes the in-house split of MHGRN/QA-GNN: train_inhouse.jsonl, test_inhouse.jsonl"],
+            prepare=prepare_csqa_inhouse,
         ),
         DatasetSource(
             name="obqa",
@@ -195,15 +329,16 @@ DATASETS: dict[str, DatasetSource] = {
             name="conceptnet-100k",
             description="ConceptNet-100K (Li et al. 2016): commonsense KB completion split of ConceptNet",
             licence="CC BY-SA 4.0",
-            homepage="https://home.ttic.edu/~kgimpel/commonsense.html",
+            homepage="https://ttic.uchicago.edu/~kgimpel/commonsense.html",
             files=[
-                RemoteFile(f"{_CN100K}/{name}.txt.gz", f"{name}.txt.gz", gunzip_to=f"{name}.txt")
+                RemoteFile(f"{_CN100K}/{name}.txt.gz", f"{name}.txt.gz")
                 for name in ("train100k", "dev1", "dev2", "test")
             ],
             notes=[
-                "lines are relation<TAB>head<TAB>tail<TAB>score; dev1, dev2 and test also hold "
-                "negative tuples (score 0)",
+                "writes train.txt, valid.txt and test.txt: relation<TAB>head<TAB>tail, positive "
+                "triples only (the published dev and test files also hold negatives)",
             ],
+            prepare=prepare_conceptnet_100k,
         ),
     )
 }
@@ -439,7 +574,7 @@ def download_dataset(
 
     Returns:
         The paths of the data files, in configuration order (the unpacked
-        files for archives).
+        files for archives), then those the source's ``prepare`` step wrote.
 
     Raises:
         KeyError: an unknown data set name.
@@ -463,4 +598,6 @@ def download_dataset(
         archive = download_file(url, out / remote.filename, remote.sha256, progress,
                                 timeout=timeout, force=force)
         paths.extend(_unpack(remote, archive, out))
+    if source.prepare is not None:
+        paths.extend(source.prepare(out))
     return paths

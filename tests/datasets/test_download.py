@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import http.server
 import io
+import json
 import re
 import threading
 import zipfile
@@ -19,6 +20,8 @@ from kglm.cli import main
 from kglm.datasets import read_csqa
 from kglm.datasets.download import (
     DATASETS,
+    prepare_conceptnet_100k,
+    prepare_csqa_inhouse,
     URL_ENV,
     ArchiveMember,
     DatasetSource,
@@ -299,6 +302,7 @@ def test_registry() -> None:
                 assert digest is None or re.fullmatch(r"[0-9a-f]{64}", digest)
     assert [f.filename for f in get_source("csqa").files] == [
         "train_rand_split.jsonl", "dev_rand_split.jsonl", "test_rand_split_no_answers.jsonl",
+        "inhouse_split_qids.txt",
     ]
     with pytest.raises(KeyError, match="unknown data set 'squad'; known: csqa, obqa, swag, conceptnet-100k"):
         get_source("squad")
@@ -346,6 +350,70 @@ def test_cli_download_error_and_list(server: Server, tmp_path: Path, monkeypatch
     assert err == f"kglm: error: {server.url('/nowhere/toy/sample.jsonl')}: HTTP error 404 Not Found\n"
     assert main(["download", "--list"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in out] == ["csqa", "obqa", "swag", "conceptnet-100k", "toy"]
+    assert [line.split()[0] for line in out if not line.startswith(" ")] == [
+        "csqa", "obqa", "swag", "conceptnet-100k", "toy",
+    ]
+    assert out[1].split() == ["note:", "also", "writes", "the", "in-house", "split", "of", "MHGRN/QA-GNN:",
+                              "train_inhouse.jsonl,", "test_inhouse.jsonl"]
     with pytest.raises(SystemExit):
         main(["download", "squad", str(tmp_path)])
+
+
+# --------------------------------------------------------------------------- prepare steps
+
+
+def test_prepare_csqa_inhouse(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": f"q{i}", "question": {"stem": str(i)}}) for i in range(5)]
+    (tmp_path / "train_rand_split.jsonl").write_text("\n".join(lines))  # no final newline
+    (tmp_path / "inhouse_split_qids.txt").write_text("q3\nq0\n\nq4\n")
+    paths = prepare_csqa_inhouse(tmp_path)
+    assert paths == [tmp_path / "train_inhouse.jsonl", tmp_path / "test_inhouse.jsonl"]
+    assert paths[0].read_text() == "".join(lines[i] + "\n" for i in (0, 3, 4))
+    assert paths[1].read_text() == "".join(lines[i] + "\n" for i in (1, 2))
+    (tmp_path / "inhouse_split_qids.txt").write_text("q3\nq9\n")
+    with pytest.raises(ValueError, match=r"inhouse_split_qids.txt: 1 listed id\(s\) are not in train_rand_split.jsonl, e.g. 'q9'"):
+        prepare_csqa_inhouse(tmp_path)
+    (tmp_path / "train_rand_split.jsonl").write_text(lines[0] + "\n[1]\n")
+    with pytest.raises(ValueError, match=r"train_rand_split.jsonl:2: expected a JSON object with an 'id'"):
+        prepare_csqa_inhouse(tmp_path)
+
+
+def _gz(path: Path, text: str) -> None:
+    path.write_bytes(gzip.compress(text.encode()))
+
+
+def test_prepare_conceptnet_100k(tmp_path: Path) -> None:
+    _gz(tmp_path / "train100k.txt.gz", "IsA\tdog\tanimal\t2.5\nAtLocation\tfork\tkitchen\t0\n")
+    _gz(tmp_path / "dev1.txt.gz", "IsA\tcat\tpet\t1\nIsA\tcat\trock\t0\n")
+    _gz(tmp_path / "dev2.txt.gz", "UsedFor\tpen\twrite\t1\n\n")
+    _gz(tmp_path / "test.txt.gz", "CapableOf\tdog\tbark\t1\nCapableOf\tdog\tfly\t0\n")
+    paths = prepare_conceptnet_100k(tmp_path)
+    assert [p.name for p in paths] == ["train.txt", "valid.txt", "test.txt"]
+    # training triples are all kept (the 4th column is a confidence there)
+    assert paths[0].read_text() == "IsA\tdog\tanimal\nAtLocation\tfork\tkitchen\n"
+    assert paths[1].read_text() == "IsA\tcat\tpet\nUsedFor\tpen\twrite\n"
+    assert paths[2].read_text() == "CapableOf\tdog\tbark\n"
+    _gz(tmp_path / "dev2.txt.gz", "UsedFor\tpen\twrite\tyes\n")
+    with pytest.raises(ValueError, match=r"dev2.txt.gz:1: score 'yes' is not a number"):
+        prepare_conceptnet_100k(tmp_path)
+    _gz(tmp_path / "dev2.txt.gz", "UsedFor pen write 1\n")
+    with pytest.raises(ValueError, match=r"dev2.txt.gz:1: expected relation, head, tail\[, score\] separated by tabs, found 1 column"):
+        prepare_conceptnet_100k(tmp_path)
+    assert not (tmp_path / "valid.txt.tmp").exists()
+
+
+def test_conceptnet_100k_download_end_to_end(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = {"train100k": "IsA\tdog\tanimal\t1\n", "dev1": "IsA\tcat\tpet\t1\n",
+             "dev2": "IsA\tcat\trock\t0\n", "test": "CapableOf\tdog\tbark\t1\n"}
+    for name, text in texts.items():
+        server.files[f"/m/conceptnet-100k/{name}.txt.gz"] = gzip.compress(text.encode())
+    monkeypatch.setenv(URL_ENV, server.url("/m"))
+    paths = download_dataset("conceptnet-100k", tmp_path, progress=False)
+    assert [p.name for p in paths] == [
+        "train100k.txt.gz", "dev1.txt.gz", "dev2.txt.gz", "test.txt.gz", "train.txt", "valid.txt", "test.txt",
+    ]
+    assert (tmp_path / "valid.txt").read_text() == "IsA\tcat\tpet\n"
+    from kglm.kg.graph import KnowledgeGraph
+
+    kg = KnowledgeGraph.from_conceptnet(tmp_path / "train.txt", format="cn100k", merge_relations=False)
+    assert (kg.entities, kg.relations, kg.triples.tolist()) == (["dog", "animal"], ["IsA"], [[0, 0, 1]])
