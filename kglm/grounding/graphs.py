@@ -172,7 +172,9 @@ class ChoiceGraph:
 class _Adjacency:
     """Read-only index structures derived once per KG (cached per KG object).
 
-    * ``out_ptr, out_nbr, out_rel``: the KG's outgoing CSR (one entry per triple);
+    * ``out_ptr``, ``ht_key``, ``ht_tail``, ``ht_rel``: the KG's triples sorted by
+      ``(head, tail)`` (ties in triple order), as a CSR over heads, with the keys
+      ``head * E + tail``;
     * ``und_ptr, und_nbr``: the simple undirected graph: for each entity its
       distinct neighbours in either direction, sorted, without itself;
     * ``und_key``: ``u * E + v`` for each undirected CSR entry (globally sorted);
@@ -183,8 +185,16 @@ class _Adjacency:
     def __init__(self, kg: KnowledgeGraph) -> None:
         self.num_entities = E = int(kg.num_entities)
         self.num_relations = R = int(kg.num_relations)
-        self.out_ptr, self.out_nbr, self.out_rel, _ = kg.csr("out")
         head, rel, tail = kg.head, kg.relation, kg.tail
+        ht = head * E + tail
+        order = torch.argsort(ht, stable=True)
+        self.ht_key = ht[order].contiguous()
+        self.ht_tail = tail[order]
+        self.ht_rel = rel[order]
+        self.out_ptr = torch.zeros(E + 1, dtype=_LONG)
+        if E:
+            torch.cumsum(torch.bincount(head, minlength=E), 0, out=self.out_ptr[1:])
+        self.out_deg = self.out_ptr[1:] - self.out_ptr[:-1]
         keep = head != tail
         h, r, t = head[keep], rel[keep], tail[keep]
         keys = torch.cat([h * E + t, t * E + h])
@@ -277,65 +287,98 @@ def _flatten_ids(groups: Sequence[EntityIds], num_entities: int, what: str) -> t
     return _as_ids(flat, num_entities, what), sizes
 
 
+def _question_groups(questions: Sequence[EntityIds]) -> tuple[list[tuple[int, ...]], torch.Tensor]:
+    """Distinct question-id lists (the choices of one question usually share theirs) and
+    the ``(G,)`` index of each pair's list among them."""
+    index: dict[tuple[int, ...], int] = {}
+    group = []
+    for q in questions:
+        key = tuple(q.reshape(-1).tolist()) if isinstance(q, torch.Tensor) else tuple(q)
+        group.append(index.setdefault(key, len(index)))
+    return list(index), torch.tensor(group, dtype=_LONG)
+
+
+def _ranges(start: torch.Tensor, count: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flattened ``start[i] .. start[i] + count[i] - 1`` with the owner ``i`` of each entry."""
+    total = int(count.sum()) if count.numel() else 0
+    owner = torch.repeat_interleave(torch.arange(count.numel()), count, output_size=total)
+    offset = torch.cumsum(count, 0) - count
+    return owner, torch.arange(total) + (start - offset)[owner]
+
+
 def _extract_batch(
     adj: _Adjacency,
-    q_ids: torch.Tensor,
-    q_sizes: torch.Tensor,
+    gq_ids: torch.Tensor,
+    gq_sizes: torch.Tensor,
+    q_group: torch.Tensor,
     a_ids: torch.Tensor,
     a_sizes: torch.Tensor,
     max_nodes: int | None,
     hops: int,
     scorer: BatchNodeScorer | None,
 ) -> list[ChoiceGraph]:
-    """Extract the graphs of ``G = len(q_sizes)`` pairs at once.
+    """Extract the graphs of ``G = len(q_group)`` pairs at once.
 
-    ``q_ids`` / ``a_ids`` are the validated, concatenated entity ids of all pairs;
-    ``q_sizes`` / ``a_sizes`` how many belong to each pair.
+    ``gq_ids`` / ``gq_sizes``: the validated, concatenated question ids of ``K``
+    distinct question groups; ``q_group`` ``(G,)``: each pair's group;
+    ``a_ids`` / ``a_sizes``: the concatenated answer ids of the ``G`` pairs.
+    The question side of the 2-hop search runs once per group, not per pair.
     """
-    G = int(q_sizes.numel())
+    G, K = int(q_group.numel()), int(gq_sizes.numel())
     E, R = adj.num_entities, adj.num_relations
     cap = max_nodes if max_nodes is not None else torch.iinfo(torch.int64).max // 4
 
-    def keyed(ids: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
-        g = torch.repeat_interleave(torch.arange(G), sizes, output_size=ids.numel())
-        return torch.unique(g * E + ids)  # sorted by (graph, entity)
+    def keyed(ids: torch.Tensor, sizes: torch.Tensor, n: int) -> torch.Tensor:
+        owner = torch.repeat_interleave(torch.arange(n), sizes, output_size=ids.numel())
+        return torch.unique(owner * E + ids)  # sorted by (owner, entity), no duplicates
 
-    a_key = keyed(a_ids, a_sizes)
-    q_key = keyed(q_ids, q_sizes)
-    q_key = q_key[~torch.isin(q_key, a_key)]  # in both: an answer entity
+    def split_key(key: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hi = torch.div(key, E, rounding_mode="floor")
+        return hi, key - hi * E
+
+    gq_key = keyed(gq_ids, gq_sizes, K)
+    a_key = keyed(a_ids, a_sizes, G)
+    gq_grp, gq_ent = split_key(gq_key)
+    gq_ptr = torch.zeros(K + 1, dtype=_LONG)
+    torch.cumsum(torch.bincount(gq_grp, minlength=K), 0, out=gq_ptr[1:])
+    owner, pos = _segments(gq_ptr, q_group)
+    q_raw = owner * E + gq_ent[pos]  # each pair's question keys, sorted by (pair, entity)
+    q_key = q_raw[~torch.isin(q_raw, a_key)]  # in both: an answer entity
     seed_key = torch.cat([q_key, a_key])
 
     # ---- intermediate candidates: common neighbours of the question and answer sides
+    cand = torch.empty(0, dtype=_LONG)
+    score = torch.empty(0, dtype=torch.float64)
     if hops >= 2 and q_key.numel() and a_key.numel():
-        counted = []
-        for key in (q_key, a_key):
-            g = torch.div(key, E, rounding_mode="floor")
-            owner, pos = _segments(adj.und_ptr, key - g * E)
-            nk, cnt = torch.unique(g[owner] * E + adj.und_nbr[pos], return_counts=True)
-            counted.append((nk, cnt))
-        (qk, qc), (ak, ac) = counted
-        both, at = _find(ak, qk)
-        cand = qk[both]
-        score = (qc[both] + ac[at[both]]).to(torch.float64)
-        not_seed = ~torch.isin(cand, seed_key)
-        cand, score = cand[not_seed], score[not_seed]
-    else:
-        cand = torch.empty(0, dtype=_LONG)
-        score = torch.empty(0, dtype=torch.float64)
-    cand_g = torch.div(cand, E, rounding_mode="floor")
-    cand_e = cand - cand_g * E
+        # question side once per group: (group, v) -> number of the group's entities next to v
+        own, pos = _segments(adj.und_ptr, gq_ent)
+        qk, qc = torch.unique(gq_grp[own] * E + adj.und_nbr[pos], return_counts=True)
+        # answer side per pair: (pair, v) -> number of answer entities next to v, and how
+        # many of those are also in the group's question list (not question entities here)
+        a_g, a_e = split_key(a_key)
+        a_in_q = torch.isin(a_key, q_raw).to(_LONG)
+        own, pos = _segments(adj.und_ptr, a_e)
+        ak, inverse = torch.unique(a_g[own] * E + adj.und_nbr[pos], return_inverse=True)
+        ac = torch.bincount(inverse, minlength=ak.numel())
+        overlap = torch.zeros(ak.numel(), dtype=_LONG).index_add_(0, inverse, a_in_q[own])
+        ak_g, ak_e = split_key(ak)
+        hit, at = _find(qk, q_group[ak_g] * E + ak_e)
+        cq = (torch.where(hit, qc[at], 0) if qk.numel() else torch.zeros_like(ak)) - overlap
+        ok = (cq > 0) & ~torch.isin(ak, seed_key)
+        cand, score = ak[ok], (cq[ok] + ac[ok]).to(torch.float64)
+    cand_g, cand_e = split_key(cand)
     if scorer is not None and cand.numel():
         score = torch.as_tensor(scorer(cand_g, cand_e)).reshape(-1).to(torch.float64)
         if score.numel() != cand.numel():
             raise ValueError(f"node_scorer returned {score.numel()} scores for {cand.numel()} candidates")
-    # priority: score descending, then entity id ascending (cand is sorted by (graph, id))
+    # priority: score descending, then entity id ascending (cand is sorted by (pair, id))
     order = torch.argsort(-score, stable=True)
     order = order[torch.argsort(cand_g[order], stable=True)]
     cand_g, cand_e = cand_g[order], cand_e[order]
 
     # ---- capping: answer entities, then question entities, then intermediates
-    a_g = torch.div(a_key, E, rounding_mode="floor")
-    q_g = torch.div(q_key, E, rounding_mode="floor")
+    a_g, a_e = split_key(a_key)
+    q_g, q_e = split_key(q_key)
     a_rank, a_cnt = _group_rank(a_g, G)
     q_rank, q_cnt = _group_rank(q_g, G)
     o_rank, _ = _group_rank(cand_g, G)
@@ -347,32 +390,50 @@ def _extract_batch(
     ko = o_rank < o_room[cand_g]
 
     node_g = torch.cat([q_g[kq], a_g[ka], cand_g[ko]])
-    node_e = torch.cat([q_key[kq] - q_g[kq] * E, a_key[ka] - a_g[ka] * E, cand_e[ko]])
+    node_e = torch.cat([q_e[kq], a_e[ka], cand_e[ko]])
     node_t = torch.cat([
         torch.full((int(kq.sum()),), NODE_QUESTION, dtype=_LONG),
         torch.full((int(ka.sum()),), NODE_ANSWER, dtype=_LONG),
         torch.full((int(ko.sum()),), NODE_OTHER, dtype=_LONG),
     ])
     node_r = torch.cat([q_rank[kq], a_rank[ka], o_rank[ko]])
-    # final order: graph, type, rank (question / answer entities by id, others by priority)
+    # final order: pair, type, rank (question / answer entities by id, others by priority)
     width = int(node_r.max()) + 1 if node_r.numel() else 1
     order = torch.argsort((node_g * 3 + node_t) * width + node_r)
     node_g, node_e, node_t = node_g[order], node_e[order], node_t[order]
     local, n_cnt = _group_rank(node_g, G)
 
-    # ---- edges among the selected nodes (from the outgoing CSR: each triple once)
+    # ---- edges among the selected nodes: every triple (head, r, tail) with both selected.
+    # A node with few outgoing triples scans them; a hub tests its graph's nodes instead.
     node_key = node_g * E + node_e
     sorted_key, perm = torch.sort(node_key)
-    owner, pos = _segments(adj.out_ptr, node_e)
+    heavy = adj.out_deg[node_e] > 4 * n_cnt[node_g]
+    light = torch.nonzero(~heavy).squeeze(1)
+    own, pos = _segments(adj.out_ptr, node_e[light])
     selected = torch.zeros(E, dtype=torch.bool)
     selected[node_e] = True
-    maybe = selected[adj.out_nbr[pos]]  # cheap pre-filter: the tail is selected in some graph
-    owner, pos = owner[maybe], pos[maybe]
-    tail_key = node_g[owner] * E + adj.out_nbr[pos]
-    hit, at = _find(sorted_key, tail_key)
-    owner, at, rel = owner[hit], at[hit], adj.out_rel[pos[hit]]
-    src, dst = local[owner], local[perm[at]]
-    edge_g = node_g[owner]
+    maybe = selected[adj.ht_tail[pos]]  # cheap pre-filter: the tail is selected in some graph
+    own, pos = light[own[maybe]], pos[maybe]
+    hit, at = _find(sorted_key, node_g[own] * E + adj.ht_tail[pos])
+    src_i, dst_i, epos = own[hit], perm[at[hit]], pos[hit]
+    hub = torch.nonzero(heavy).squeeze(1)
+    if hub.numel():
+        n_ptr = torch.zeros(G + 1, dtype=_LONG)
+        torch.cumsum(n_cnt, 0, out=n_ptr[1:])
+        own, other = _segments(n_ptr, node_g[hub])
+        key = node_e[hub[own]] * E + node_e[other]
+        lo = torch.searchsorted(adj.ht_key, key)
+        row, hpos = _ranges(lo, torch.searchsorted(adj.ht_key, key, right=True) - lo)
+        src_i = torch.cat([src_i, hub[own[row]]])
+        dst_i = torch.cat([dst_i, other[row]])
+        epos = torch.cat([epos, hpos])
+    # forward edges by (source, target) local index; parallel edges in triple order
+    o = torch.argsort(epos)
+    span = int(n_cnt.max()) if n_cnt.numel() else 1
+    o = o[torch.argsort((src_i * span + local[dst_i])[o], stable=True)]
+    src_i, dst_i, epos = src_i[o], dst_i[o], epos[o]
+    src, dst, rel = local[src_i], local[dst_i], adj.ht_rel[epos]
+    edge_g = node_g[src_i]
     f_rank, f_cnt = _group_rank(edge_g, G)
     e_start = 2 * (torch.cumsum(f_cnt, 0) - f_cnt)
     fwd_at = e_start[edge_g] + f_rank
@@ -422,8 +483,10 @@ def extract_qa_subgraph(
     answer entity; for ``hops=1`` none. Edges: every KG triple ``h -r-> t``
     between two selected nodes, as ``h -> t`` with type ``r``, and its reverse
     ``t -> h`` with type ``r + R`` (``R = kg.num_relations``): for each graph,
-    first all forward edges (grouped by source node, in KG CSR order), then
-    their reverses in the same order.
+    first all forward edges sorted by (source, target) local index, parallel
+    edges in KG triple order, then their reverses in the same order. Duplicate
+    triples give duplicate edges; a self-loop triple gives ``(h, h, r)`` and
+    ``(h, h, r + R)``.
 
     Capping to ``max_nodes`` keeps nodes in priority order: answer entities
     (by id), question entities (by id), then intermediates by score descending,
@@ -465,11 +528,12 @@ def extract_qa_subgraph(
     a = _as_ids(answer_ids, adj.num_entities, "answer")
     q_sizes = torch.tensor([q.numel()], dtype=_LONG)
     a_sizes = torch.tensor([a.numel()], dtype=_LONG)
+    group = torch.zeros(1, dtype=_LONG)
     scorer: BatchNodeScorer | None = None
     if node_scorer is not None:
         def scorer(_g: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
             return node_scorer(ids)
-    return _extract_batch(adj, q, q_sizes, a, a_sizes, max_nodes, hops, scorer)[0]
+    return _extract_batch(adj, q, q_sizes, group, a, a_sizes, max_nodes, hops, scorer)[0]
 
 
 def extract_qa_subgraphs(
@@ -478,7 +542,7 @@ def extract_qa_subgraphs(
     max_nodes: int | None = 200,
     hops: int = 2,
     node_scorer: BatchNodeScorer | None = None,
-    batch_size: int = 1024,
+    batch_size: int = 512,
     progress: bool = False,
 ) -> list[ChoiceGraph]:
     """:func:`extract_qa_subgraph` for many ``(question_ids, answer_ids)`` pairs, vectorised.
@@ -513,12 +577,13 @@ def extract_qa_subgraphs(
     with tqdm(total=len(items), disable=not progress, desc="subgraphs", unit="graph") as bar:
         for start in range(0, len(items), batch_size):
             chunk = items[start : start + batch_size]
-            q_ids, q_sizes = _flatten_ids([q for q, _ in chunk], adj.num_entities, "question")
+            q_lists, q_group = _question_groups([q for q, _ in chunk])
+            q_ids, q_sizes = _flatten_ids(q_lists, adj.num_entities, "question")
             a_ids, a_sizes = _flatten_ids([a for _, a in chunk], adj.num_entities, "answer")
             scorer: BatchNodeScorer | None = None
             if node_scorer is not None:
                 def scorer(g: torch.Tensor, ids: torch.Tensor, _s: int = start) -> torch.Tensor:
                     return node_scorer(g + _s, ids)  # type: ignore[misc]
-            out.extend(_extract_batch(adj, q_ids, q_sizes, a_ids, a_sizes, max_nodes, hops, scorer))
+            out.extend(_extract_batch(adj, q_ids, q_sizes, q_group, a_ids, a_sizes, max_nodes, hops, scorer))
             bar.update(len(chunk))
     return out

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import networkx as nx
 import pytest
 import torch
@@ -104,7 +102,20 @@ def test_parallel_edges_and_self_loops_kept() -> None:
     kg = KnowledgeGraph(["a", "b", "c"], ["r0", "r1"], [[0, 0, 1], [0, 1, 1], [1, 1, 1], [1, 0, 2]])
     g = extract_qa_subgraph(kg, [0], [2])
     assert g.node_ids.tolist() == [0, 2, 1]
-    assert edges(g) == [(0, 2, 0), (0, 2, 1), (2, 2, 1), (2, 1, 0), (2, 0, 2), (2, 0, 3), (2, 2, 3), (1, 2, 2)]
+    # sorted by (source, target) local index, parallel edges in triple order; then the reverses
+    assert edges(g) == [(0, 2, 0), (0, 2, 1), (2, 1, 0), (2, 2, 1), (2, 0, 2), (2, 0, 3), (1, 2, 2), (2, 2, 3)]
+
+
+def test_hub_edges_found_by_pair_lookup() -> None:
+    # entity 0 has 11 outgoing triples, more than 4x the 2-node graph: edges come from pair lookups
+    triples = [[0, 0, i] for i in range(1, 11)] + [[0, 1, 1], [1, 0, 0], [0, 0, 1]]
+    kg = KnowledgeGraph([f"e{i}" for i in range(11)], ["r0", "r1"], triples)
+    g = extract_qa_subgraph(kg, [0], [1], hops=1)
+    assert g.node_ids.tolist() == [0, 1]
+    assert edges(g) == [(0, 1, 0), (0, 1, 1), (0, 1, 0), (1, 0, 0), (1, 0, 2), (1, 0, 3), (1, 0, 2), (0, 1, 2)]
+    # the same edges when the graph is large enough for the scan
+    g = extract_qa_subgraph(kg, [0, 2, 3, 4], [1], hops=1)
+    assert [e for e in edges(g) if {e[0], e[1]} == {0, 4}] == [(0, 4, 0), (0, 4, 1), (0, 4, 0), (4, 0, 0), (4, 0, 2), (4, 0, 3), (4, 0, 2), (0, 4, 2)]
 
 
 def test_bad_arguments(kg: KnowledgeGraph) -> None:
@@ -186,9 +197,8 @@ def reference(triples, num_entities, num_relations, q, a, max_nodes, hops):  # t
     nodes = kept_q + kept_a + kept_o
     types = [NODE_QUESTION] * len(kept_q) + [NODE_ANSWER] * len(kept_a) + [NODE_OTHER] * len(kept_o)
     local = {v: i for i, v in enumerate(nodes)}
-    fwd = [(local[h], local[t], r) for h, r, t in triples if h in local and t in local]
-    edge_set = Counter(fwd + [(t, h, r + num_relations) for h, t, r in fwd])
-    return nodes, types, edge_set
+    fwd = sorted(((local[h], local[t], r) for h, r, t in triples if h in local and t in local), key=lambda e: e[:2])
+    return nodes, types, fwd + [(t, h, r + num_relations) for h, t, r in fwd]
 
 
 def make_kg(n: int, r: int, triples: list[tuple[int, int, int]]) -> KnowledgeGraph:
@@ -214,10 +224,10 @@ def test_matches_networkx_reference(case) -> None:  # type: ignore[no-untyped-de
     n, r, triples, q, a, max_nodes, hops = case
     kg = make_kg(n, r, triples)
     g = extract_qa_subgraph(kg, q, a, max_nodes=max_nodes, hops=hops)
-    nodes, types, edge_set = reference(triples, n, r, q, a, max_nodes, hops)
+    nodes, types, edge_list = reference(triples, n, r, q, a, max_nodes, hops)
     assert g.node_ids.tolist() == nodes
     assert g.node_type.tolist() == types
-    assert Counter(edges(g)) == edge_set
+    assert edges(g) == edge_list
     # invariants: edges join selected nodes, forward block then reverses, cap respected, deterministic
     e = g.num_edges // 2
     assert g.num_edges % 2 == 0
