@@ -34,6 +34,7 @@ import gzip
 import importlib.util
 import os
 import re
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -157,7 +158,7 @@ def local_name_label(iri: str) -> str:
     if "%" in local:
         local = unquote(local)
     lower = local.lower()
-    if lower != local:  # has capitals: split camelCase
+    if lower[1:] != local[1:]:  # a capital after the first character: split camelCase
         lower = _CAMEL.sub(" ", local).lower()
     if "_" in lower or " " in lower:
         lower = _SEPARATORS.sub(" ", lower).strip()
@@ -229,7 +230,7 @@ class _RdfCollector:
     ) -> None:
         self.ent: dict[str, int] = {}
         self.rel: dict[str, int] = {}
-        self.ids: list[int] = []
+        self.ids = array("q")  # flat (head, relation, tail) ids, 8 bytes each
         self.labels: dict[int, list[tuple[str, str | None, str]]] = {}
         self.label_preds = {expand_curie(p) for p in label_predicates}
         self.languages = None if languages is None else {None if x is None else x.lower() for x in languages}
@@ -263,7 +264,7 @@ class _RdfCollector:
         pi = self.rel.get(p)
         if pi is None:
             pi = self.rel[p] = len(self.rel)
-        self.ids += (si, pi, oi)
+        self.ids.extend((si, pi, oi))
 
     def literal(self, s: str, p: str, value: str, lang: str | None, datatype: str | None) -> None:
         if p in self.label_preds:
@@ -310,7 +311,7 @@ class _RdfCollector:
                         label = local_name_label(n)
                         if label:
                             labels[i] = [label]
-        triples = torch.from_numpy(np.asarray(self.ids, dtype=np.int64).reshape(-1, 3))
+        triples = torch.from_numpy(np.frombuffer(self.ids, dtype=np.int64).reshape(-1, 3).copy())
         ptr, text = _labels_to_csr(names, labels)
         meta = {**metadata, **dict(self.stats), "label_statements": dict(self.label_stats),
                 "labels_kept": dict(kept_stats), "label_language_fallbacks": fallback}

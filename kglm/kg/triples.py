@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import os
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -75,13 +76,13 @@ class TripleBuilder:
     def __init__(self) -> None:
         self.entities = Vocab()
         self.relations = Vocab()
-        self._ids: list[int] = []
+        self._ids = array("q")  # flat (head, relation, tail) ids, 8 bytes each
         self.labels: dict[int, list[str]] = {}
 
     def add(self, head: str, relation: str, tail: str) -> None:
         """Add one triple by names."""
         ent = self.entities.add
-        self._ids += (ent(head), self.relations.add(relation), ent(tail))
+        self._ids.extend((ent(head), self.relations.add(relation), ent(tail)))
 
     def add_label(self, entity: str, label: str) -> None:
         """Add a label to ``entity`` (created if new); repeated labels are kept once."""
@@ -103,7 +104,7 @@ class TripleBuilder:
         if default_labels:
             labels = {**default_labels, **labels}
         ptr, text = _labels_to_csr(entities, labels)
-        triples = torch.from_numpy(np.asarray(self._ids, dtype=np.int64).reshape(-1, 3))
+        triples = torch.from_numpy(np.frombuffer(self._ids, dtype=np.int64).reshape(-1, 3).copy())
         return KnowledgeGraph._from_parts(entities, self.relations.names(), triples, ptr, text, metadata)
 
 
