@@ -210,11 +210,56 @@ def _ground(
     linker: Any,
     config: FeatureConfig,
     cache_dir: str | None,
+    data_file: str | None,
 ) -> tuple[list[list[Any]], list[list[Any]] | None, list[list[Any]] | None]:
     """Grounded choices, QA graphs and paths of every example (through the grounding cache)."""
     from tqdm.auto import tqdm
 
-    from kglm import grounding
+    from kglm.grounding.graphs import extract_qa_subgraphs
+    from kglm.grounding.ground import ground_examples
+    from kglm.grounding.paths import find_paths_batch
+
+    want_qa = "qa" in config.graph_kinds
+    want_paths = "paths" in config.graph_kinds
+    if cache_dir is not None and data_file is not None:
+        import hashlib
+
+        from kglm.grounding.cache import GroundingCache, build_grounded_dataset
+
+        kinds = "both" if want_qa and want_paths else ("qa" if want_qa else ("paths" if want_paths else None))
+        ids = "\n".join(str(ex.id) for ex in examples)
+        extraction = {
+            "graphs": kinds,
+            "max_nodes": config.max_nodes,
+            "hops": config.hops,
+            "max_hops": config.max_path_hops,
+            "max_paths_per_pair": config.max_paths_per_pair,
+            "examples": hashlib.sha256(ids.encode("utf-8")).hexdigest(),
+        }
+        data = GroundingCache(cache_dir).load_or_build(
+            data_file,
+            kg,
+            linker,
+            lambda: build_grounded_dataset(
+                examples,
+                kg,
+                linker,
+                graphs=kinds,
+                max_nodes=config.max_nodes,
+                hops=config.hops,
+                max_hops=config.max_path_hops,
+                max_paths_per_pair=config.max_paths_per_pair,
+                show_progress=config.show_progress,
+            ),
+            extraction=extraction,
+        )
+        if len(data.grounded) != len(examples):
+            raise ValueError(f"grounding cache entry of {data_file} does not match the examples")
+        return data.grounded, data.graphs, data.paths
+
+    from kglm.grounding.graphs import extract_qa_subgraphs
+    from kglm.grounding.ground import ground_examples
+    from kglm.grounding.paths import find_paths_batch
 
     want_qa = "qa" in config.graph_kinds
     want_paths = "paths" in config.graph_kinds
@@ -236,7 +281,7 @@ def _ground(
         )
         return result.grounded, result.qa_graphs, result.paths
 
-    grounded = grounding.ground_examples(linker, examples, show_progress=config.show_progress)
+    grounded = ground_examples(linker, examples, show_progress=config.show_progress)
     pairs = [(c.question_entities, c.answer_entities) for g in grounded for c in g]
     sizes = [len(g) for g in grounded]
 
@@ -250,19 +295,20 @@ def _ground(
     qa: list[list[Any]] | None = None
     if want_qa:
         qa = regroup(
-            grounding.extract_qa_subgraphs(
+            extract_qa_subgraphs(
                 kg, pairs, max_nodes=config.max_nodes, hops=config.hops, progress=config.show_progress
             )
         )
     paths: list[list[Any]] | None = None
     if want_paths:
         paths = regroup(
-            [
-                grounding.find_paths(
-                    kg, q, a, max_hops=config.max_path_hops, max_paths_per_pair=config.max_paths_per_pair
-                )
-                for q, a in tqdm(pairs, desc="paths", disable=not config.show_progress, unit="graph")
-            ]
+            find_paths_batch(
+                kg,
+                pairs,
+                max_hops=config.max_path_hops,
+                max_paths_per_pair=config.max_paths_per_pair,
+                progress=config.show_progress,
+            )
         )
     return grounded, qa, paths
 
@@ -275,6 +321,7 @@ def build_dataset(
     config: FeatureConfig | None = None,
     *,
     cache_dir: str | None = None,
+    data_file: str | None = None,
 ) -> MultipleChoiceDataset:
     """Ground, extract graphs for and tokenize ``examples``, once.
 
@@ -286,9 +333,12 @@ def build_dataset(
         linker: an entity linker (``linker(text) -> list[Mention]``).
         tokenizer: any Hugging Face *fast* tokenizer.
         config: feature settings.
-        cache_dir: directory of the grounding cache; grounded examples and graphs
-            are reused from there on the next call with the same data, KG and
-            settings. ``None`` computes everything in memory.
+        cache_dir: directory of the grounding cache (:class:`~kglm.grounding.GroundingCache`);
+            grounded examples and graphs are reused from there on the next call
+            with the same data file, examples, KG, linker and settings. Used only
+            with ``data_file``; otherwise everything is computed in memory.
+        data_file: the file ``examples`` were read from (its content is part of
+            the cache key).
 
     Returns:
         a :class:`MultipleChoiceDataset` of :class:`ExampleFeatures`.
@@ -300,7 +350,7 @@ def build_dataset(
         grounded: list[list[Any]] | None = None
         qa = paths = None
     else:
-        grounded, qa, paths = _ground(examples, kg, linker, config, cache_dir)
+        grounded, qa, paths = _ground(examples, kg, linker, config, cache_dir, data_file)
 
     features: list[ExampleFeatures] = []
     for i, ex in enumerate(
@@ -421,7 +471,7 @@ class MultipleChoiceCollator:
     def _graphs(
         self, features: Sequence[ExampleFeatures], L: int, shifts: torch.Tensor
     ) -> dict[str, torch.Tensor]:
-        from kglm.grounding import collate_graphs, collate_paths
+        from kglm.grounding.collate import collate_graphs, collate_paths
 
         B, C = len(features), len(features[0].choices)
         if self.graph_kind == "qa":

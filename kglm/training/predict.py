@@ -170,10 +170,9 @@ class Predictor:
         params = inspect.signature(self.model.forward).parameters
         kwargs = dict(batch)
         if attention:
-            for name in ("output_attention", "return_attention", "output_graph_attention"):
+            for name in ("return_node_attention", "return_path_attention"):
                 if name in params:
                     kwargs[name] = True
-                    break
         with torch.no_grad():
             return self.model(**kwargs)
 

@@ -24,6 +24,7 @@ __all__ = [
     "resolve_backbone",
     "load_kg",
     "load_examples",
+    "data_path",
     "make_linker",
     "text_entity_embeddings",
 ]
@@ -125,6 +126,15 @@ def load_kg(source: str, kg_format: str = "auto", cache_dir: str | os.PathLike[s
     kg.save(target)
     (target / ".complete").write_text("ok\n", encoding="utf-8")
     return kg
+
+
+def data_path(source: str, split: str = "train") -> str:
+    """The file behind a data source name (``"demo"`` is the bundled questions of ``split``)."""
+    if source == "demo":
+        from kglm.datasets.bundled import demo_questions_path
+
+        return str(demo_questions_path(split))
+    return source
 
 
 def load_examples(source: str, data_format: str = "auto", split: str = "train") -> list[MultipleChoiceExample]:

@@ -287,11 +287,17 @@ def prepare_data(
         config.max_train_examples,
         config.subset_seed,
     )
-    train_set = build_dataset(train_examples, kg, linker, tokenizer, features, cache_dir=cache)
+    train_set = build_dataset(
+        train_examples, kg, linker, tokenizer, features, cache_dir=cache,
+        data_file=resources.data_path(config.train_file, "train"),
+    )
     dev_set = None
     if config.dev_file:
         dev_examples = resources.load_examples(config.dev_file, config.data_format, "dev")
-        dev_set = build_dataset(dev_examples, kg, linker, tokenizer, features, cache_dir=cache)
+        dev_set = build_dataset(
+            dev_examples, kg, linker, tokenizer, features, cache_dir=cache,
+            data_file=resources.data_path(config.dev_file, "dev"),
+        )
     embeddings = None
     if with_kg and config.entity_embeddings == "text":
         embeddings = resources.text_entity_embeddings(
