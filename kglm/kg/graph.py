@@ -385,12 +385,13 @@ class KnowledgeGraph:
                 self.entities, list(self._relations), self._triples.clone(),
                 self._label_ptr.clone(), list(self._labels), self.metadata,
             )
-        _, inverse = torch.unique(self._triples, dim=0, return_inverse=True)
-        first = torch.full((int(inverse.max()) + 1,), self.num_triples, dtype=torch.long)
-        first.scatter_reduce_(0, inverse, torch.arange(self.num_triples), reduce="amin")
-        keep = torch.sort(first).values
+        keep = _first_occurrences(self._triples, self.num_entities, self.num_relations)
+        if keep.numel() == self.num_triples:
+            kept = self._triples.clone()
+        else:
+            kept = self._triples[keep]
         return KnowledgeGraph._from_parts(
-            self.entities, list(self._relations), self._triples[keep],
+            self.entities, list(self._relations), kept,
             self._label_ptr.clone(), list(self._labels), self.metadata,
         )
 
@@ -631,6 +632,19 @@ def _is_empty(x: Any) -> bool:
     if isinstance(x, (list, tuple)):
         return len(x) == 0
     return False
+
+
+def _first_occurrences(triples: torch.Tensor, num_entities: int, num_relations: int) -> torch.Tensor:
+    """Sorted row indices of the first occurrence of each distinct triple (vectorised)."""
+    E, R = max(num_entities, 1), max(num_relations, 1)
+    if E * E * R < 2**62:  # one int64 key per triple: a 1-D unique is much faster than unique rows
+        key = ((triples[:, 0] * R + triples[:, 1]) * E + triples[:, 2]).numpy()
+        _, first = np.unique(key, return_index=True)  # index of each key's first occurrence
+        return torch.from_numpy(np.sort(first))
+    _, inverse = torch.unique(triples, dim=0, return_inverse=True)
+    first_t = torch.full((int(inverse.max()) + 1,), triples.shape[0], dtype=torch.long)
+    first_t.scatter_reduce_(0, inverse, torch.arange(triples.shape[0]), reduce="amin")
+    return torch.sort(first_t).values
 
 
 def _check_unique(names: list[str], what: str) -> None:

@@ -316,6 +316,10 @@ class _RdfCollector:
         meta = {**metadata, **dict(self.stats), "label_statements": dict(self.label_stats),
                 "labels_kept": dict(kept_stats), "label_language_fallbacks": fallback}
         kg = KnowledgeGraph._from_parts(names, relations, triples, ptr, text, meta)
+        # an RDF graph is a set of statements: repeated lines of a streamed file count once
+        before = kg.num_triples
+        kg = kg.deduplicate()
+        kg.metadata["dropped_duplicates"] = before - kg.num_triples
         if drop_owl_restrictions:
             kg = _drop_restrictions(kg, [self.ent[n] for n in sorted(self.restrictions)])
         return kg
@@ -487,7 +491,8 @@ def from_rdf(
             (:func:`iter_ntriples`), ``"rdflib"``, or ``"auto"`` (oxigraph when installed).
         metadata: extra metadata for the graph.
 
-    Every label statement that passes the language filter is kept, in file order.
+    Every label statement that passes the language filter is kept, in file order;
+    repeated edge statements count once (``dropped_duplicates``), as in rdflib.
     ``metadata`` reports the sources, ``label_statements`` per predicate and the
     counts of what was dropped (``dropped_literals``, ``dropped_rdf_type``,
     ``dropped_label_languages``, ``dropped_owl_restrictions``).

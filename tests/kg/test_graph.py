@@ -123,6 +123,12 @@ def test_deduplicate_keeps_first_occurrence_order(kg: KnowledgeGraph) -> None:
     assert d.labels_of(4) == ["cheese", "cheddar"]
 
 
+def test_first_occurrences_both_paths() -> None:
+    t = torch.tensor([[2, 1, 0], [0, 0, 1], [2, 1, 0], [1, 0, 2], [0, 0, 1]])
+    assert graph_module._first_occurrences(t, 3, 2).tolist() == [0, 1, 3]
+    assert graph_module._first_occurrences(t, 2**31, 2**4).tolist() == [0, 1, 3]  # row-unique fallback
+
+
 def test_fingerprint_stable_and_content_sensitive(kg: KnowledgeGraph) -> None:
     same = KnowledgeGraph(ENTITIES, RELATIONS, TRIPLES, labels={0: ["cat", "kitty"], 4: ["cheese", "cheddar"]})
     assert kg.fingerprint == same.fingerprint and len(kg.fingerprint) == 64

@@ -114,6 +114,13 @@ def test_blank_nodes_and_owl_restrictions() -> None:
     assert dropped.metadata["dropped_restriction_triples"] == 4
 
 
+@pytest.mark.parametrize("reader", ["oxigraph", "python", "rdflib"])
+def test_repeated_statements_count_once(reader: str) -> None:
+    kg = from_rdf(FIXTURES / "duplicates.nt", ntriples_reader=reader)
+    assert kg.triples.tolist() == [[0, 0, 1], [1, 0, 0]]
+    assert kg.metadata["dropped_duplicates"] == (0 if reader == "rdflib" else 1)
+
+
 def test_several_files_merge(tmp_path: Path) -> None:
     kg = from_rdf([FIXTURES / "animals.ttl", FIXTURES / "restrictions.ttl"])
     assert kg.num_triples == 12
