@@ -148,10 +148,13 @@ class PathEncoder(nn.Module):
         # Group paths by (graph, question concept, answer concept).
         start = path_nodes[:, 0]
         end = path_nodes.gather(1, path_length.view(-1, 1)).view(-1)
-        keys = torch.stack([path_graph, start, end], dim=1)
-        pair_keys, pair_index = torch.unique(keys, dim=0, return_inverse=True)
+        # One int64 key per (graph, start, end): a 1-D unique is much faster than
+        # torch.unique(dim=0) on stacked columns.
+        n = node_x.size(0)
+        keys = (path_graph * n + start) * n + end
+        pair_keys, pair_index = torch.unique(keys, return_inverse=True)
         num_pairs = pair_keys.size(0)
-        pair_graph = pair_keys[:, 0]
+        pair_graph = torch.div(pair_keys, n * n, rounding_mode="floor")
 
         path_score = (self.lin_path_query(statement)[path_graph] * paths).sum(-1) / scale
         alpha = softmax(path_score, pair_index, num_nodes=num_pairs)

@@ -138,19 +138,34 @@ class RelationalGATConv(MessagePassing):
         return_attention_weights: bool = False,
     ) -> Tensor | tuple[Tensor, Tensor]:
         """Update the node states; see the class docstring for the rule."""
-        edge_attr = self.edge_embedding(edge_index, edge_type, node_type)
+        # Key and message are linear in [x_j || e_ij] and e_ij is a sum of three
+        # table rows, so W [x_j || e_ij] = (W_x x)_j + (W_e R)_r + (W_e T^src)_{t_j}
+        # + (W_e T^dst)_{t_i}: the weights are applied to the N nodes and the small
+        # tables, and every edge only gathers and adds (no per-edge matmul).
+        weight = torch.cat([self.lin_key.weight, self.lin_message.weight], dim=0)
+        w_x, w_e = weight[:, : self.in_channels], weight[:, self.in_channels :]
+        node_part = x @ w_x.t()  # (N, 2 * out)
+        src, dst = edge_index
+        edge_part = (
+            (self.relation_embedding.weight @ w_e.t())[edge_type]
+            + (self.source_type_embedding.weight @ w_e.t())[node_type[src]]
+            + (self.target_type_embedding.weight @ w_e.t())[node_type[dst]]
+        )  # (E, 2 * out)
         query = self.lin_query(x).view(-1, self.heads, self.head_dim)
+        self._return_alpha = return_attention_weights
         out = self.propagate(
-            edge_index, x=x, query=query, edge_attr=edge_attr, size=(x.size(0), x.size(0))
+            edge_index, key_message=node_part, query=query, edge_attr=edge_part,
+            size=(x.size(0), x.size(0)),
         )
         out = out.reshape(-1, self.out_channels) + self.lin_root(x)
         if return_attention_weights:
-            return out, self._alpha
+            alpha, self._alpha = self._alpha, None
+            return out, alpha
         return out
 
     def message(
         self,
-        x_j: Tensor,
+        key_message_j: Tensor,
         query_i: Tensor,
         edge_attr: Tensor,
         index: Tensor,
@@ -158,12 +173,13 @@ class RelationalGATConv(MessagePassing):
         size_i: int | None,
     ) -> Tensor:
         """Attention-weighted messages, shape ``(E, heads, head_dim)``."""
-        h = torch.cat([x_j, edge_attr], dim=-1)
-        key = self.lin_key(h).view(-1, self.heads, self.head_dim)
-        msg = self.lin_message(h).view(-1, self.heads, self.head_dim)
+        key, msg = (key_message_j + edge_attr).split(self.out_channels, dim=-1)
+        key = key.view(-1, self.heads, self.head_dim)
+        msg = msg.view(-1, self.heads, self.head_dim)
         score = (query_i * key).sum(dim=-1) / math.sqrt(self.head_dim)
         alpha = softmax(score, index, ptr, size_i)
-        self._alpha = alpha.detach()
+        if self._return_alpha:
+            self._alpha = alpha.detach()
         alpha = F.dropout(alpha, p=self.dropout, training=self.training)
         return msg * alpha.unsqueeze(-1)
 
