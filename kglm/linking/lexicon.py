@@ -3,7 +3,8 @@
 :class:`LexiconLinker` indexes every label of a knowledge graph by its
 lemmatized, case-folded token sequence (and, by default, by its case-folded
 surface token sequence too), then links text by looking up the n-grams of the
-text's lemma sequence in that hash index. The index is a plain ``dict`` from
+text's lemma sequence (each token may also match by its surface form) in that
+hash index. The index is a plain ``dict`` from
 token tuples to entity ids plus the set of proper prefixes of its keys, so
 matching walks each start position only as far as some label continues:
 ``O(tokens x matched length)`` dictionary lookups, independent of the number of
@@ -181,9 +182,11 @@ class LexiconLinker:
             blacklist: labels (case-folded, lemmatized with tokens joined by a
                 space, or as written) and entity names never linked.
             lowercase: case-fold lemmas and surface forms (both sides).
-            match_surface: also index and match the case-folded surface tokens,
-                so a word the tagger lemmatizes differently in a label and in a
-                sentence still matches when written the same.
+            match_surface: also index labels by their surface tokens, and let
+                each text token match by its lemma or its surface form (mixed
+                within an n-gram), so a word the tagger lemmatizes differently in
+                a label and in a sentence still matches ("living rooms": lemmas
+                "live room", surface "living rooms", label "living room").
             show_progress: tqdm bar while lemmatizing labels; ``None`` = only
                 for 10,000 labels or more.
         """
@@ -367,20 +370,31 @@ class LexiconLinker:
             return []
         return list(self._exact.get(_normalize(text), ()))
 
-    def _spans(self, seq: list[str]) -> dict[tuple[int, int], tuple[int, ...]]:
-        """All ``(start token, length) -> entity ids`` label matches in ``seq``."""
+    def _spans(self, alts: list[tuple[str, ...]]) -> dict[tuple[int, int], tuple[int, ...]]:
+        """All ``(start token, length) -> entity ids`` label matches.
+
+        ``alts[i]`` holds the forms token ``i`` may take (its lemma, and its
+        surface form when different); an n-gram matches when some choice of
+        forms is a key. The walk from each start follows only key prefixes.
+        """
         index, prefixes, max_len = self._index, self._prefixes, self._max_len
         out: dict[tuple[int, int], tuple[int, ...]] = {}
-        n = len(seq)
+        n = len(alts)
         for i in range(n):
-            k = 1
-            while k <= max_len and i + k <= n:
-                key = tuple(seq[i : i + k])
-                ids = index.get(key)
-                if ids is not None:
-                    out[(i, k)] = ids
-                if key not in prefixes:
-                    break
+            frontier: list[tuple[str, ...]] = [()]
+            k = 0
+            while frontier and k < max_len and i + k < n:
+                nxt: list[tuple[str, ...]] = []
+                for prefix in frontier:
+                    for form in alts[i + k]:
+                        key = prefix + (form,)
+                        ids = index.get(key)
+                        if ids is not None:
+                            old = out.get((i, k + 1))
+                            out[(i, k + 1)] = ids if old is None or old == ids else tuple(sorted({*old, *ids}))
+                        if key in prefixes:
+                            nxt.append(key)
+                frontier = nxt
                 k += 1
         return out
 
@@ -389,15 +403,14 @@ class LexiconLinker:
             return []
         if self.lowercase:
             lemmas = [t.lower() for t in toks.lemmas]
+            forms = [t.lower() for t in toks.forms]
         else:
-            lemmas = list(toks.lemmas)
-        found = self._spans(lemmas)
+            lemmas, forms = list(toks.lemmas), list(toks.forms)
         if self.match_surface:
-            forms = [t.lower() for t in toks.forms] if self.lowercase else list(toks.forms)
-            if forms != lemmas:
-                for span, ids in self._spans(forms).items():
-                    old = found.get(span)
-                    found[span] = ids if old is None else tuple(sorted(set(old) | set(ids)))
+            alts = [(a,) if a == b else (a, b) for a, b in zip(lemmas, forms)]
+        else:
+            alts = [(a,) for a in lemmas]
+        found = self._spans(alts)
         if not found:
             return []
         if self.keep_overlapping:

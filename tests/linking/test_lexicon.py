@@ -19,6 +19,7 @@ needs_model = pytest.mark.skipif(not HAS_MODEL, reason="no spaCy English model i
 NAMES = [
     "fridge", "ice", "ice hockey", "hockey", "hockey game", "go", "new york",
     "play on ice", "milk", "cold", "the", "bank (money)", "bank (river)", "run", "running shoe",
+    "living room",
 ]  # fmt: skip
 LABELS = {0: ["fridge", "refrigerator"], 11: ["bank"], 12: ["bank"]}
 
@@ -62,6 +63,16 @@ def test_synonym_label_and_multiword(linker: LexiconLinker) -> None:
         (52, 63, "play on ice", "play on ice"),
         (67, 75, "New York", "new york"),
     ]
+
+
+@needs_model
+def test_token_matches_by_lemma_or_surface_form(linker: LexiconLinker) -> None:
+    # the tagger reads "living" as a verb here (lemma "live"); the label's lemmas are
+    # "living room": the n-gram matches with "living" by form and "rooms" by lemma
+    assert [t.lower() for t in linker.lemmatizer("in the living rooms").lemmas][2:] == ["live", "room"]
+    assert spans(linker("in the living rooms")) == [(7, 19, "living rooms", "living room")]
+    strict = LexiconLinker.from_kg(make_kg(), lemmatizer="spacy", match_surface=False)
+    assert spans(strict("in the living rooms")) == []
 
 
 @needs_model
