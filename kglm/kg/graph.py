@@ -662,28 +662,38 @@ def _check_shape(path: Path, t: torch.Tensor, shape: tuple[int, ...]) -> None:
 
 
 def _labels_to_csr(
-    entities: list[str], labels: Mapping[int, Sequence[str]] | None
+    defaults: list[str], labels: Mapping[int, Sequence[str]] | None
 ) -> tuple[torch.Tensor, list[str]]:
-    """Labels per entity -> ``(label_ptr (E+1,), flat texts)``; unlabelled entities get their name."""
-    E = len(entities)
-    if labels:
-        for k in labels:
-            if not isinstance(k, (int, np.integer)) or not 0 <= int(k) < E:
-                raise ValueError(f"labels: key {k!r} is not an entity id in [0, {E})")
+    """Labels per entity -> ``(label_ptr (E+1,), flat texts)``.
+
+    ``defaults[i]`` (the entity's name, or a builder's better guess) is the only
+    label of every entity that has none in ``labels``. Runs in O(len(labels))
+    Python steps: the unlabelled runs between labelled ids are copied as slices.
+    """
+    E = len(defaults)
+    if not labels:
+        return torch.arange(E + 1, dtype=torch.long), list(defaults)
+    keys = []
+    for k in labels:
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 0 <= int(k) < E:
+            raise ValueError(f"labels: key {k!r} is not an entity id in [0, {E})")
+        keys.append(int(k))
+    keys.sort()
     text: list[str] = []
-    counts = np.empty(E, dtype=np.int64)
-    get = labels.get if labels else (lambda _i: None)
-    for i, name in enumerate(entities):
-        ls = get(i)
+    counts = np.ones(E, dtype=np.int64)
+    prev = 0
+    for k in keys:
+        ls = labels[k]
         if isinstance(ls, str):
             ls = [ls]
+        text.extend(defaults[prev:k])
         if ls:
-            ls = [str(s) for s in ls]
-            text.extend(ls)
-            counts[i] = len(ls)
+            text.extend(str(x) for x in ls)
+            counts[k] = len(ls)
         else:
-            text.append(name)
-            counts[i] = 1
+            text.append(defaults[k])
+        prev = k + 1
+    text.extend(defaults[prev:])
     ptr = np.zeros(E + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
     return torch.from_numpy(ptr), text

@@ -53,6 +53,7 @@ __all__ = [
     "iter_ntriples",
     "guess_format",
     "local_name_label",
+    "local_name_labels",
     "DEFAULT_LABEL_PREDICATES",
     "ENTITY_NS",
     "RELATION_NS",
@@ -163,6 +164,28 @@ def local_name_label(iri: str) -> str:
     if "_" in lower or " " in lower:
         lower = _SEPARATORS.sub(" ", lower).strip()
     return lower
+
+
+_TRAILING = re.compile(r"[/#]+$", re.M)
+_PREFIX = re.compile(r"^.*[/#:]", re.M)
+_SPACES = re.compile(r"[_ \t]+")
+_EDGE_SPACES = re.compile(r"^ +| +$", re.M)
+
+
+def local_name_labels(iris: Sequence[str]) -> list[str]:
+    """:func:`local_name_label` of many IRIs at once.
+
+    The IRIs are joined into one newline-separated string and each step is one
+    multi-line regex pass over it (IRIs cannot contain newlines), which is many
+    times faster than a Python call per IRI on graphs with millions of entities.
+    """
+    if not iris:
+        return []
+    text = _PREFIX.sub("", _TRAILING.sub("", "\n".join(iris)))
+    if "%" in text:
+        text = "\n".join(unquote(x) if "%" in x else x for x in text.split("\n"))
+    text = _SPACES.sub(" ", _CAMEL.sub(" ", text).lower())
+    return _EDGE_SPACES.sub("", text).split("\n")
 
 
 # ---------------------------------------------------------------------- N-Triples reader
@@ -289,7 +312,9 @@ class _RdfCollector:
         return lang in langs or (lang is not None and lang.split("-")[0] in langs)
 
     def build(self, metadata: dict[str, Any], drop_owl_restrictions: bool, local_names: bool) -> KnowledgeGraph:
-        names = [_strip_ns(n, ENTITY_NS) for n in self.ent]
+        raw = list(self.ent)
+        n_ns = len(ENTITY_NS)
+        names = [unquote(n[n_ns:]) if n.startswith(ENTITY_NS) else n for n in raw]
         relations = [_strip_ns(r, RELATION_NS) for r in self.rel]
         labels: dict[int, list[str]] = {}
         fallback = 0
@@ -302,17 +327,15 @@ class _RdfCollector:
             self.stats["dropped_label_languages"] += len(triples) - len(kept)
             kept_stats.update(x[2] for x in kept if x[2])
             labels[i] = [x[0] for x in kept]
-        if local_names:
-            for i, n in enumerate(self.ent):
-                if i not in labels and not n.startswith("_:"):
-                    if n.startswith(ENTITY_NS):
-                        labels[i] = [names[i]]
-                    else:
-                        label = local_name_label(n)
-                        if label:
-                            labels[i] = [label]
+        defaults = names
+        if local_names:  # unlabelled IRIs: the local name; blank nodes and kglm names: the name
+            skip = ("_:", '"', ENTITY_NS)
+            defaults = [
+                n if (not loc or r.startswith(skip)) else loc
+                for r, n, loc in zip(raw, names, local_name_labels(raw))
+            ]
         triples = torch.from_numpy(np.frombuffer(self.ids, dtype=np.int64).reshape(-1, 3).copy())
-        ptr, text = _labels_to_csr(names, labels)
+        ptr, text = _labels_to_csr(defaults, labels)
         meta = {**metadata, **dict(self.stats), "label_statements": dict(self.label_stats),
                 "labels_kept": dict(kept_stats), "label_language_fallbacks": fallback}
         kg = KnowledgeGraph._from_parts(names, relations, triples, ptr, text, meta)

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from kglm.kg import KnowledgeGraph
-from kglm.kg.rdf import ENTITY_NS, from_rdf, guess_format, iter_ntriples, local_name_label, to_rdf
+from kglm.kg.rdf import (
+    ENTITY_NS,
+    from_rdf,
+    guess_format,
+    iter_ntriples,
+    local_name_label,
+    local_name_labels,
+    to_rdf,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -135,6 +143,12 @@ def test_local_name_label() -> None:
     assert local_name_label("http://example.org/e12") == "e12"
     assert local_name_label("http://example.org/Big__Red_Door/") == "big red door"
     assert guess_format("a/b.owl.bz2") == "xml"
+    iris = ["http://example.org/RevolvingDoor", "http://example.org/onto#ice_cream", "http://example.org/HTTPServer",
+            "urn:x:Living%20Room", "http://example.org/e12", "http://example.org/Big__Red_Door/", "http://x.org/",
+            "http://example.org/a%5Fb", "http://example.org/_lead", "Plain"]
+    assert local_name_labels(iris) == [local_name_label(i) for i in iris]
+    assert local_name_labels(iris)[-4:] == ["x.org", "a b", "lead", "plain"]
+    assert local_name_labels([]) == []
 
 
 def test_ntriples_reader_escapes(tmp_path: Path) -> None:
