@@ -159,7 +159,21 @@ class KGPreTrainedModel(PreTrainedModel):
         elif isinstance(module, nn.LSTM) or (
             hasattr(module, "reset_parameters") and module is not self and not isinstance(module, PreTrainedModel)
         ):
+            params = list(module.parameters())
+            # After from_pretrained every loaded tensor carries transformers'
+            # `_is_hf_initialized` flag; PyG's initialisers write tensors directly
+            # (not through the guarded torch.nn.init), so skip fully loaded modules.
+            if params and all(getattr(p, "_is_hf_initialized", False) for p in params):
+                return
             module.reset_parameters()
+
+    def _initialize_weights(self, module: nn.Module, is_custom_code: bool = False) -> None:
+        # transformers treats any model defined outside its package as "custom
+        # code" and then skips modules without direct parameters (KnowledgeFusion,
+        # KGEncoder), whose reset_parameters must run. Our _init_weights writes only
+        # through transformers' guarded initialisers or skips loaded modules, which
+        # is what the non-custom path assumes.
+        super()._initialize_weights(module, is_custom_code=False)
 
     def load_entity_embeddings(self, embeddings: torch.Tensor | EntityEmbeddings) -> None:
         """Copy pretrained entity embeddings into the table.

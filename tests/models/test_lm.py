@@ -34,13 +34,9 @@ def test_output_shapes_and_loss(encoder_type: str, encoder_config: dict, toy_bat
     torch.testing.assert_close(out2.logits, out.logits)
     # the loss comes first, as in every HF output
     assert list(out.keys())[0] == "loss"
-
-
-def test_graph_keys_are_ignored(encoder_config: dict, encoder_type: str, make_batch) -> None:
-    model = _model(encoder_config).eval()
-    batch = make_batch(encoder_type)
-    text_only = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
-    torch.testing.assert_close(model(**batch).logits, model(**text_only).logits, rtol=0, atol=0)
+    # graph keys are accepted and ignored
+    text_only = {k: toy_batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in toy_batch}
+    assert torch.equal(model(**text_only).logits, out.logits)
 
 
 def test_loss_decreases(encoder_config: dict, toy_batch: dict) -> None:
@@ -48,7 +44,7 @@ def test_loss_decreases(encoder_config: dict, toy_batch: dict) -> None:
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
     model.eval()  # no dropout: a deterministic objective
     losses = []
-    for _ in range(8):
+    for _ in range(6):
         loss = model(**toy_batch).loss
         optimizer.zero_grad()
         loss.backward()
