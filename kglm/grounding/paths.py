@@ -34,6 +34,8 @@ from kglm.grounding.graphs import (
     _Adjacency,
     _as_ids,
     _find,
+    _flatten_ids,
+    _group_rank,
     _segments,
 )
 
@@ -115,56 +117,197 @@ def _lookup(adj: _Adjacency, u: torch.Tensor, v: torch.Tensor) -> tuple[torch.Te
     return _find(adj.und_key, u * adj.num_entities + v)
 
 
-def _extend(adj: _Adjacency, paths: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor:
-    """All one-hop simple extensions of ``paths`` ``(n, l+1)`` -> ``(n', l+2)``.
+def _key_ptr(keys: torch.Tensor, num_entities: int, num_graphs: int) -> torch.Tensor:
+    """CSR pointer over graphs of sorted ``graph * E + entity`` keys."""
+    ptr = torch.zeros(num_graphs + 1, dtype=_LONG)
+    torch.cumsum(torch.bincount(torch.div(keys, num_entities, rounding_mode="floor"), minlength=num_graphs), 0, out=ptr[1:])
+    return ptr
 
-    With ``targets`` (sorted unique ids), keep only extensions ending in them,
-    choosing the cheaper of gathering neighbours and testing the ``n x |targets|`` pairs.
+
+def _extend(
+    adj: _Adjacency, num_graphs: int, g: torch.Tensor, paths: torch.Tensor, targets: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """All one-hop simple extensions of the partial paths ``paths`` ``(n, l+1)`` of graphs ``g``.
+
+    With ``targets`` (sorted unique ``graph * E + entity`` keys), keep only the
+    extensions ending in a target of the path's own graph, choosing the cheaper
+    of scanning neighbours and testing the (path, target) pairs.
+
+    Returns:
+        ``(g', paths')`` with ``paths'`` of shape ``(n', l+2)``.
     """
+    E = adj.num_entities
     last = paths[:, -1]
-    if targets is not None and targets.numel() * paths.shape[0] < int(adj.und_deg[last].sum()):
-        owner = torch.arange(paths.shape[0]).repeat_interleave(targets.numel())
-        new = targets.repeat(paths.shape[0])
+    if targets is not None:
+        t_ptr = _key_ptr(targets, E, num_graphs)
+        pair_cost = int((t_ptr[g + 1] - t_ptr[g]).sum())
+    if targets is not None and pair_cost < int(adj.und_deg[last].sum()):
+        owner, pos = _segments(t_ptr, g)
+        new = targets[pos] - g[owner] * E
         hit, _ = _lookup(adj, last[owner], new)
         owner, new = owner[hit], new[hit]
     else:
         owner, pos = _segments(adj.und_ptr, last)
         new = adj.und_nbr[pos]
         if targets is not None:
-            keep = torch.isin(new, targets)
+            keep = torch.isin(g[owner] * E + new, targets)
             owner, new = owner[keep], new[keep]
     rows = paths[owner]
     simple = ~(rows == new[:, None]).any(1)
-    return torch.cat([rows[simple], new[simple, None]], 1)
+    return g[owner][simple], torch.cat([rows[simple], new[simple, None]], 1)
 
 
-def _join(left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-    """Simple paths ``left ++ reversed(right)[1:]`` for each pair with the same last entity."""
+def _join(
+    num_entities: int, lg: torch.Tensor, left: torch.Tensor, rg: torch.Tensor, right: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Simple paths ``left ++ reversed(right)[1:]`` for each left and right path of the
+    same graph with the same last entity. Returns ``(graph, paths)``."""
     width = left.shape[1] + right.shape[1] - 1
     if not left.shape[0] or not right.shape[0]:
-        return torch.empty(0, width, dtype=_LONG)
-    r_end, order = torch.sort(right[:, -1])
-    l_end = left[:, -1].contiguous()
+        return torch.empty(0, dtype=_LONG), torch.empty(0, width, dtype=_LONG)
+    r_end, order = torch.sort(rg * num_entities + right[:, -1])
+    l_end = lg * num_entities + left[:, -1]
     lo = torch.searchsorted(r_end, l_end)
     count = torch.searchsorted(r_end, l_end, right=True) - lo
     total = int(count.sum())
     li = torch.repeat_interleave(torch.arange(left.shape[0]), count, output_size=total)
-    pos = torch.arange(total) + (lo - (torch.cumsum(count, 0) - count))[li]
-    ri = order[pos]
+    ri = order[torch.arange(total) + (lo - (torch.cumsum(count, 0) - count))[li]]
     lrows, rrows = left[li], right[ri]
-    lhead, rhead = lrows[:, :-1], rrows[:, :-1]
-    clash = (lhead[:, :, None] == rhead[:, None, :]).flatten(1).any(1)
+    clash = (lrows[:, :-1, None] == rrows[:, None, :-1]).flatten(1).any(1)
     full = torch.cat([lrows, rrows.flip(1)[:, 1:]], 1)
-    return full[~clash]
+    return lg[li][~clash], full[~clash]
 
 
-def _empty_paths(graph: ChoiceGraph, max_hops: int) -> ChoicePaths:
-    return ChoicePaths(
-        graph,
-        torch.empty(0, max_hops + 1, dtype=_LONG),
-        torch.empty(0, max_hops, dtype=_LONG),
-        torch.empty(0, dtype=_LONG),
+def _find_paths_batch(
+    adj: _Adjacency,
+    q_ids: torch.Tensor,
+    q_sizes: torch.Tensor,
+    a_ids: torch.Tensor,
+    a_sizes: torch.Tensor,
+    max_hops: int,
+    max_paths_per_pair: int | None,
+) -> list[ChoicePaths]:
+    """The paths of ``G = len(q_sizes)`` (question, choice) pairs at once; every
+    tensor row carries the index of its pair (its graph)."""
+    G = int(q_sizes.numel())
+    E, R = adj.num_entities, adj.num_relations
+    K = max_hops
+
+    def keyed(ids: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
+        owner = torch.repeat_interleave(torch.arange(G), sizes, output_size=ids.numel())
+        return torch.unique(owner * E + ids)
+
+    def split_key(key: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hi = torch.div(key, E, rounding_mode="floor")
+        return hi, key - hi * E
+
+    a_key = keyed(a_ids, a_sizes)
+    q_key = keyed(q_ids, q_sizes)
+    q_key = q_key[~torch.isin(q_key, a_key)]  # in both: an answer entity
+    a_g, a_e = split_key(a_key)
+    q_g, q_e = split_key(q_key)
+
+    # bidirectional expansion: ceil(K/2) hops from the question side, floor(K/2) from the answer side
+    depth_l, depth_r = (K + 1) // 2, K // 2
+    right = [(a_g, a_e[:, None])]
+    for _ in range(depth_r):
+        right.append(_extend(adj, G, *right[-1], None))
+    left = [(q_g, q_e[:, None])]
+    for d in range(1, depth_l + 1):
+        targets = None
+        if d == depth_l:  # the last level only matters where it meets a right end
+            ends = [right[d - 1]] + ([right[d]] if d <= depth_r else [])
+            targets = torch.unique(torch.cat([rg * E + rp[:, -1] for rg, rp in ends]))
+        left.append(_extend(adj, G, *left[-1], targets))
+
+    found_g, found = [], []
+    for m in range(1, K + 1):
+        pg, full = _join(E, *left[(m + 1) // 2], *right[m // 2])
+        found_g.append(pg)
+        found.append(torch.cat([full, torch.full((full.shape[0], K - m), -1, dtype=_LONG)], 1))
+    pg, paths = torch.cat(found_g), torch.cat(found)
+    length = (paths >= 0).sum(1) - 1
+    end = paths.gather(1, length[:, None]).squeeze(1)
+
+    # order: graph, question entity, answer entity, length, then lexicographic entity ids
+    order = torch.arange(paths.shape[0])
+    for col in range(K, 0, -1):
+        order = order[torch.argsort(paths[order, col], stable=True)]
+    for key in (length, end, paths[:, 0], pg):
+        order = order[torch.argsort(key[order], stable=True)]
+    pg, paths, length, end = pg[order], paths[order], length[order], end[order]
+    if max_paths_per_pair is not None and paths.shape[0]:
+        new_group = torch.ones(paths.shape[0], dtype=torch.bool)
+        new_group[1:] = (pg[1:] != pg[:-1]) | (paths[1:, 0] != paths[:-1, 0]) | (end[1:] != end[:-1])
+        index = torch.arange(paths.shape[0])
+        group_start = torch.cummax(torch.where(new_group, index, 0), 0).values
+        keep = index - group_start < max_paths_per_pair
+        pg, paths, length = pg[keep], paths[keep], length[keep]
+
+    # schema graph nodes: question entities, answer entities, then the others, each by id
+    valid = paths >= 0
+    row_g = pg[:, None].expand_as(paths)
+    entry_key = row_g[valid] * E + paths[valid]
+    on_path = torch.unique(entry_key)
+    other = on_path[~torch.isin(on_path, torch.cat([q_key, a_key]))]
+    node_key = torch.cat([q_key, a_key, other])
+    node_t = torch.cat([
+        torch.full((q_key.numel(),), NODE_QUESTION, dtype=_LONG),
+        torch.full((a_key.numel(),), NODE_ANSWER, dtype=_LONG),
+        torch.full((other.numel(),), NODE_OTHER, dtype=_LONG),
+    ])
+    node_g, node_e = split_key(node_key)
+    order = torch.argsort((node_g * 3 + node_t) * E + node_e)
+    node_key, node_g, node_e, node_t = node_key[order], node_g[order], node_e[order], node_t[order]
+    local, n_cnt = _group_rank(node_g, G)
+    sorted_key, perm = torch.sort(node_key)
+    path_nodes = torch.full_like(paths, -1)
+    path_nodes[valid] = local[perm[torch.searchsorted(sorted_key, entry_key)]]
+
+    # one edge type per hop; schema edges: the hops and their reverses, deduplicated
+    hop = valid[:, 1:]
+    _, at = _lookup(adj, paths[:, :-1][hop], paths[:, 1:][hop])
+    hop_type = adj.und_type[at]
+    path_relations = torch.full((paths.shape[0], K), -1, dtype=_LONG)
+    path_relations[hop] = hop_type
+    hop_g = row_g[:, 1:][hop]
+    lu, lv = path_nodes[:, :-1][hop], path_nodes[:, 1:][hop]
+    span = max(int(n_cnt.max()) if n_cnt.numel() else 1, 1)
+    types = max(2 * R, 1)
+    code = torch.unique(
+        ((torch.cat([hop_g, hop_g]) * span + torch.cat([lu, lv])) * span + torch.cat([lv, lu])) * types
+        + torch.cat([hop_type, (hop_type + R) % types])
     )
+    e_type = code % types
+    code = torch.div(code, types, rounding_mode="floor")
+    e_dst = code % span
+    code = torch.div(code, span, rounding_mode="floor")
+    e_src = code % span
+    e_g = torch.div(code, span, rounding_mode="floor")
+    edge_index = torch.stack([e_src, e_dst])
+
+    n_split = n_cnt.tolist()
+    e_split = torch.bincount(e_g, minlength=G).tolist()
+    p_split = torch.bincount(pg, minlength=G).tolist()
+    return [
+        ChoicePaths(ChoiceGraph(ni, nt, ei, et), pn, pr, pl)
+        for ni, nt, ei, et, pn, pr, pl in zip(
+            torch.split(node_e, n_split),
+            torch.split(node_t, n_split),
+            torch.split(edge_index, e_split, dim=1),
+            torch.split(e_type, e_split),
+            torch.split(path_nodes, p_split),
+            torch.split(path_relations, p_split),
+            torch.split(length, p_split),
+        )
+    ]
+
+
+def _check_args(max_hops: int, max_paths_per_pair: int | None) -> None:
+    if max_hops < 1:
+        raise ValueError(f"max_hops must be >= 1, got {max_hops}")
+    if max_paths_per_pair is not None and max_paths_per_pair < 1:
+        raise ValueError(f"max_paths_per_pair must be >= 1 or None, got {max_paths_per_pair}")
 
 
 def find_paths(
@@ -213,88 +356,12 @@ def find_paths(
         >>> p.graph.node_ids.tolist(), p.path_nodes.tolist(), p.path_relations.tolist()
         ([0, 2, 1], [[0, 2, 1]], [[0, 2]])
     """
-    if max_hops < 1:
-        raise ValueError(f"max_hops must be >= 1, got {max_hops}")
-    if max_paths_per_pair is not None and max_paths_per_pair < 1:
-        raise ValueError(f"max_paths_per_pair must be >= 1 or None, got {max_paths_per_pair}")
+    _check_args(max_hops, max_paths_per_pair)
     adj = _adjacency(kg)
-    E, R = adj.num_entities, adj.num_relations
-    a = torch.unique(_as_ids(answer_ids, E, "answer"))
-    q = torch.unique(_as_ids(question_ids, E, "question"))
-    q = q[~torch.isin(q, a)]
-
-    depth_l, depth_r = (max_hops + 1) // 2, max_hops // 2
-    right = [a[:, None]]
-    for d in range(1, depth_r + 1):
-        right.append(_extend(adj, right[-1], None))
-    left = [q[:, None]]
-    for d in range(1, depth_l + 1):
-        targets = None
-        if d == depth_l:  # the last level only matters where it meets a right end
-            ends = [right[d - 1][:, -1]] + ([right[d][:, -1]] if d <= depth_r else [])
-            targets = torch.unique(torch.cat(ends))
-        left.append(_extend(adj, left[-1], targets))
-
-    found = []
-    for m in range(1, max_hops + 1):
-        lm, rm = (m + 1) // 2, m // 2
-        full = _join(left[lm], right[rm])
-        pad = torch.full((full.shape[0], max_hops + 1 - full.shape[1]), -1, dtype=_LONG)
-        found.append(torch.cat([full, pad], 1))
-    paths = torch.cat(found) if found else torch.empty(0, max_hops + 1, dtype=_LONG)
-    length = (paths >= 0).sum(1) - 1
-    end = paths.gather(1, length[:, None]).squeeze(1) if paths.shape[0] else torch.empty(0, dtype=_LONG)
-
-    # order: question id, answer id, length, then lexicographic node ids
-    order = torch.arange(paths.shape[0])
-    for col in range(max_hops, 0, -1):
-        order = order[torch.argsort(paths[order, col], stable=True)]
-    for key in (length, end, paths[:, 0]):
-        order = order[torch.argsort(key[order], stable=True)]
-    paths, length, end = paths[order], length[order], end[order]
-    if max_paths_per_pair is not None and paths.shape[0]:
-        pair = paths[:, 0] * E + end
-        new_group = torch.ones_like(pair, dtype=torch.bool)
-        new_group[1:] = pair[1:] != pair[:-1]
-        group_start = torch.cummax(torch.where(new_group, torch.arange(pair.numel()), 0), 0).values
-        keep = torch.arange(pair.numel()) - group_start < max_paths_per_pair
-        paths, length = paths[keep], length[keep]
-
-    # schema graph nodes: question, answer, then the others by id
-    on_path = torch.unique(paths[paths >= 0])
-    other = on_path[~torch.isin(on_path, torch.cat([q, a]))]
-    node_ids = torch.cat([q, a, other])
-    node_type = torch.cat([
-        torch.full((q.numel(),), NODE_QUESTION, dtype=_LONG),
-        torch.full((a.numel(),), NODE_ANSWER, dtype=_LONG),
-        torch.full((other.numel(),), NODE_OTHER, dtype=_LONG),
-    ])
-    sorted_ids, perm = torch.sort(node_ids)
-    valid = paths >= 0
-    path_nodes = torch.full_like(paths, -1)
-    path_nodes[valid] = perm[torch.searchsorted(sorted_ids, paths[valid])]
-
-    # hop types
-    hop = valid[:, 1:]
-    u, v = paths[:, :-1][hop], paths[:, 1:][hop]
-    _, at = _lookup(adj, u, v)
-    t = adj.und_type[at]
-    path_relations = torch.full((paths.shape[0], max_hops), -1, dtype=_LONG)
-    path_relations[hop] = t
-
-    lu, lv = path_nodes[:, :-1][hop], path_nodes[:, 1:][hop]
-    n = node_ids.numel()
-    src = torch.cat([lu, lv])
-    dst = torch.cat([lv, lu])
-    typ = torch.cat([t, (t + R) % (2 * R)]) if R else torch.cat([t, t])
-    code = torch.unique((src * max(n, 1) + dst) * max(2 * R, 1) + typ)
-    typ = code % max(2 * R, 1)
-    pair = torch.div(code, max(2 * R, 1), rounding_mode="floor")
-    edge_index = torch.stack([torch.div(pair, max(n, 1), rounding_mode="floor"), pair % max(n, 1)])
-    graph = ChoiceGraph(node_ids, node_type, edge_index, typ)
-    if not paths.shape[0]:
-        return _empty_paths(graph, max_hops)
-    return ChoicePaths(graph, path_nodes, path_relations, length)
+    q = _as_ids(question_ids, adj.num_entities, "question")
+    a = _as_ids(answer_ids, adj.num_entities, "answer")
+    sizes = torch.tensor([q.numel(), a.numel()], dtype=_LONG)
+    return _find_paths_batch(adj, q, sizes[:1], a, sizes[1:], max_hops, max_paths_per_pair)[0]
 
 
 def find_paths_batch(
@@ -302,21 +369,38 @@ def find_paths_batch(
     pairs: Iterable[tuple[EntityIds, EntityIds]],
     max_hops: int = 3,
     max_paths_per_pair: int | None = 64,
+    batch_size: int = 16,
     progress: bool = False,
 ) -> list[ChoicePaths]:
-    """:func:`find_paths` for each ``(question_ids, answer_ids)`` pair, in order.
+    """:func:`find_paths` for many ``(question_ids, answer_ids)`` pairs, vectorised.
+
+    The pairs are processed ``batch_size`` at a time with one set of tensor
+    operations per batch; the result equals calling :func:`find_paths` on each pair.
 
     Args:
         kg: the knowledge graph.
         pairs: ``(question_ids, answer_ids)`` per (question, choice).
         max_hops: the longest path, in hops.
         max_paths_per_pair: the most paths kept per (question entity, answer entity) pair.
+        batch_size: pairs per vectorised batch (memory grows with it on dense graphs).
         progress: show a tqdm progress bar (on stderr).
+
+    Returns:
+        One :class:`ChoicePaths` per pair, in order.
     """
     from tqdm.auto import tqdm
 
+    _check_args(max_hops, max_paths_per_pair)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    adj = _adjacency(kg)
     items = list(pairs)
-    return [
-        find_paths(kg, q, a, max_hops=max_hops, max_paths_per_pair=max_paths_per_pair)
-        for q, a in tqdm(items, disable=not progress, desc="paths", unit="pair")
-    ]
+    out: list[ChoicePaths] = []
+    with tqdm(total=len(items), disable=not progress, desc="paths", unit="pair") as bar:
+        for start in range(0, len(items), batch_size):
+            chunk = items[start : start + batch_size]
+            q_ids, q_sizes = _flatten_ids([q for q, _ in chunk], adj.num_entities, "question")
+            a_ids, a_sizes = _flatten_ids([a for _, a in chunk], adj.num_entities, "answer")
+            out.extend(_find_paths_batch(adj, q_ids, q_sizes, a_ids, a_sizes, max_hops, max_paths_per_pair))
+            bar.update(len(chunk))
+    return out

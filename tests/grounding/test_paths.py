@@ -186,3 +186,18 @@ def test_matches_networkx_all_simple_paths(case) -> None:  # type: ignore[no-unt
     assert got == sorted(hops)
     again = find_paths(kg, q[::-1], a + a, max_hops=k, max_paths_per_pair=cap)
     assert torch.equal(again.path_nodes, p.path_nodes) and torch.equal(again.path_relations, p.path_relations)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_case(), st.lists(st.tuples(st.lists(st.integers(0, 7), max_size=3), st.lists(st.integers(0, 7), max_size=3)), max_size=5), st.integers(1, 3))
+def test_batch_matches_single_on_random_graphs(case, more, batch_size) -> None:  # type: ignore[no-untyped-def]
+    n, r, triples, q, a, k, cap = case
+    kg = KnowledgeGraph([f"e{i}" for i in range(n)], [f"r{i}" for i in range(r)],
+                        torch.tensor(triples, dtype=torch.long).reshape(-1, 3))
+    pairs = [(q, a)] + [([x % n for x in qq], [x % n for x in aa]) for qq, aa in more]
+    batch = find_paths_batch(kg, pairs, max_hops=k, max_paths_per_pair=cap, batch_size=batch_size)
+    for got, (qq, aa) in zip(batch, pairs, strict=True):
+        want = find_paths(kg, qq, aa, max_hops=k, max_paths_per_pair=cap)
+        assert got.graph.equals(want.graph)
+        for x, y in zip((got.path_nodes, got.path_relations, got.path_length), (want.path_nodes, want.path_relations, want.path_length)):
+            assert x.shape == y.shape and torch.equal(x, y)
