@@ -148,8 +148,11 @@ class Predictor:
         graph = linker = None
         if info.get("model", "lm") != "lm" and kg_source:
             cache_dir = info.get("cache_dir", ".kglm_cache")
-            graph = resources.load_kg(kg_source, info.get("kg_format", "auto") if kg is None else "auto", cache_dir)
-            linker = resources.make_linker(graph)
+            from kglm.kg.graph import KnowledgeGraph
+
+            kg_dir = resources.kg_directory(kg_source, info.get("kg_format", "auto") if kg is None else "auto", cache_dir)
+            graph = KnowledgeGraph.load(kg_dir)
+            linker = resources.make_linker(graph, kg_dir)
         return cls(model, tokenizer, graph, linker, info, show_progress=show_progress)
 
     # ------------------------------------------------------------------ scoring

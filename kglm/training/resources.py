@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "resolve_backbone",
     "load_kg",
+    "kg_directory",
     "load_examples",
     "data_path",
     "make_linker",
@@ -48,11 +49,15 @@ def resolve_backbone(name: str, cache_dir: str | os.PathLike[str] = ".kglm_cache
     Args:
         name: ``"minilm"`` (the packaged all-MiniLM-L6-v2), ``"minilm-<k>l"``
             (its first ``k`` layers, pretrained, written once under
-            ``cache_dir/backbones``), or any Hugging Face name or path.
+            ``cache_dir/backbones``), ``"tiny-bert"`` (a randomly initialised
+            BERT with hidden size 32 and 2 layers and the MiniLM tokenizer, for
+            tests and smoke runs), or any Hugging Face name or path.
         cache_dir: where derived backbones are written.
     """
     if name == "minilm":
         return _minilm_path()
+    if name == "tiny-bert":
+        return _tiny_bert(Path(cache_dir) / "backbones" / name)
     if name.startswith("minilm-") and name.endswith("l") and name[7:-1].isdigit():
         layers = int(name[7:-1])
         target = Path(cache_dir) / "backbones" / name
@@ -79,15 +84,49 @@ def resolve_backbone(name: str, cache_dir: str | os.PathLike[str] = ".kglm_cache
     return name
 
 
-def load_kg(source: str, kg_format: str = "auto", cache_dir: str | os.PathLike[str] = ".kglm_cache") -> KnowledgeGraph:
-    """Load a knowledge graph, converting RDF and ConceptNet files once into a cached saved KG.
+def _tiny_bert(target: Path) -> str:
+    if (target / "config.json").is_file():
+        return str(target)
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    tokenizer = AutoTokenizer.from_pretrained(_minilm_path())
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
+    state = torch.random.get_rng_state()
+    torch.manual_seed(0)
+    model = BertModel(config)
+    torch.random.set_rng_state(state)
+    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(tmp, target)
+    except OSError:  # another process won the race
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    return str(target)
+
+
+def kg_directory(
+    source: str, kg_format: str = "auto", cache_dir: str | os.PathLike[str] = ".kglm_cache"
+) -> Path:
+    """A saved KG directory for ``source``, converting RDF and ConceptNet files once.
 
     Args:
         source: ``"demo"``, a saved KG directory, an RDF file, a ConceptNet CSV
             or a ConceptNet-100K ``train.txt``.
         kg_format: ``"auto"``, ``"saved"``, ``"rdf"``, ``"conceptnet"`` or ``"cn100k"``.
-        cache_dir: converted graphs are saved under ``cache_dir/kg/<hash>`` and
-            loaded from there next time.
+        cache_dir: converted graphs are saved under ``cache_dir/kg/<name>-<hash>``
+            (keyed by the file's path, size and modification time) and reused.
     """
     from kglm.kg.graph import KnowledgeGraph
 
@@ -108,14 +147,14 @@ def load_kg(source: str, kg_format: str = "auto", cache_dir: str | os.PathLike[s
         else:
             kg_format = "conceptnet"
     if kg_format == "saved":
-        return KnowledgeGraph.load(path)
+        return path
     stat = path.stat()
     key = hashlib.sha256(
         f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{kg_format}".encode()
     ).hexdigest()[:16]
     target = Path(cache_dir) / "kg" / f"{path.stem}-{key}"
     if (target / ".complete").is_file():
-        return KnowledgeGraph.load(target)
+        return target
     if kg_format == "rdf":
         kg = KnowledgeGraph.from_rdf(path)
     elif kg_format in ("conceptnet", "cn100k"):
@@ -125,7 +164,14 @@ def load_kg(source: str, kg_format: str = "auto", cache_dir: str | os.PathLike[s
     target.parent.mkdir(parents=True, exist_ok=True)
     kg.save(target)
     (target / ".complete").write_text("ok\n", encoding="utf-8")
-    return kg
+    return target
+
+
+def load_kg(source: str, kg_format: str = "auto", cache_dir: str | os.PathLike[str] = ".kglm_cache") -> KnowledgeGraph:
+    """Load a knowledge graph (see :func:`kg_directory` for the sources)."""
+    from kglm.kg.graph import KnowledgeGraph
+
+    return KnowledgeGraph.load(kg_directory(source, kg_format, cache_dir))
 
 
 def data_path(source: str, split: str = "train") -> str:
@@ -152,10 +198,16 @@ def load_examples(source: str, data_format: str = "auto", split: str = "train") 
     return list(read_examples(source, format=data_format))
 
 
-def make_linker(kg: KnowledgeGraph) -> Any:
-    """The default entity linker for ``kg`` (a :class:`~kglm.linking.LexiconLinker`)."""
+def make_linker(kg: KnowledgeGraph, kg_dir: str | os.PathLike[str] | None = None) -> Any:
+    """The default entity linker for ``kg`` (a :class:`~kglm.linking.LexiconLinker`).
+
+    With ``kg_dir`` (the KG's saved directory) the linker's index is loaded from
+    there, or built once and saved there.
+    """
     from kglm.linking import LexiconLinker
 
+    if kg_dir is not None:
+        return LexiconLinker.load(kg_dir, kg)
     return LexiconLinker.from_kg(kg)
 
 

@@ -271,8 +271,11 @@ def prepare_data(
     if with_kg:
         if not config.kg:
             raise ValueError("this run needs a knowledge graph (set kg)")
-        kg = resources.load_kg(config.kg, config.kg_format, config.cache_dir)
-        linker = resources.make_linker(kg)
+        from kglm.kg.graph import KnowledgeGraph
+
+        kg_dir = resources.kg_directory(config.kg, config.kg_format, config.cache_dir)
+        kg = KnowledgeGraph.load(kg_dir)
+        linker = resources.make_linker(kg, kg_dir)
     features = FeatureConfig(
         max_seq_length=config.max_seq_length,
         graph_kinds=tuple(graph_kinds) if with_kg else (),
