@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import torch
 
 from kglm.models.controls import apply_kg_control
 from kglm.models.kagnet import KagNetConfig, KagNetForMultipleChoice
 from kglm.models.outputs import MultipleChoiceKGOutput
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread() -> Iterator[None]:
+    """One intra-op thread for these tiny models (restored afterwards): on a busy
+    machine torch's thread pool spin-waits and tiny ops slow down 10-100x."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _model(encoder_config: dict, seed: int = 0, **kwargs) -> KagNetForMultipleChoice:
