@@ -129,6 +129,14 @@ def test_repeated_statements_count_once(reader: str) -> None:
     assert kg.metadata["dropped_duplicates"] == (0 if reader == "rdflib" else 1)
 
 
+@pytest.mark.parametrize("name", ["quads.nq", "quads.trig"])
+def test_quad_formats_merge_named_graphs(name: str) -> None:
+    kg = from_rdf(FIXTURES / name)
+    assert named_triples(kg) == {(EX + "Cat", EX + "isA", EX + "Animal"), (EX + "Mouse", EX + "isA", EX + "Animal")}
+    assert kg.num_triples == 2  # the statement in two named graphs counts once
+    assert labels_by_name(kg) == {EX + "Cat": ["cat"], EX + "Animal": ["animal"], EX + "Mouse": ["mouse"]}
+
+
 def test_several_files_merge(tmp_path: Path) -> None:
     kg = from_rdf([FIXTURES / "animals.ttl", FIXTURES / "restrictions.ttl"])
     assert kg.num_triples == 12
