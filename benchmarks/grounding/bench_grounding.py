@@ -210,7 +210,8 @@ def _markdown(res: dict[str, Any]) -> str:
         f"Python {res['versions']['python']}, torch {res['versions'].get('torch')}, "
         f"spaCy {res['versions'].get('spacy')}, lemmatizer `{r['lemmatizer']}`.",
         "",
-        f"**Note:** {res['note']}",
+        f"**Note:** {res['note']} (1-minute load average {res['machine']['load_average_1min_before_after'][0]} "
+        f"before, {res['machine']['load_average_1min_before_after'][1]} after, on {res['machine']['cores']} cores).",
         "",
         f"Command: `{res['command']}`",
         "",
@@ -268,12 +269,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     work = Path(args.work_dir)
     work.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()
     results = run(data_dir, work, args.lemmatizer)
+    load_after = os.getloadavg()
     res = {
         "benchmark": "grounding: CommonsenseQA x ConceptNet-100K",
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python " + " ".join([os.path.relpath(__file__, ROOT), *(argv if argv is not None else sys.argv[1:])]),
-        "machine": {"cpu": _cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()},
+        "machine": {
+            "cpu": _cpu_model(),
+            "cores": os.cpu_count(),
+            "platform": platform.platform(),
+            "load_average_1min_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
+        },
         "versions": _versions(),
         "note": args.note,
         "targets": TARGETS,

@@ -165,6 +165,7 @@ class LexiconLinker:
         lowercase: bool = True,
         match_surface: bool = True,
         show_progress: bool | None = None,
+        n_process: int = 1,
     ) -> LexiconLinker:
         """Index all labels of ``kg`` (``kg.label_index()``).
 
@@ -189,6 +190,7 @@ class LexiconLinker:
                 "live room", surface "living rooms", label "living room").
             show_progress: tqdm bar while lemmatizing labels; ``None`` = only
                 for 10,000 labels or more.
+            n_process: worker processes lemmatizing the labels (spaCy ``n_process``).
         """
         ids, texts = kg.label_index()
         entity_ids = [int(i) for i in (ids.tolist() if hasattr(ids, "tolist") else ids)]
@@ -204,6 +206,7 @@ class LexiconLinker:
             lowercase=lowercase,
             match_surface=match_surface,
             show_progress=show_progress,
+            n_process=n_process,
             kg_fingerprint=str(kg.fingerprint),
         )
 
@@ -247,6 +250,7 @@ class LexiconLinker:
         lowercase: bool = True,
         match_surface: bool = True,
         show_progress: bool | None = None,
+        n_process: int = 1,
         kg_fingerprint: str = "",
     ) -> LexiconLinker:
         if max_ngram is not None and max_ngram < 1:
@@ -262,7 +266,7 @@ class LexiconLinker:
         from tqdm.auto import tqdm
 
         tokens: dict[str, Tokens] = {}
-        stream = lem.pipe(unique, batch_size=1000)
+        stream = lem.pipe(unique, batch_size=1000, n_process=n_process)
         for text, toks in tqdm(
             zip(unique, stream),
             total=len(unique),
@@ -501,6 +505,7 @@ class LexiconLinker:
 
             kg = KnowledgeGraph.load(kg_dir)
         show_progress = options.pop("show_progress", None)
+        n_process = options.pop("n_process", 1)
         probe = cls(
             {},
             {},
@@ -554,7 +559,7 @@ class LexiconLinker:
         if reason is not None:
             warnings.warn(f"rebuilding the linker index in {target}: {reason}", stacklevel=2)
         options["lemmatizer"] = probe.lemmatizer
-        linker = cls.from_kg(kg, show_progress=show_progress, **options)
+        linker = cls.from_kg(kg, show_progress=show_progress, n_process=n_process, **options)
         if save:
             try:
                 linker.save(kg_dir)
