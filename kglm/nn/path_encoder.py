@@ -121,7 +121,13 @@ class PathEncoder(nn.Module):
         packed = pack_padded_sequence(
             triples, path_length.cpu(), batch_first=True, enforce_sorted=False
         )
-        _, (h_n, _) = self.lstm(packed)
+        # cuDNN's RNN backward refuses eval mode; gradients in eval mode (e.g. for
+        # explanations) then take the native kernel instead.
+        if triples.is_cuda and not self.training and torch.is_grad_enabled():
+            with torch.backends.cudnn.flags(enabled=False):
+                _, (h_n, _) = self.lstm(packed)
+        else:
+            _, (h_n, _) = self.lstm(packed)
         return h_n[-1]
 
     def forward(
