@@ -588,6 +588,33 @@ def _term(name: str, ns: str) -> Any:
     return URIRef(ns + quote(name, safe=""))
 
 
+def _nt_term(name: str, ns: str) -> str:
+    """A name as an N-Triples term (same mapping as :func:`_term`)."""
+    if name.startswith("_:") or name.startswith('"'):
+        return name
+    if _ABSOLUTE_IRI.match(name):
+        return f"<{name}>"
+    return f"<{ns}{quote(name, safe='')}>"
+
+
+_NT_LITERAL_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+
+
+def _write_ntriples(kg: KnowledgeGraph, f: IO[str], label_predicate: str) -> None:
+    # written directly, line by line: rdflib's serializer first builds a whole
+    # in-memory graph and is much slower on large graphs
+    ents = [_nt_term(n, ENTITY_NS) for n in kg.entities]
+    rels = [_nt_term(r, RELATION_NS) for r in kg.relations]
+    f.writelines(f"{ents[h]} {rels[r]} {ents[t]} .\n" for h, r, t in kg.triples.tolist())
+    lp = f"<{label_predicate}>"
+    owner, text = kg.label_index()
+    f.writelines(
+        f'{ents[i]} {lp} "{label.translate(_NT_LITERAL_ESCAPES)}" .\n'
+        for i, label in zip(owner.tolist(), text)
+        if not ents[i].startswith('"')
+    )
+
+
 def to_rdf(
     kg: KnowledgeGraph,
     path: PathLike,
@@ -600,31 +627,38 @@ def to_rdf(
     Entity and relation names that are absolute IRIs are written as such, blank
     nodes (``_:x``) as blank nodes, literal attribute entities as literals, and
     other names (ConceptNet phrases) under :data:`ENTITY_NS` / :data:`RELATION_NS`,
-    percent-encoded. Every label is written with ``label_predicate``.
+    percent-encoded. Every label is written with ``label_predicate``. N-Triples are
+    streamed directly; other formats go through rdflib's serializers. Relations
+    without any triple have no statement to appear in, so they are not written.
     The file is written to a temporary name and renamed into place.
     """
-    import rdflib
-    from rdflib import Literal, URIRef
-
     out = Path(path)
     fmt = _normalise_format(format) if format else guess_format(out)
-    g = rdflib.Graph()
-    ents = [_term(n, ENTITY_NS) for n in kg.entities]
-    rels = [_term(r, RELATION_NS) for r in kg.relations]
-    for h, r, t in kg.triples.tolist():
-        g.add((ents[h], rels[r], ents[t]))
-    lp = URIRef(expand_curie(label_predicate))
-    owner, text = kg.label_index()
-    for i, label in zip(owner.tolist(), text):
-        if not isinstance(ents[i], Literal):
-            g.add((ents[i], lp, Literal(label)))
-    data = g.serialize(format=fmt, encoding="utf-8")
+    lp_iri = expand_curie(label_predicate)
+    suffix = out.suffix.lower()
+    opener = gzip.open if suffix == ".gz" else bz2.open if suffix == ".bz2" else open
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     try:
-        suffix = out.suffix.lower()
-        opener = gzip.open if suffix == ".gz" else bz2.open if suffix == ".bz2" else open
-        with opener(tmp, "wb") as f:  # type: ignore[operator]
-            f.write(data)
+        if fmt == "nt":
+            with opener(tmp, "wt", encoding="utf-8", newline="\n") as f:  # type: ignore[operator]
+                _write_ntriples(kg, f, lp_iri)
+        else:
+            import rdflib
+            from rdflib import Literal, URIRef
+
+            g = rdflib.Graph()
+            ents = [_term(n, ENTITY_NS) for n in kg.entities]
+            rels = [_term(r, RELATION_NS) for r in kg.relations]
+            for h, r, t in kg.triples.tolist():
+                g.add((ents[h], rels[r], ents[t]))
+            lp = URIRef(lp_iri)
+            owner, text = kg.label_index()
+            for i, label in zip(owner.tolist(), text):
+                if not isinstance(ents[i], Literal):
+                    g.add((ents[i], lp, Literal(label)))
+            data = g.serialize(format=fmt, encoding="utf-8")
+            with opener(tmp, "wb") as f:  # type: ignore[operator]
+                f.write(data)
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)

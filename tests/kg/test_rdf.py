@@ -194,14 +194,14 @@ def test_empty_and_missing_input(tmp_path: Path) -> None:
 def test_to_rdf_round_trip(tmp_path: Path, suffix: str) -> None:
     kg = KnowledgeGraph.from_triples([("ice cream", "AtLocation", "fridge"), ("cat", "IsA", "animal"),
                                       ("cat", "http://example.org/likes", "http://example.org/Fish")],
-                                     labels={"cat": ["cat", "kitty"]})
+                                     labels={"cat": ["cat", "kitty", 'a "quoted"\nback\\slash']})
     out = tmp_path / f"kg{suffix}"
     kg.to_rdf(out)
     back = from_rdf(out)
     assert named_triples(back) == named_triples(kg)
     assert set(back.entities) == set(kg.entities) and set(back.relations) == set(kg.relations)
     assert labels_by_name(back) == labels_by_name(kg)  # every label written, so exactly the same
-    assert labels_by_name(back)["cat"] == ["cat", "kitty"]
+    assert labels_by_name(back)["cat"] == sorted(["cat", "kitty", 'a "quoted"\nback\\slash'])
     assert [p.name for p in tmp_path.iterdir()] == [out.name]
     if suffix == ".nt":
         assert f"<{ENTITY_NS}ice%20cream>" in out.read_text()
