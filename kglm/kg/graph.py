@@ -459,8 +459,8 @@ class KnowledgeGraph:
         if graph.is_multigraph():
             edges = list(graph.edges(keys=True, data=True))
             keys = [k for _, _, k, _ in edges]
-            if sorted(keys, key=lambda k: (not isinstance(k, int), k if isinstance(k, int) else 0)) == list(range(len(edges))):
-                edges.sort(key=lambda e: e[2])
+            if all(type(k) is int for k in keys) and sorted(keys) == list(range(len(keys))):
+                edges.sort(key=lambda e: e[2])  # keys are triple indices (written by to_networkx)
             edge_iter = ((u, v, d) for u, v, _, d in edges)
         else:
             edge_iter = graph.edges(data=True)
