@@ -128,6 +128,10 @@ class KGTrainer(Trainer):
         self.encoder_lr = encoder_lr
         self.kg_lr = kg_lr
         super().__init__(*args, **kwargs)
+        # kglm models take **graph_inputs, which makes Trainer believe they average
+        # the loss over `num_items_in_batch` themselves and multiply it by the number
+        # of processes; they return a per-question mean, so that must not happen.
+        self.model_accepts_loss_kwargs = False
 
     def create_optimizer(self, model: torch.nn.Module | None = None) -> torch.optim.Optimizer:
         """AdamW over four groups: (encoder | KG) x (decay | no decay)."""
@@ -367,6 +371,8 @@ class TrainResult:
         train_loss: mean training loss.
         log_history: the Trainer's log history (losses per logging step, eval metrics per epoch).
         model_dir: where the final model was saved (``None`` when not saved).
+        global_step: optimiser steps taken (per process).
+        world_size: number of data-parallel processes.
         model: the trained model (the best checkpoint when evaluating each epoch).
     """
 
@@ -378,6 +384,8 @@ class TrainResult:
     train_loss: float
     log_history: list[dict[str, Any]]
     model_dir: str | None
+    global_step: int = 0
+    world_size: int = 1
     model: Any = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -390,6 +398,8 @@ class TrainResult:
             "eval_samples_per_second": self.eval_samples_per_second,
             "train_loss": self.train_loss,
             "model_dir": self.model_dir,
+            "global_step": self.global_step,
+            "world_size": self.world_size,
         }
 
 
@@ -514,6 +524,8 @@ def train(config: TrainingConfig, data: PreparedData | None = None) -> TrainResu
         train_loss=float(output.training_loss),
         log_history=list(trainer.state.log_history),
         model_dir=model_dir,
+        global_step=int(output.global_step),
+        world_size=int(args.world_size),
         model=trainer.model,
     )
 
