@@ -227,7 +227,8 @@ class Lemmatizer:
         self.memoize = memoize
         self._nlp: Any = None
         self._plan: tuple[list[Any], _Triggers] | None = None
-        self._memo: dict[tuple[str, str], str] = {}
+        self._memo: dict[tuple[int, int], str] = {}  # (ORTH, TAG) ids -> lemma
+        self._triggered: dict[int, bool] = {}  # LOWER id -> starts a multi-token pattern
 
     def __repr__(self) -> str:
         model = f", model={self.model!r}" if self.model else ""
@@ -304,28 +305,41 @@ class Lemmatizer:
         kwargs: dict[str, Any] = {"batch_size": batch_size, "as_tuples": True}
         if n_process != 1:
             kwargs["n_process"] = n_process
-        plan, memo = self._plan, self._memo
+        from spacy.attrs import IDX, IS_SPACE, LEMMA, LOWER, ORTH, TAG
+
+        attrs = [IDX, IS_SPACE, ORTH, TAG, LOWER, LEMMA]
+        strings = nlp.vocab.strings
+        plan, memo, triggered_ids = self._plan, self._memo, self._triggered
         for doc, (_, offset, last) in nlp.pipe(pieces(), **kwargs):
             starts, ends, lemmas, forms = cur
-            toks = [tok for tok in doc if not tok.is_space]
-            for tok in toks:
-                t = tok.text
-                s = tok.idx + offset
-                starts.append(s)
-                ends.append(s + len(t))
-                forms.append(t)
+            # one array read instead of a Token object per attribute access
+            rows = [r for r in doc.to_array(attrs).tolist() if not r[1]]
+            texts_ = [strings[r[2]] for r in rows]
+            for r, t in zip(rows, texts_):
+                start = r[0] + offset
+                starts.append(start)
+                ends.append(start + len(t))
+            forms.extend(texts_)
             if use_rule:
-                lemmas.extend(rule_lemma(tok.text) for tok in toks)
+                lemmas.extend(rule_lemma(t) for t in texts_)
             elif plan is None:
-                lemmas.extend(tok.lemma_ or tok.text for tok in toks)
+                lemmas.extend(strings[r[5]] if r[5] else t for r, t in zip(rows, texts_))
             else:
-                keys = [(tok.text, tok.tag_) for tok in toks]
+                keys = [(r[2], r[3]) for r in rows]
                 found = [memo.get(k) for k in keys]
-                triggered = plan[1].any(k[0].lower() for k in keys)
+                triggered = False
+                for r in rows:
+                    hit = triggered_ids.get(r[4])
+                    if hit is None:
+                        hit = triggered_ids[r[4]] = plan[1].any([strings[r[4]]])
+                    if hit:
+                        triggered = True
+                        break
                 if triggered or None in found:
                     for proc in plan[0]:
                         doc = proc(doc)
-                    found = [tok.lemma_ or tok.text for tok in toks]
+                    after = [r for r in doc.to_array([IS_SPACE, LEMMA]).tolist() if not r[0]]
+                    found = [strings[r[1]] if r[1] else t for r, t in zip(after, texts_)]
                     if not triggered:
                         if len(memo) > 1_000_000:
                             memo.clear()
