@@ -189,6 +189,7 @@ def run_suite(
     models: Sequence[str] | None = None,
     settings: dict[str, Any] | None = None,
     cache_dir: str = ".kglm_cache",
+    num_threads: int | None = None,
     show_progress: bool = True,
     write: bool = True,
 ) -> SuiteResult:
@@ -204,6 +205,8 @@ def run_suite(
             or display name is listed.
         settings: override :class:`~kglm.training.TrainingConfig` fields of every job.
         cache_dir: grounding, KG and embedding caches.
+        num_threads: torch intra-op threads (``None`` keeps torch's default; on a
+            machine shared with other jobs, 1 is often much faster).
         show_progress: tqdm bars.
         write: write the result files to ``out_dir``.
     """
@@ -211,6 +214,10 @@ def run_suite(
 
     from kglm.training.trainer import prepare_data, train
 
+    import torch
+
+    if num_threads is not None:
+        torch.set_num_threads(int(num_threads))
     if isinstance(suite, str):
         suite = get_suite(suite)
     if backbone is not None:
@@ -259,6 +266,9 @@ def run_suite(
                         job = JobResult(model_spec.name, model_spec.key, spec.name, int(seed))
                         out = workdir / f"{spec.name}-{model_spec.key}-{seed}"
                         try:
+                            extra = dict(model_spec.settings)
+                            kwargs = dict(base.model_kwargs)
+                            kwargs.update(extra.pop("model_kwargs", {}))
                             config = replace(
                                 base,
                                 model=model_spec.model,
@@ -266,7 +276,8 @@ def run_suite(
                                 seed=int(seed),
                                 output_dir=str(out),
                                 save_model=False,
-                                **model_spec.settings,
+                                model_kwargs=kwargs,
+                                **extra,
                             )
                             result = train(config, data)
                             losses = [h["loss"] for h in result.log_history if "loss" in h]

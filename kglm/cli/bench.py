@@ -35,6 +35,7 @@ def _bench(args: argparse.Namespace) -> int:
         models=args.models,
         settings=_settings(args.set),
         cache_dir=args.cache_dir,
+        num_threads=args.threads,
         show_progress=not args.quiet,
     )
     from kglm.bench.report import results_markdown
@@ -51,7 +52,10 @@ def _demo(args: argparse.Namespace) -> int:
     print("kglm demo: benchmark on the bundled commonsense KG and questions (offline).")
     print("Models: LM baseline, ERNIE-style fusion, QA-GNN-style, KagNet-style, and two KG controls.\n")
     started = time.perf_counter()
-    result = run_suite("demo", out, seeds=args.seeds, cache_dir=args.cache_dir, show_progress=not args.quiet)
+    result = run_suite(
+        "demo", out, seeds=args.seeds, cache_dir=args.cache_dir, num_threads=args.threads,
+        show_progress=not args.quiet,
+    )
     elapsed = time.perf_counter() - started
     info = next(iter(result.datasets.values()))
     print(
@@ -96,6 +100,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--models", nargs="+", default=None, help="only these model keys (lm, qagnn, qagnn+no_graph, ...)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a training setting")
     p.add_argument("--cache-dir", default=".kglm_cache", help="grounding, KG and embedding caches")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_bench)
 
@@ -103,5 +108,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="override the seeds")
     p.add_argument("--cache-dir", default=".kglm_cache", help="grounding, KG and embedding caches")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_demo)

@@ -231,7 +231,7 @@ def text_entity_embeddings(
     target = Path(cache_dir) / "entity_embeddings" / f"{tag}.safetensors"
     if target.is_file():
         return load_file(target)["weight"]
-    embeddings = encode_entity_labels(kg, path, show_progress=show_progress)
+    embeddings = encode_entity_labels(kg, path, progress=show_progress)
     weight = getattr(embeddings, "weight", embeddings).detach().float().contiguous()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + f".tmp{os.getpid()}")

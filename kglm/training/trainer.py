@@ -486,6 +486,10 @@ def train(config: TrainingConfig, data: PreparedData | None = None) -> TrainResu
         encoder_lr=config.encoder_lr,
         kg_lr=config.kg_lr,
     )
+    if not config.show_progress:
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
     started = time.perf_counter()
     output = trainer.train()
     train_runtime = time.perf_counter() - started
