@@ -494,6 +494,11 @@ def extract_qa_subgraph(
     question and answer entities it is adjacent to; ``node_scorer`` replaces it.
     Intermediates appear in the output in that priority order.
 
+    The first call for a KG builds a small adjacency index (sorted undirected
+    neighbour lists and (head, tail)-sorted triples; well under a second at
+    ConceptNet scale), cached for as long as the KG object lives. For many
+    pairs, :func:`extract_qa_subgraphs` is much faster than calling this per pair.
+
     Args:
         kg: the knowledge graph.
         question_ids: KG ids of the question entities (duplicates ignored).
@@ -549,7 +554,10 @@ def extract_qa_subgraphs(
 
     The pairs are processed ``batch_size`` at a time with one set of tensor
     operations per batch; the result equals calling :func:`extract_qa_subgraph`
-    on each pair (with the same scores).
+    on each pair (with the same scores). Pairs with the same question-id list
+    (the choices of one question, usually) share the question-side neighbourhood
+    search; a question entity that is also an answer entity of one choice is
+    removed for that choice only.
 
     Args:
         kg: the knowledge graph.
