@@ -119,7 +119,7 @@ class QAGNNForMultipleChoice(KGPreTrainedModel):
         entity = self.entity_embeddings(node_ids)
         x_kg = self.entity_projection(entity)
         if self.config.node_relevance:
-            query = self.relevance_query(statement)[graph_index]
+            query = self.relevance_query(statement).index_select(0, graph_index)
             relevance = (query * entity).sum(-1, keepdim=True) / math.sqrt(entity.size(-1))
             x_kg = x_kg + self.relevance_embedding(relevance)
         x = torch.cat([self.context_projection(statement), x_kg], dim=0)

@@ -114,8 +114,10 @@ class PathEncoder(nn.Module):
         self, h: Tensor, path_nodes: Tensor, path_relations: Tensor, path_length: Tensor
     ) -> Tensor:
         """The LSTM encoding of every path, shape ``(P, hidden_dim)``; ``P > 0``."""
-        src = h[path_nodes[:, :-1].clamp(min=0)]
-        dst = h[path_nodes[:, 1:].clamp(min=0)]
+        num_paths, hops = path_relations.shape
+        src = h.index_select(0, path_nodes[:, :-1].clamp(min=0).reshape(-1))
+        dst = h.index_select(0, path_nodes[:, 1:].clamp(min=0).reshape(-1))
+        src, dst = src.view(num_paths, hops, -1), dst.view(num_paths, hops, -1)
         rel = self.relation_embedding(path_relations.clamp(min=0))
         triples = torch.cat([src, rel, dst], dim=-1)
         packed = pack_padded_sequence(
@@ -162,17 +164,19 @@ class PathEncoder(nn.Module):
         num_pairs = pair_keys.size(0)
         pair_graph = torch.div(pair_keys, n * n, rounding_mode="floor")
 
-        path_score = (self.lin_path_query(statement)[path_graph] * paths).sum(-1) / scale
+        path_query = self.lin_path_query(statement).index_select(0, path_graph)
+        path_score = (path_query * paths).sum(-1) / scale
         alpha = softmax(path_score, pair_index, num_nodes=num_pairs)
         pairs = scatter(
             paths * alpha.unsqueeze(-1), pair_index, dim=0, dim_size=num_pairs, reduce="sum"
         )
-        pair_score = (self.lin_pair_query(statement)[pair_graph] * pairs).sum(-1) / scale
+        pair_query = self.lin_pair_query(statement).index_select(0, pair_graph)
+        pair_score = (pair_query * pairs).sum(-1) / scale
         beta = softmax(pair_score, pair_graph, num_nodes=num_graphs)
         out = scatter(
             pairs * beta.unsqueeze(-1), pair_graph, dim=0, dim_size=num_graphs, reduce="sum"
         )
-        return out, alpha * beta[pair_index]
+        return out, alpha * beta.index_select(0, pair_index)
 
     def __repr__(self) -> str:
         return (

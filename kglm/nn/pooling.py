@@ -56,7 +56,7 @@ class AttentionPooling(nn.Module):
         self, x: Tensor, query: Tensor, graph_index: Tensor, num_graphs: int
     ) -> tuple[Tensor, Tensor]:
         """Pool the nodes of each graph; see the class docstring for the rule."""
-        q = self.lin_query(query)[graph_index]
+        q = self.lin_query(query).index_select(0, graph_index)
         k = self.lin_key(x)
         score = (q * k).sum(dim=-1) / math.sqrt(self.hidden_dim)
         attention = softmax(score, graph_index, num_nodes=num_graphs)

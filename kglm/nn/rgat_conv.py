@@ -146,10 +146,12 @@ class RelationalGATConv(MessagePassing):
         w_x, w_e = weight[:, : self.in_channels], weight[:, self.in_channels :]
         node_part = x @ w_x.t()  # (N, 2 * out)
         src, dst = edge_index
+        # F.embedding, not tensor[index]: its backward sums the many duplicate
+        # rows efficiently (indexing's backward serialises them on CUDA).
         edge_part = (
-            (self.relation_embedding.weight @ w_e.t())[edge_type]
-            + (self.source_type_embedding.weight @ w_e.t())[node_type[src]]
-            + (self.target_type_embedding.weight @ w_e.t())[node_type[dst]]
+            F.embedding(edge_type, self.relation_embedding.weight @ w_e.t())
+            + F.embedding(node_type[src], self.source_type_embedding.weight @ w_e.t())
+            + F.embedding(node_type[dst], self.target_type_embedding.weight @ w_e.t())
         )  # (E, 2 * out)
         query = self.lin_query(x).view(-1, self.heads, self.head_dim)
         self._return_alpha = return_attention_weights
