@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from kglm.kg.graph import KnowledgeGraph
-from kglm.kg.triples import TripleBuilder, open_text
+from kglm.kg.triples import PROGRESS_EVERY, TripleBuilder, open_text, progress
 
 __all__ = ["from_conceptnet", "MERGE_TABLE", "MERGED_RELATIONS", "concept_name", "merge_relation"]
 
@@ -172,8 +172,10 @@ def from_conceptnet(
             raise FileNotFoundError(f"{p}: no such file")
         kind = _detect(p) if format == "auto" else format
         ncols = 5 if kind == "assertions" else 3
-        with open_text(p) as f:
+        with open_text(p) as f, progress(f"read {p.name}") as bar:
             for lineno, line in enumerate(f, 1):
+                if not lineno % PROGRESS_EVERY:
+                    bar.update(PROGRESS_EVERY)
                 cols = line.rstrip("\r\n").split("\t")
                 if len(cols) != ncols:
                     if not line.strip():

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 from kglm.kg.graph import KnowledgeGraph, _labels_to_csr
-from kglm.kg.triples import open_text, strip_compression
+from kglm.kg.triples import PROGRESS_EVERY, open_text, progress, strip_compression
 
 __all__ = [
     "from_rdf",
@@ -443,12 +443,15 @@ def _read_ntriples_oxigraph(path: Path, c: _RdfCollector, file_no: int) -> int:
     compressed = path.suffix.lower() in (".gz", ".bz2")
     try:
         with contextlib.ExitStack() as stack:
+            bar = stack.enter_context(progress(f"read {path.name}"))
             if compressed:
                 stream = ox.parse(input=stack.enter_context(_open_binary(path)), format=ox.RdfFormat.N_TRIPLES)
             else:
                 stream = ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES)
             ent, rel, add_ids = c.ent, c.rel, c.ids.extend
             for q in stream:
+                if not n % PROGRESS_EVERY:
+                    bar.update(PROGRESS_EVERY if n else 0)
                 s, o = q.subject, q.object
                 sn = s.value if type(s) is named else prefix + s.value
                 to = type(o)
@@ -486,15 +489,18 @@ def _read_ntriples(path: Path, c: _RdfCollector, file_no: int) -> int:
     n = 0
     prefix = f"_:f{file_no}"
     edge, literal = c.edge, c.literal
-    for s_iri, s_b, p, o_iri, o_b, lit, lang, dt in iter_ntriples(path):
-        n += 1
-        s = s_iri if s_iri is not None else prefix + s_b  # type: ignore[operator]
-        if o_iri is not None:
-            edge(s, p, o_iri)
-        elif o_b is not None:
-            edge(s, p, prefix + o_b)
-        else:
-            literal(s, p, lit, lang, dt)  # type: ignore[arg-type]
+    with progress(f"read {path.name}") as bar:
+        for s_iri, s_b, p, o_iri, o_b, lit, lang, dt in iter_ntriples(path):
+            n += 1
+            if not n % PROGRESS_EVERY:
+                bar.update(PROGRESS_EVERY)
+            s = s_iri if s_iri is not None else prefix + s_b  # type: ignore[operator]
+            if o_iri is not None:
+                edge(s, p, o_iri)
+            elif o_b is not None:
+                edge(s, p, prefix + o_b)
+            else:
+                literal(s, p, lit, lang, dt)  # type: ignore[arg-type]
     return n
 
 

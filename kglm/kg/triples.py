@@ -43,6 +43,19 @@ def strip_compression(path: PathLike) -> Path:
     return p.with_suffix("") if p.suffix.lower() in (".gz", ".bz2") else p
 
 
+PROGRESS_EVERY = 1 << 16  # lines between progress-bar updates in streaming readers
+
+
+def progress(desc: str) -> Any:
+    """A tqdm counter for a streaming reader (hidden when stderr is not a terminal).
+
+    Readers call ``bar.update(PROGRESS_EVERY)`` every :data:`PROGRESS_EVERY` lines,
+    which keeps the per-line cost at one bit test."""
+    from tqdm.auto import tqdm
+
+    return tqdm(desc=desc, unit=" lines", unit_scale=True, disable=None, leave=False, mininterval=0.5)
+
+
 class Vocab:
     """Names -> consecutive ids, in order of first appearance."""
 
@@ -144,12 +157,14 @@ def from_triples(
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         sep = delimiter or ("," if strip_compression(path).suffix.lower() == ".csv" else "\t")
-        with open_text(path) as f:
+        with open_text(path) as f, progress(f"read {path.name}") as bar:
             if strip_compression(path).suffix.lower() == ".csv":
                 rows: Iterable[Sequence[str]] = csv.reader(f, delimiter=sep)
             else:
                 rows = (line.rstrip("\r\n").split(sep) for line in f)
             for lineno, row in enumerate(rows, 1):
+                if not lineno % PROGRESS_EVERY:
+                    bar.update(PROGRESS_EVERY)
                 if header and lineno == 1:
                     continue
                 if not row or (len(row) == 1 and not row[0].strip()):
