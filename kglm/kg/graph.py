@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import os
 import shutil
 import uuid
@@ -152,7 +153,7 @@ class KnowledgeGraph:
         label_text: list[str] | None,
         metadata: dict[str, Any],
         num_entities: int | None = None,
-        lazy_files: dict[str, Path] | None = None,
+        lazy_files: dict[str, _LazyJSON] | None = None,
         csr: dict[str, tuple[torch.Tensor, ...]] | None = None,
         fingerprint: str | None = None,
     ) -> None:
@@ -189,10 +190,10 @@ class KnowledgeGraph:
     def entities(self) -> list[str]:
         """Entity names, id -> name (parsed on first use after :meth:`load`)."""
         if self._entities is None:
-            self._entities = _read_json(self._lazy_files[_ENTITIES])
+            self._entities = self._lazy_files[_ENTITIES].read()
             if len(self._entities) != self._num_entities:
                 raise ValueError(
-                    f"{self._lazy_files[_ENTITIES]}: {len(self._entities)} entities, "
+                    f"{self._lazy_files[_ENTITIES].path}: {len(self._entities)} entities, "
                     f"header says {self._num_entities}"
                 )
         return self._entities
@@ -271,10 +272,10 @@ class KnowledgeGraph:
     @property
     def _labels(self) -> list[str]:
         if self._label_text is None:
-            self._label_text = _read_json(self._lazy_files[_LABELS])
+            self._label_text = self._lazy_files[_LABELS].read()
             if len(self._label_text) != self.num_labels:
                 raise ValueError(
-                    f"{self._lazy_files[_LABELS]}: {len(self._label_text)} labels, "
+                    f"{self._lazy_files[_LABELS].path}: {len(self._label_text)} labels, "
                     f"{_LABEL_PTR} says {self.num_labels}"
                 )
         return self._label_text
@@ -617,17 +618,43 @@ class KnowledgeGraph:
         kg._init(
             None, relations, triples, label_ptr, None, dict(header.get("metadata") or {}),
             num_entities=E,
-            lazy_files={_ENTITIES: d / _ENTITIES, _LABELS: d / _LABELS},
+            lazy_files={_ENTITIES: _LazyJSON(d / _ENTITIES), _LABELS: _LazyJSON(d / _LABELS)},
             csr=csr,
             fingerprint=header.get("fingerprint"),
         )
-        for name in (_ENTITIES, _LABELS):
-            if not (d / name).exists():
-                raise FileNotFoundError(f"{d / name}: missing (not a saved KnowledgeGraph directory?)")
         return kg
 
 
 # ---------------------------------------------------------------------- helpers
+class _LazyJSON:
+    """A JSON file mapped now and parsed on first :meth:`read`.
+
+    Mapping at load time pins the file's content: a later save that replaces
+    the directory cannot change what this graph reads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            with open(path, "rb") as f:
+                self._map: mmap.mmap | None = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{path}: missing (not a saved KnowledgeGraph directory?)") from None
+        except ValueError:  # an empty file cannot be mapped
+            raise ValueError(f"{path}: empty file, expected a JSON array") from None
+
+    def read(self) -> Any:
+        """Parse the JSON (once; the mapping is released afterwards)."""
+        if self._map is None:
+            raise RuntimeError(f"{self.path}: already read")
+        try:
+            return json.loads(self._map[:])
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{self.path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        finally:
+            self._map.close()
+            self._map = None
+
+
 def _is_empty(x: Any) -> bool:
     if isinstance(x, (list, tuple)):
         return len(x) == 0

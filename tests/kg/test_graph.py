@@ -204,6 +204,13 @@ def test_save_keeps_extras_and_overwrites(kg: KnowledgeGraph, tmp_path: Path) ->
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kg"]
 
 
+def test_loaded_graph_unaffected_by_a_later_save(kg: KnowledgeGraph, tmp_path: Path) -> None:
+    kg.save(tmp_path / "kg")
+    lazy = KnowledgeGraph.load(tmp_path / "kg")
+    KnowledgeGraph(["x", "y", "z", "u", "v"], ["r"], [[0, 0, 1]]).save(tmp_path / "kg")
+    assert lazy.entities == ENTITIES and lazy.labels_of(0) == ["cat", "kitty"]
+
+
 def test_save_refuses_foreign_directory(kg: KnowledgeGraph, tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(ValueError, match="not a saved KnowledgeGraph"):
