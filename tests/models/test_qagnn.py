@@ -136,3 +136,21 @@ def test_other_convs_and_options(encoder_config: dict, toy_batch: dict, conv: st
     assert out.logits.shape == (2, 3) and torch.isfinite(out.logits).all()
     out.loss.backward()
     assert model.gnn.convs[0].bias.grad is not None
+
+
+@pytest.mark.parametrize("encoder_type", ["bert"])
+def test_from_encoder_with_entity_embeddings(tiny_config, toy_batch, tmp_path: Path) -> None:
+    from transformers import AutoConfig, AutoModel
+
+    torch.manual_seed(0)
+    encoder = AutoModel.from_config(AutoConfig.for_model(**tiny_config("bert")))
+    encoder.save_pretrained(tmp_path)
+    table = torch.randn(20, 12)
+    model = QAGNNForMultipleChoice.from_encoder(str(tmp_path), entity_embeddings=table, num_relations=6,
+                                                gnn_hidden=16)
+    assert model.config.num_entities == 20 and model.config.entity_dim == 12
+    assert torch.equal(model.entity_embeddings.weight, table)
+    assert not model.entity_embeddings.weight.requires_grad  # frozen by default
+    for name, weight in encoder.state_dict().items():
+        assert torch.equal(model.text_encoder.state_dict()[name], weight), name
+    assert model.eval()(**toy_batch).logits.shape == (2, 3)
