@@ -76,7 +76,7 @@ class TrainingConfig:
             whole run.
         cache_frozen_encoder: when the encoder is frozen for the whole run,
             compute each distinct sequence's encoder output once and reuse it
-            (for ``lm``, ``qagnn``, ``kagnet``; ERNIE fuses inside the encoder).
+            (for ERNIE, the output of the layers below the first fusion layer).
         seed: seed of model initialisation, data order and dropout.
         kg_control: ``"none"``, ``"no_graph"``, ``"permute_edges"``, ``"permute_relations"``.
         entity_embeddings: ``"text"`` (the entities' labels encoded with the

@@ -11,7 +11,15 @@ fine-tuned encoder never reads another's entries.
 
 The cached forward returns ``last_hidden_state`` (zeros at padded positions)
 and ``pooler_output``; models that need other outputs (hidden states of every
-layer, attentions) or fuse inside the encoder (ERNIE-style) must not use it.
+layer, attentions) must not use it.
+
+Models that change the encoder's computation after some layer (ERNIE-style
+fusion after layer ``k``) cache only the frozen *prefix*: the hidden states
+entering layer ``k`` (``install_encoder_cache(..., prefix_layers=k)``); layers
+``k`` and above then run live on every call, so fusion hooks on them work and
+gradients reach the fusion layers. This needs a BERT-style encoder
+(``embeddings``, ``encoder.layer``, optional ``pooler``: BERT, RoBERTa,
+ELECTRA, MiniLM).
 """
 
 from __future__ import annotations
@@ -23,7 +31,13 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["FrozenEncoderCache", "install_encoder_cache", "remove_encoder_cache", "weights_fingerprint"]
+__all__ = [
+    "FrozenEncoderCache",
+    "install_encoder_cache",
+    "remove_encoder_cache",
+    "weights_fingerprint",
+    "first_fusion_layer",
+]
 
 
 def weights_fingerprint(module: nn.Module) -> str:
@@ -62,6 +76,64 @@ class FrozenEncoderCache:
         """Forget every entry."""
         self._store.clear()
 
+    def _keys(
+        self, owner: str, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None
+    ) -> tuple[list[tuple[str, bytes]], list[torch.Tensor]]:
+        keys: list[tuple[str, bytes]] = []
+        spans: list[torch.Tensor] = []
+        for i in range(input_ids.shape[0]):
+            real = attention_mask[i].nonzero().flatten()
+            spans.append(real)
+            parts = [input_ids[i, real].cpu().numpy().tobytes(), real.cpu().numpy().tobytes()]
+            if token_type_ids is not None:
+                parts.append(token_type_ids[i, real].cpu().numpy().tobytes())
+            keys.append((owner, b"|".join(parts)))
+        return keys, spans
+
+    def prefix(
+        self,
+        encoder: nn.Module,
+        owner: str,
+        layers: int,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """``(N, L, H)`` hidden states entering layer ``layers`` (zeros at padding), computing only unseen rows."""
+        from transformers.masking_utils import create_bidirectional_mask
+
+        keys, spans = self._keys(f"{owner}|prefix{layers}", input_ids, attention_mask, token_type_ids)
+        missing = [i for i, k in enumerate(keys) if k not in self._store]
+        self.hits += len(keys) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            idx = torch.tensor(missing, device=input_ids.device)
+            was_training = encoder.training
+            encoder.eval()
+            try:
+                with torch.no_grad():
+                    hidden = encoder.embeddings(
+                        input_ids=input_ids[idx],
+                        token_type_ids=token_type_ids[idx] if token_type_ids is not None else None,
+                    )
+                    mask = create_bidirectional_mask(
+                        config=encoder.config, inputs_embeds=hidden, attention_mask=attention_mask[idx]
+                    )
+                    for layer in encoder.encoder.layer[:layers]:
+                        hidden = layer(hidden, mask)
+                        hidden = hidden[0] if isinstance(hidden, tuple) else hidden
+            finally:
+                encoder.train(was_training)
+            for j, i in enumerate(missing):
+                self._store[keys[i]] = (hidden[j, spans[i]].detach().to(self.dtype).cpu(), None)
+        n, length = input_ids.shape
+        first = self._store[keys[0]][0]
+        dtype = next(encoder.parameters()).dtype
+        out = torch.zeros(n, length, first.shape[-1], dtype=dtype, device=input_ids.device)
+        for i, key in enumerate(keys):
+            out[i, spans[i]] = self._store[key][0].to(device=input_ids.device, dtype=dtype)
+        return out
+
     def forward(
         self,
         encoder: nn.Module,
@@ -77,15 +149,7 @@ class FrozenEncoderCache:
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         n, length = input_ids.shape
-        keys: list[tuple[str, bytes]] = []
-        spans: list[torch.Tensor] = []
-        for i in range(n):
-            real = attention_mask[i].nonzero().flatten()
-            spans.append(real)
-            parts = [input_ids[i, real].cpu().numpy().tobytes(), real.cpu().numpy().tobytes()]
-            if token_type_ids is not None:
-                parts.append(token_type_ids[i, real].cpu().numpy().tobytes())
-            keys.append((owner, b"|".join(parts)))
+        keys, spans = self._keys(owner, input_ids, attention_mask, token_type_ids)
         missing = [i for i, k in enumerate(keys) if k not in self._store]
         self.hits += n - len(missing)
         self.misses += len(missing)
@@ -120,10 +184,29 @@ class FrozenEncoderCache:
         return BaseModelOutputWithPooling(last_hidden_state=last, pooler_output=pooled_out)
 
 
+def first_fusion_layer(model: nn.Module, attribute: str = "text_encoder") -> int | None:
+    """Index of the first encoder layer whose output a fusion hook changes (``None``: no fusion)."""
+    adapter = getattr(getattr(model, attribute, None), "_kglm_fusion_adapter", None)
+    if adapter is None or not getattr(adapter, "layers", None):
+        return None
+    return int(min(adapter.layers))
+
+
 def install_encoder_cache(
-    model: nn.Module, cache: FrozenEncoderCache, attribute: str = "text_encoder"
+    model: nn.Module,
+    cache: FrozenEncoderCache,
+    attribute: str = "text_encoder",
+    prefix_layers: int | None = None,
 ) -> str:
     """Freeze ``model.<attribute>`` and make it answer from ``cache``.
+
+    Args:
+        model: a model with a transformers encoder at ``model.<attribute>``.
+        cache: the cache (shareable between models with the same encoder weights).
+        attribute: where the encoder is.
+        prefix_layers: ``None`` caches the encoder's whole output; ``k`` caches
+            the hidden states entering layer ``k`` and runs layers ``k..`` (and
+            the pooler) live on every call, with their hooks (ERNIE-style fusion).
 
     The encoder's parameters get ``requires_grad=False``; its state dict is
     unchanged, so saving and loading the model are unaffected.
@@ -134,6 +217,13 @@ def install_encoder_cache(
     encoder = getattr(model, attribute)
     if hasattr(encoder, "_kglm_uncached_forward"):
         return encoder._kglm_cache_owner
+    if prefix_layers is not None and not (
+        hasattr(encoder, "embeddings") and hasattr(getattr(encoder, "encoder", None), "layer")
+    ):
+        raise ValueError(
+            f"prefix caching needs a BERT-style encoder (embeddings, encoder.layer); "
+            f"{type(encoder).__name__} is not one"
+        )
     for param in encoder.parameters():
         param.requires_grad_(False)
     owner = weights_fingerprint(encoder)
@@ -143,7 +233,28 @@ def install_encoder_cache(
     def cached_forward(self: nn.Module, input_ids: torch.Tensor, attention_mask=None, token_type_ids=None, **kwargs: Any):
         return cache.forward(self, owner, input_ids, attention_mask, token_type_ids, **kwargs)
 
-    encoder.forward = types.MethodType(cached_forward, encoder)
+    def prefix_forward(self: nn.Module, input_ids: torch.Tensor, attention_mask=None, token_type_ids=None, **kwargs: Any):
+        from transformers.masking_utils import create_bidirectional_mask
+        from transformers.modeling_outputs import BaseModelOutputWithPooling
+
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        adapter = getattr(self, "_kglm_fusion_adapter", None)
+        if adapter is not None:  # what the adapter's pre-hook on the encoder does
+            adapter._start_forward(self, ())
+        hidden = cache.prefix(self, owner, prefix_layers, input_ids, attention_mask, token_type_ids)
+        if adapter is not None:  # the adapter counts layer calls: the cached ones count too
+            adapter._calls = prefix_layers
+        mask = create_bidirectional_mask(config=self.config, inputs_embeds=hidden, attention_mask=attention_mask)
+        for layer in self.encoder.layer[prefix_layers:]:
+            hidden = layer(hidden, mask)
+            hidden = hidden[0] if isinstance(hidden, tuple) else hidden
+        pooler = getattr(self, "pooler", None)
+        pooled = pooler(hidden) if pooler is not None else None
+        return BaseModelOutputWithPooling(last_hidden_state=hidden, pooler_output=pooled)
+
+    chosen = cached_forward if prefix_layers is None else prefix_forward
+    encoder.forward = types.MethodType(chosen, encoder)
     return owner
 
 

@@ -458,7 +458,7 @@ def train(config: TrainingConfig, data: PreparedData | None = None) -> TrainResu
     from transformers import set_seed
 
     from kglm.datasets.features import MultipleChoiceCollator
-    from kglm.training.encoder_cache import FrozenEncoderCache, install_encoder_cache
+    from kglm.training.encoder_cache import FrozenEncoderCache, first_fusion_layer, install_encoder_cache
 
     if data is None:
         data = prepare_data(config)
@@ -466,10 +466,10 @@ def train(config: TrainingConfig, data: PreparedData | None = None) -> TrainResu
     model = build_model(config, data)
     frozen_all = config.freeze_encoder_epochs >= config.num_epochs
     callbacks: list[TrainerCallback] = []
-    if frozen_all and config.cache_frozen_encoder and config.model != "ernie":
+    if frozen_all and config.cache_frozen_encoder:
         if data.encoder_cache is None:
             data.encoder_cache = FrozenEncoderCache()
-        install_encoder_cache(model, data.encoder_cache)
+        install_encoder_cache(model, data.encoder_cache, prefix_layers=first_fusion_layer(model))
     elif config.freeze_encoder_epochs > 0:
         callbacks.append(FreezeEncoderCallback(model, config.freeze_encoder_epochs))
     args = _training_arguments(config, data.dev is not None)

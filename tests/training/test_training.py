@@ -162,3 +162,32 @@ def test_frozen_encoder_cache_matches_the_encoder(demo_data):
     assert cache.misses == 15 and cache.hits == 5 and len(cache) == 15
     for e, g in zip(expected, got):
         torch.testing.assert_close(g, e, atol=1e-5, rtol=1e-5)
+
+
+def test_prefix_cache_for_ernie_fusion_matches_and_trains_fusion(demo_data):
+    from kglm.datasets.features import MultipleChoiceCollator
+    from kglm.training.encoder_cache import FrozenEncoderCache, first_fusion_layer, install_encoder_cache
+    from kglm.training.trainer import build_model
+
+    tmp, data = demo_data
+    config = _config(tmp, model="ernie", model_kwargs={"gnn_hidden": 16, "gnn_layers": 1, "fusion_layers": [1]})
+    model = build_model(config, data).eval()
+    with torch.no_grad():  # make the fusion non-trivial (it starts as the identity)
+        for p in model.fusion.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    assert first_fusion_layer(model) == 1
+    collator = MultipleChoiceCollator(data.tokenizer, graph_kind="qa")
+    batches = [collator([data.train[0], data.train[1]]), collator([data.train[1], data.train[2], data.train[3]])]
+    assert int((batches[0]["token_entity"] >= 0).sum()) > 0
+    with torch.no_grad():
+        expected = [model(**b).logits for b in batches]
+    cache = FrozenEncoderCache()
+    install_encoder_cache(model, cache, prefix_layers=1)
+    with torch.no_grad():
+        got = [model(**b).logits for b in batches]
+    for e, g in zip(expected, got):
+        torch.testing.assert_close(g, e, atol=1e-5, rtol=1e-5)
+    assert cache.hits == 5 and cache.misses == 20  # example 1 is in both batches
+    model(**batches[0]).loss.backward()
+    assert all(p.grad is not None for p in model.fusion.parameters() if p.requires_grad)
+    assert all(p.grad is None for p in model.text_encoder.parameters())
