@@ -182,6 +182,27 @@ def test_offsets_always_exact(rule_linker: LexiconLinker, words: list[str]) -> N
     assert all(a[1] <= b[0] for a, b in zip(distinct, distinct[1:]))
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.sampled_from(["ice", "hockey", "games", "game", "play", "on", "New", "york", "bank", "the", "x"]),
+        max_size=10,
+    )
+)
+def test_greedy_is_a_subset_of_overlapping(rule_linker: LexiconLinker, words: list[str]) -> None:
+    text = " ".join(words)
+    overlapping = LexiconLinker(
+        rule_linker._index, rule_linker._exact, rule_linker.entities, rule_linker.lemmatizer,
+        keep_overlapping=True, stopwords=rule_linker.stopwords,
+    )  # fmt: skip
+    greedy, every = rule_linker(text), overlapping(text)
+    assert set(greedy) <= set(every)
+    assert all(text[m.start : m.end] == m.text for m in every)
+    # greedy always keeps a match at the leftmost matching position
+    if every:
+        assert greedy[0].start == every[0].start
+
+
 @needs_model
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=60))
