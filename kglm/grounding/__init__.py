@@ -22,14 +22,16 @@ _LAZY: dict[str, str] = {
     "build_grounded_dataset": "kglm.grounding.cache",
     "ChoiceGraph": "kglm.grounding.graphs",
     "extract_qa_subgraph": "kglm.grounding.graphs",
-    "collate_graphs": "kglm.grounding.graphs",
+    "extract_qa_subgraphs": "kglm.grounding.graphs",
+    "collate_graphs": "kglm.grounding.collate",
     "NODE_QUESTION": "kglm.grounding.graphs",
     "NODE_ANSWER": "kglm.grounding.graphs",
     "NODE_OTHER": "kglm.grounding.graphs",
     "NODE_CONTEXT": "kglm.grounding.graphs",
     "ChoicePaths": "kglm.grounding.paths",
     "find_paths": "kglm.grounding.paths",
-    "collate_paths": "kglm.grounding.paths",
+    "find_paths_batch": "kglm.grounding.paths",
+    "collate_paths": "kglm.grounding.collate",
 }
 
 __all__ = list(_LAZY)
