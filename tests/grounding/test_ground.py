@@ -76,3 +76,10 @@ def test_ground_examples_equals_ground_choices(linker: LexiconLinker) -> None:
 def test_roundtrip_dict(linker: LexiconLinker) -> None:
     (g,) = ground_choices(linker, "milk in a bank", ["cold fridge"])
     assert GroundedChoice.from_dict(g.to_dict()) == g
+
+
+def test_package_exports_resolve() -> None:
+    import kglm.grounding
+
+    for name in kglm.grounding.__all__:
+        assert getattr(kglm.grounding, name) is not None, name

@@ -286,3 +286,12 @@ def test_from_labels_doc_example() -> None:
     ]
     with pytest.raises(ValueError, match="max_ngram"):
         LexiconLinker.from_labels(["a"], max_ngram=0)
+
+
+def test_import_does_no_work() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, kglm.linking, kglm.grounding; print('spacy' in sys.modules, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
