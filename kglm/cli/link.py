@@ -36,7 +36,7 @@ def open_linker(
     """Load a KG (see the module doc for ``source``) and its linker; return ``(kg, linker)``.
 
     A saved KG directory holds the linker index in ``extras/linker/``; for other
-    sources the index is kept under ``cache_dir/linker/<KG fingerprint>/``.
+    sources the index is kept in the cache (:meth:`LexiconLinker.cached`).
     """
     import os
 
@@ -45,22 +45,18 @@ def open_linker(
 
     cache = Path(cache_dir or os.environ.get("KGLM_CACHE") or ".kglm_cache")
     path = Path(source)
+    options: dict[str, Any] = {
+        "lemmatizer": lemmatizer,
+        "keep_overlapping": keep_overlapping,
+        "show_progress": show_progress,
+    }
     if source != "demo" and path.is_dir():
         kg = KnowledgeGraph.load(path)
-        kg_dir = path
-    else:
-        from kglm.training.resources import load_kg
+        return kg, LexiconLinker.load(path, kg=kg, **options)
+    from kglm.training.resources import load_kg
 
-        kg = load_kg(source, cache_dir=cache)
-        kg_dir = cache / "linker" / kg.fingerprint[:24]
-    linker = LexiconLinker.load(
-        kg_dir,
-        kg=kg,
-        lemmatizer=lemmatizer,
-        keep_overlapping=keep_overlapping,
-        show_progress=show_progress,
-    )
-    return kg, linker
+    kg = load_kg(source, cache_dir=cache)
+    return kg, LexiconLinker.cached(kg, cache, **options)
 
 
 def _link(args: argparse.Namespace) -> int:

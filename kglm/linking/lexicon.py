@@ -481,6 +481,27 @@ class LexiconLinker:
         return target
 
     @classmethod
+    def cached(
+        cls,
+        kg: LabeledGraph,
+        cache_dir: str | os.PathLike[str] | None = None,
+        **options: Any,
+    ) -> LexiconLinker:
+        """:meth:`load` for a KG that is not a saved directory (or whose directory is read-only).
+
+        The index lives under ``cache_dir/linker/<KG fingerprint>/extras/linker/``
+        (``cache_dir`` defaults to ``$KGLM_CACHE``, else ``.kglm_cache``); it is
+        built and saved on the first call and loaded afterwards.
+
+        Args:
+            kg: the knowledge graph.
+            cache_dir: the cache directory.
+            **options: as for :meth:`from_kg`.
+        """
+        root = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+        return cls.load(root / "linker" / str(kg.fingerprint)[:24], kg=kg, **options)
+
+    @classmethod
     def load(
         cls,
         kg_dir: str | os.PathLike[str],
@@ -566,6 +587,10 @@ class LexiconLinker:
             except OSError as exc:
                 warnings.warn(f"could not save the linker index to {target}: {exc}", stacklevel=2)
         return linker
+
+
+def _default_cache_dir() -> Path:
+    return Path(os.environ.get("KGLM_CACHE") or ".kglm_cache")
 
 
 def _write_csr(directory: Path, prefix: str, values: list[tuple[int, ...]]) -> None:

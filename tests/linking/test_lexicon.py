@@ -295,3 +295,16 @@ def test_import_does_no_work() -> None:
     code = "import sys, kglm.linking, kglm.grounding; print('spacy' in sys.modules, 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_cached_builds_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    kg = make_kg()
+    first = LexiconLinker.cached(kg, tmp_path, lemmatizer="rule")
+    index = tmp_path / "linker" / kg.fingerprint[:24] / "extras" / "linker" / "meta.json"
+    assert index.exists()
+    stamp = index.stat().st_mtime_ns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        again = LexiconLinker.cached(kg, tmp_path, lemmatizer="rule")
+    assert index.stat().st_mtime_ns == stamp
+    assert again("cold milk") == first("cold milk")
