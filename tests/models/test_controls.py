@@ -2,6 +2,8 @@ from collections import Counter
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kglm.models.controls import KG_CONTROLS, apply_kg_control
 
@@ -94,3 +96,38 @@ def test_same_generator_seed_same_result_and_empty_batches():
 def test_unknown_control():
     with pytest.raises(ValueError, match="unknown kg control"):
         apply_kg_control(_batch(), "shuffle")
+
+
+@st.composite
+def _random_batches(draw):
+    sizes = draw(st.lists(st.integers(0, 5), min_size=1, max_size=4))
+    node_graph = torch.tensor([g for g, n in enumerate(sizes) for _ in range(n)], dtype=torch.long)
+    offsets = [sum(sizes[:g]) for g in range(len(sizes))]
+    src, dst = [], []
+    for g, n in enumerate(sizes):
+        for _ in range(draw(st.integers(0, 6)) if n else 0):
+            src.append(offsets[g] + draw(st.integers(0, n - 1)))
+            dst.append(offsets[g] + draw(st.integers(0, n - 1)))
+    return {
+        "node_ids": torch.arange(node_graph.numel()),
+        "graph_index": node_graph,
+        "edge_index": torch.tensor([src, dst], dtype=torch.long).view(2, -1),
+        "edge_type": torch.arange(len(src)),
+    }, draw(st.integers(0, 2**31 - 1))
+
+
+@settings(max_examples=50, deadline=None)
+@given(_random_batches())
+def test_permute_edges_invariants(case):
+    batch, seed = case
+    out = apply_kg_control(batch, "permute_edges", torch.Generator().manual_seed(seed))
+    src, dst = batch["edge_index"]
+    new_src, new_dst = out["edge_index"]
+    assert torch.equal(new_src, src)
+    graph = batch["graph_index"]
+    assert torch.equal(graph[new_dst], graph[src])
+    for g in graph.unique().tolist():
+        in_g = graph[src] == g
+        assert sorted(new_dst[in_g].tolist()) == sorted(dst[in_g].tolist())
+    rel = apply_kg_control(batch, "permute_relations", torch.Generator().manual_seed(seed))
+    assert sorted(rel["edge_type"].tolist()) == sorted(batch["edge_type"].tolist())
