@@ -176,8 +176,8 @@ def test_to_pyg(kg: KnowledgeGraph) -> None:
 
 
 # ---------------------------------------------------------------------------- networkx reference
-def reference(triples, num_entities, num_relations, q, a, max_nodes, hops):  # type: ignore[no-untyped-def]
-    """The QA-GNN definition written plainly with networkx."""
+def reference(triples, num_entities, num_relations, q, a, max_nodes, hops, score_of=None):  # type: ignore[no-untyped-def]
+    """The QA-GNN definition written plainly with networkx (``score_of``: a node scorer's scores)."""
     simple = nx.Graph()
     simple.add_nodes_from(range(num_entities))
     simple.add_edges_from((h, t) for h, _, t in triples if h != t)
@@ -190,6 +190,8 @@ def reference(triples, num_entities, num_relations, q, a, max_nodes, hops):  # t
                 inter |= set(simple[x]) & set(simple[y])
     inter -= questions | answers
     score = {v: sum(simple.has_edge(v, x) for x in questions | answers) for v in inter}
+    if score_of is not None:
+        score = {v: score_of(v) for v in inter}
     cap = len(questions) + len(answers) + len(inter) if max_nodes is None else max_nodes
     kept_a = sorted(answers)[:cap]
     kept_q = sorted(questions)[: cap - len(kept_a)]
@@ -218,6 +220,11 @@ def random_case(draw):  # type: ignore[no-untyped-def]
     return n, r, triples, q, a, max_nodes, hops
 
 
+def score_of(v: int) -> float:
+    """A node scorer's score for entity ``v`` (ties on purpose)."""
+    return float((v * 7) % 3)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_case())
 def test_matches_networkx_reference(case) -> None:  # type: ignore[no-untyped-def]
@@ -237,6 +244,11 @@ def test_matches_networkx_reference(case) -> None:  # type: ignore[no-untyped-de
     if max_nodes is not None:
         assert g.num_nodes <= max_nodes
     assert g.equals(extract_qa_subgraph(kg, list(reversed(q)) + q, a[::-1], max_nodes=max_nodes, hops=hops))
+    # with a node scorer: the scorer's scores replace the default ones, ties still by id
+    scored = extract_qa_subgraph(kg, q, a, max_nodes=max_nodes, hops=hops,
+                                 node_scorer=lambda ids: torch.tensor([score_of(v) for v in ids.tolist()]))
+    nodes, types, edge_list = reference(triples, n, r, q, a, max_nodes, hops, score_of)
+    assert scored.node_ids.tolist() == nodes and scored.node_type.tolist() == types and edges(scored) == edge_list
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
