@@ -20,9 +20,9 @@ Selection is vectorised over many pairs at once (gathers over CSR ranges,
 from __future__ import annotations
 
 import weakref
-from itertools import chain
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING, Any, Union
 
 import torch
