@@ -99,8 +99,7 @@ class GroundedDataset:
             json.dump(
                 {"choices_per_example": sizes, "choices": [c.to_dict() for ex in self.grounded for c in ex]},
                 f,
-                ensure_ascii=False,
-            )
+            )  # ASCII escapes: lone surrogates from JSON input survive the round trip
         if self.graphs is not None:
             _check_nesting(self.graphs, sizes, "graphs")
             save_file(_pack_graphs([g for ex in self.graphs for g in ex]), str(out / "graphs.safetensors"))
@@ -117,7 +116,7 @@ class GroundedDataset:
             "files": {name: file_sha256(out / name) for name in files},
         }
         with open(out / "meta.json", "w", encoding="utf-8") as f:
-            json.dump(meta, f, ensure_ascii=False, indent=1)
+            json.dump(meta, f, indent=1)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str], verify: bool = True) -> GroundedDataset:
@@ -195,7 +194,7 @@ class GroundingCache:
             "extraction": dict(extraction or {}),
             "data_sha256": file_sha256(data_file),
         }
-        blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+        blob = json.dumps(parts, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest(), parts
 
     def path(self, key: str) -> Path:

@@ -147,6 +147,23 @@ def _memo_plan(nlp: Any) -> tuple[list[Any], _Triggers] | None:
     return [nlp.get_pipe(name) for name in after], _Triggers(words, regexes)
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _encodable(text: str) -> str:
+    """``text`` with lone surrogates (which spaCy cannot hash) replaced by U+FFFD.
+
+    The replacement keeps the length, so offsets stay valid for the original text.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATES.sub("\ufffd", text)
+    return text
+
+
 def _split_long(text: str, limit: int) -> list[tuple[int, str]]:
     """Cut ``text`` into ``(offset, piece)`` pieces of at most ``limit`` chars, at whitespace."""
     if len(text) <= limit:
@@ -296,7 +313,7 @@ class Lemmatizer:
             for i, text in enumerate(texts):
                 if not isinstance(text, str):
                     text = ""
-                parts = _split_long(text, limit)
+                parts = _split_long(_encodable(text), limit)
                 for j, (offset, piece) in enumerate(parts):
                     # context: (text index, offset, 1 if last piece of the text)
                     yield piece, (i, offset, int(j == len(parts) - 1))

@@ -463,9 +463,9 @@ class LexiconLinker:
             exact_keys = list(self._exact)
             _write_csr(tmp, "exact_", [self._exact[k] for k in exact_keys])
             with open(tmp / "keys.json", "w", encoding="utf-8") as f:
-                json.dump([_SEP.join(k) for k in keys], f, ensure_ascii=False)
+                json.dump([_SEP.join(k) for k in keys], f)
             with open(tmp / "exact.json", "w", encoding="utf-8") as f:
-                json.dump(exact_keys, f, ensure_ascii=False)
+                json.dump(exact_keys, f)
             meta = {
                 "kg_fingerprint": self.kg_fingerprint,
                 "settings": self.index_settings,

@@ -95,6 +95,15 @@ def test_dataset_save_load_roundtrip(tmp_path: Path, kg: KnowledgeGraph, linker:
     assert back.graphs is None and back.paths is None and back.grounded == data.grounded
 
 
+def test_surrogates_roundtrip(tmp_path: Path, linker: LexiconLinker) -> None:
+    from kglm.grounding.ground import ground_choices
+
+    grounded = ground_choices(linker, "\ud800 milk\udfff or cold \U0001f9ca", ["fridge\ud800", "oven"])
+    data = GroundedDataset([grounded])
+    data.save(tmp_path / "s")
+    assert GroundedDataset.load(tmp_path / "s").grounded == [grounded]
+
+
 def test_empty_graphs_roundtrip(tmp_path: Path) -> None:
     data = GroundedDataset([[]], [[]], None)
     data.save(tmp_path / "e")

@@ -146,6 +146,14 @@ def test_emoji_and_non_ascii_offsets(rule_linker: LexiconLinker) -> None:
     assert spans(rule_linker(text)) == [(20, 24, "milk", "milk"), (34, 40, "fridge", "fridge")]
 
 
+@pytest.mark.parametrize("mode", ["rule", pytest.param("spacy", marks=needs_model)])
+def test_lone_surrogates_and_control_characters(mode: str) -> None:
+    linker = LexiconLinker.from_labels(["milk"], lemmatizer=mode)
+    text = "\ud800 milk \udfff\x00"
+    assert linker(text) == [Mention(2, 6, "milk", 0, "milk")]
+    assert list(linker.pipe([text, "\udc80"])) == [[Mention(2, 6, "milk", 0, "milk")], []]
+
+
 def test_long_text_is_chunked() -> None:
     text = "cold milk " * 10_000  # 100,000 characters
     linker = LexiconLinker.from_kg(make_kg(), lemmatizer=Lemmatizer("rule", chunk_chars=997))
@@ -168,6 +176,7 @@ def test_pipe_equals_call(linker: LexiconLinker) -> None:
         st.one_of(
             st.sampled_from(["fridges", "Ice", "hockey", "New", "york", "the", "bank", ",", "!", "🧊", "  "]),
             st.text(max_size=8),
+            st.text(st.characters(categories=["Cs", "Cc", "Mn", "So"]), max_size=4),
         ),
         max_size=12,
     )
