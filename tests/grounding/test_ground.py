@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kglm.grounding.ground import GroundedChoice, ground_choices, ground_examples
 from kglm.kg.graph import KnowledgeGraph
@@ -83,3 +85,20 @@ def test_package_exports_resolve() -> None:
 
     for name in kglm.grounding.__all__:
         assert getattr(kglm.grounding, name) is not None, name
+
+
+WORDS = st.sampled_from(["milk", "cold", "fridge", "keep", "oven", "the", "ice", "cream", "bank", "?", "😀", "xyz"])
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(WORDS, max_size=10).map(" ".join), st.lists(st.lists(WORDS, max_size=3).map(" ".join), max_size=5))
+def test_grounding_invariants(linker: LexiconLinker, question: str, choices: list[str]) -> None:
+    out = ground_choices(linker, question, choices)
+    assert len(out) == len(choices)
+    for g, choice in zip(out, choices):
+        assert not set(g.question_entities) & set(g.answer_entities)
+        assert len(set(g.question_entities)) == len(g.question_entities)
+        assert g.answer_entities == list(dict.fromkeys(m.entity_id for m in g.answer_mentions))
+        assert set(g.question_entities) <= {m.entity_id for m in g.question_mentions}
+        assert all(question[m.start : m.end] == m.text for m in g.question_mentions)
+        assert all(choice[m.start : m.end] == m.text for m in g.answer_mentions)
