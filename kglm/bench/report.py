@@ -78,8 +78,9 @@ def plot_results(result: SuiteResult | dict[str, Any], path: str | os.PathLike[s
         ]
         xs = range(len(sub))
         ax.bar(xs, means, yerr=stds, color=colours, capsize=4)
-        for x, r, m in zip(xs, sub, means):
-            ax.text(x, m + 0.5, "failed" if r["accuracy_mean"] is None else f"{m:.1f}", ha="center", fontsize=8)
+        for x, r, m, sd in zip(xs, sub, means, stds):
+            label = "failed" if r["accuracy_mean"] is None else f"{m:.1f}"
+            ax.text(x, m + sd + 0.8, label, ha="center", va="bottom", fontsize=8)
         ax.set_xticks(list(xs))
         ax.set_xticklabels([r["model"] for r in sub], rotation=25, ha="right", fontsize=8)
         ax.set_ylabel("dev accuracy (%)")

@@ -82,6 +82,10 @@ class TrainingConfig:
         entity_embeddings: ``"text"`` (the entities' labels encoded with the
             packaged MiniLM, frozen), ``"random"`` (trainable, ``entity_dim``
             wide), or a ``.safetensors`` file of a ``(num_entities, dim)`` table.
+        embed_graph_entities_only: with ``entity_embeddings="text"``, encode only
+            the entities that are nodes of the training and dev graphs (much
+            faster on a large KG; other entities get zero vectors, so use it for
+            benchmarks, not for models that will see new questions).
         entity_dim: width of random entity embeddings.
         max_nodes: node cap of a QA graph.
         max_path_hops / max_paths_per_pair: KagNet path finding.
@@ -119,6 +123,7 @@ class TrainingConfig:
     seed: int = 0
     kg_control: str = "none"
     entity_embeddings: str = "text"
+    embed_graph_entities_only: bool = False
     entity_dim: int = 64
     max_nodes: int = 200
     max_path_hops: int = 2
@@ -189,6 +194,32 @@ def _resolve_key(key: str) -> tuple[str, str | None]:
     return name, sub
 
 
+def _coerce(name: str, value: Any) -> Any:
+    """Convert ``value`` to the type of field ``name`` (YAML reads ``1e-5`` as a string)."""
+    default = next(f for f in dataclasses.fields(TrainingConfig) if f.name == name).default
+    if value is None or isinstance(default, (dict, list)) or default is dataclasses.MISSING:
+        return value
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                lowered = value.strip().lower()
+                if lowered in ("true", "yes", "1", "on"):
+                    return True
+                if lowered in ("false", "no", "0", "off"):
+                    return False
+                raise ValueError(value)
+            return bool(value)
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(default, int) or name in ("max_train_examples", "subset_seed"):
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(float(value)) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"config key {name!r}: cannot read {value!r} as {type(default).__name__}") from None
+    return value
+
+
 def _apply(config: TrainingConfig, values: Mapping[str, Any]) -> TrainingConfig:
     changes: dict[str, Any] = {}
     kwargs = dict(config.model_kwargs)
@@ -202,7 +233,7 @@ def _apply(config: TrainingConfig, values: Mapping[str, Any]) -> TrainingConfig:
             else:
                 kwargs[sub] = value
         else:
-            changes[name] = value
+            changes[name] = _coerce(name, value)
     changes["model_kwargs"] = kwargs
     return dataclasses.replace(config, **changes)
 

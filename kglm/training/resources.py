@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -216,23 +217,45 @@ def text_entity_embeddings(
     encoder: str = "minilm",
     cache_dir: str | os.PathLike[str] = ".kglm_cache",
     show_progress: bool = True,
+    entity_ids: Sequence[int] | torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Entity embeddings from the entities' labels encoded by a text encoder, cached.
 
-    The table is written to ``cache_dir/entity_embeddings/<kg fingerprint>-<encoder>.safetensors``
-    and read from there on the next call.
+    Args:
+        kg: the knowledge graph.
+        encoder: backbone name or path (see :func:`resolve_backbone`).
+        cache_dir: the table is written to
+            ``cache_dir/entity_embeddings/<hash>.safetensors`` and read from there
+            on the next call with the same KG, encoder and entities.
+        show_progress: tqdm bar.
+        entity_ids: encode only these entities (for example the nodes of a data
+            set's graphs); the other rows are zero. ``None`` encodes every entity.
+
+    Returns:
+        a ``(kg.num_entities, hidden)`` float tensor aligned to the KG's ids.
     """
+    import torch
     from safetensors.torch import load_file, save_file
 
     from kglm.kg.embeddings import encode_entity_labels
 
     path = resolve_backbone(encoder, cache_dir)
-    tag = hashlib.sha256(f"{kg.fingerprint}|{path}".encode()).hexdigest()[:16]
-    target = Path(cache_dir) / "entity_embeddings" / f"{tag}.safetensors"
+    subset = None
+    if entity_ids is not None:
+        subset = torch.unique(torch.as_tensor(entity_ids, dtype=torch.long))
+    digest = hashlib.sha256(f"{kg.fingerprint}|{path}".encode())
+    if subset is not None:
+        digest.update(subset.numpy().tobytes())
+    target = Path(cache_dir) / "entity_embeddings" / f"{digest.hexdigest()[:16]}.safetensors"
     if target.is_file():
         return load_file(target)["weight"]
-    embeddings = encode_entity_labels(kg, path, progress=show_progress)
-    weight = getattr(embeddings, "weight", embeddings).detach().float().contiguous()
+    if subset is None:
+        weight = encode_entity_labels(kg, path, progress=show_progress).weight.detach().float()
+    else:
+        part = encode_entity_labels(kg.subgraph(subset), path, progress=show_progress).weight.detach().float()
+        weight = torch.zeros(kg.num_entities, part.shape[1])
+        weight[subset] = part
+    weight = weight.contiguous()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + f".tmp{os.getpid()}")
     save_file({"weight": weight}, tmp, metadata={"kg": kg.fingerprint, "encoder": json.dumps(encoder)})

@@ -247,6 +247,19 @@ def _subset(examples: list[Any], n: int | None, seed: int | None) -> list[Any]:
     return [examples[i] for i in sorted(order.tolist())]
 
 
+def _graph_entities(datasets: Sequence[Any]) -> torch.Tensor:
+    """Every KG entity that is a node of some graph of the datasets."""
+    parts = [torch.zeros(0, dtype=torch.long)]
+    for data in datasets:
+        for f in data.features:
+            for ch in f.choices:
+                if ch.qa_graph is not None:
+                    parts.append(ch.qa_graph.node_ids)
+                if ch.paths is not None:
+                    parts.append(ch.paths.graph.node_ids)
+    return torch.unique(torch.cat(parts))
+
+
 def prepare_data(
     config: TrainingConfig,
     *,
@@ -308,7 +321,10 @@ def prepare_data(
     embeddings = None
     if with_kg and config.entity_embeddings == "text":
         embeddings = resources.text_entity_embeddings(
-            kg, "minilm", config.cache_dir, show_progress=config.show_progress
+            kg, "minilm", config.cache_dir, show_progress=config.show_progress,
+            entity_ids=_graph_entities([train_set] + ([dev_set] if dev_set is not None else []))
+            if config.embed_graph_entities_only
+            else None,
         )
     elif with_kg and config.entity_embeddings not in ("random", "none", ""):
         from safetensors.torch import load_file

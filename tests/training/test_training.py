@@ -16,7 +16,7 @@ def test_config_yaml_sections_aliases_and_overrides(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text(
         "model:\n  model: ernie\n  backbone: tiny-bert\n"
-        "train:\n  epochs: 2\n  lr: 3.0e-5\n  model_kwargs: {gnn_layers: 3}\n"
+        "train:\n  epochs: 2\n  lr: 3e-5\n  model_kwargs: {gnn_layers: 3}\n"
         "data:\n  train_file: demo\n",
         encoding="utf-8",
     )
@@ -34,6 +34,9 @@ def test_config_yaml_sections_aliases_and_overrides(tmp_path):
         apply_overrides(config, ["model=bert"])
     with pytest.raises(ValueError, match="KEY=VALUE"):
         apply_overrides(config, ["epochs"])
+    with pytest.raises(ValueError, match="cannot read 'many' as float"):
+        apply_overrides(config, ["epochs=many"])
+    assert apply_overrides(config, ["show_progress=no"]).show_progress is False
 
 
 def _config(tmp_path, **changes) -> TrainingConfig:
