@@ -13,6 +13,17 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it. Each feature module adds its own lines.
 _LAZY: dict[str, str] = {
+    "FeatureConfig": "kglm.datasets.features",
+    "build_dataset": "kglm.datasets.features",
+    "MultipleChoiceCollator": "kglm.datasets.features",
+    "TrainingConfig": "kglm.training.config",
+    "load_config": "kglm.training.config",
+    "train": "kglm.training.trainer",
+    "evaluate": "kglm.training.trainer",
+    "KGTrainer": "kglm.training.trainer",
+    "Predictor": "kglm.training.predict",
+    "run_suite": "kglm.bench.runner",
+    "get_suite": "kglm.bench.suites",
     "KnowledgeGraph": "kglm.kg.graph",
     "Mention": "kglm.linking.mention",
     "LexiconLinker": "kglm.linking.lexicon",
