@@ -17,7 +17,7 @@ Example::
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -213,20 +213,28 @@ def _ground(
     data_file: str | None,
 ) -> tuple[list[list[Any]], list[list[Any]] | None, list[list[Any]] | None]:
     """Grounded choices, QA graphs and paths of every example (through the grounding cache)."""
-    from tqdm.auto import tqdm
+    import hashlib
 
-    from kglm.grounding.graphs import extract_qa_subgraphs
-    from kglm.grounding.ground import ground_examples
-    from kglm.grounding.paths import find_paths_batch
+    from kglm.grounding.cache import GroundingCache, build_grounded_dataset
 
     want_qa = "qa" in config.graph_kinds
     want_paths = "paths" in config.graph_kinds
+    kinds = "both" if want_qa and want_paths else ("qa" if want_qa else ("paths" if want_paths else None))
+
+    def build() -> Any:
+        return build_grounded_dataset(
+            examples,
+            kg,
+            linker,
+            graphs=kinds,
+            max_nodes=config.max_nodes,
+            hops=config.hops,
+            max_hops=config.max_path_hops,
+            max_paths_per_pair=config.max_paths_per_pair,
+            show_progress=config.show_progress,
+        )
+
     if cache_dir is not None and data_file is not None:
-        import hashlib
-
-        from kglm.grounding.cache import GroundingCache, build_grounded_dataset
-
-        kinds = "both" if want_qa and want_paths else ("qa" if want_qa else ("paths" if want_paths else None))
         ids = "\n".join(str(ex.id) for ex in examples)
         extraction = {
             "graphs": kinds,
@@ -236,81 +244,12 @@ def _ground(
             "max_paths_per_pair": config.max_paths_per_pair,
             "examples": hashlib.sha256(ids.encode("utf-8")).hexdigest(),
         }
-        data = GroundingCache(cache_dir).load_or_build(
-            data_file,
-            kg,
-            linker,
-            lambda: build_grounded_dataset(
-                examples,
-                kg,
-                linker,
-                graphs=kinds,
-                max_nodes=config.max_nodes,
-                hops=config.hops,
-                max_hops=config.max_path_hops,
-                max_paths_per_pair=config.max_paths_per_pair,
-                show_progress=config.show_progress,
-            ),
-            extraction=extraction,
-        )
+        data = GroundingCache(cache_dir).load_or_build(data_file, kg, linker, build, extraction=extraction)
         if len(data.grounded) != len(examples):
             raise ValueError(f"grounding cache entry of {data_file} does not match the examples")
-        return data.grounded, data.graphs, data.paths
-
-    from kglm.grounding.graphs import extract_qa_subgraphs
-    from kglm.grounding.ground import ground_examples
-    from kglm.grounding.paths import find_paths_batch
-
-    want_qa = "qa" in config.graph_kinds
-    want_paths = "paths" in config.graph_kinds
-    if cache_dir is not None:
-        from kglm.grounding.cache import GroundingCache
-
-        cache = GroundingCache(cache_dir)
-        result = cache.get_or_build(
-            examples,
-            kg,
-            linker,
-            qa_graphs=want_qa,
-            paths=want_paths,
-            max_nodes=config.max_nodes,
-            hops=config.hops,
-            max_hops=config.max_path_hops,
-            max_paths_per_pair=config.max_paths_per_pair,
-            show_progress=config.show_progress,
-        )
-        return result.grounded, result.qa_graphs, result.paths
-
-    grounded = ground_examples(linker, examples, show_progress=config.show_progress)
-    pairs = [(c.question_entities, c.answer_entities) for g in grounded for c in g]
-    sizes = [len(g) for g in grounded]
-
-    def regroup(flat: list[Any]) -> list[list[Any]]:
-        out, k = [], 0
-        for n in sizes:
-            out.append(flat[k : k + n])
-            k += n
-        return out
-
-    qa: list[list[Any]] | None = None
-    if want_qa:
-        qa = regroup(
-            extract_qa_subgraphs(
-                kg, pairs, max_nodes=config.max_nodes, hops=config.hops, progress=config.show_progress
-            )
-        )
-    paths: list[list[Any]] | None = None
-    if want_paths:
-        paths = regroup(
-            find_paths_batch(
-                kg,
-                pairs,
-                max_hops=config.max_path_hops,
-                max_paths_per_pair=config.max_paths_per_pair,
-                progress=config.show_progress,
-            )
-        )
-    return grounded, qa, paths
+    else:
+        data = build()
+    return data.grounded, data.graphs, data.paths
 
 
 def build_dataset(
@@ -502,8 +441,3 @@ class MultipleChoiceCollator:
             offset += len(node_ids)
         out["token_entity"] = token_entity
         return out
-
-
-def batch_to_device(batch: Mapping[str, torch.Tensor], device: torch.device | str) -> dict[str, torch.Tensor]:
-    """Move every tensor of a batch to ``device``."""
-    return {k: v.to(device) for k, v in batch.items()}
