@@ -51,3 +51,14 @@ def test_run_benchmark_small(monkeypatch, capsys, tmp_path):
     out = capsys.readouterr().out
     assert "LM baseline" in out and "QA-GNN-style" in out and "failed" not in out
     assert (tmp_path / "out" / "results.md").is_file() and (tmp_path / "out" / "results.png").is_file()
+
+
+def test_example_configs_load():
+    from kglm.training.config import load_config
+
+    demo = load_config(EXAMPLES / "configs" / "qagnn_demo.yaml", ["epochs=2"])
+    assert demo.model == "qagnn" and demo.kg == "demo" and demo.num_epochs == 2.0
+    assert demo.encoder_lr == 5e-5 and demo.kg_lr == 3e-3 and demo.freeze_encoder_epochs == 2
+    assert demo.model_kwargs == {"gnn_layers": 2, "gnn_hidden": 64}
+    csqa = load_config(EXAMPLES / "configs" / "qagnn_csqa.yaml")
+    assert (csqa.max_seq_length, csqa.batch_size, csqa.encoder_lr, csqa.kg_lr) == (100, 128, 1e-5, 1e-3)
