@@ -104,18 +104,16 @@ class KnowledgeFusion(nn.Module):
         Returns:
             ``(token_states, entity_states)`` of the input shapes.
         """
-        mask = entity_mask.to(torch.bool)
-        where = mask.nonzero(as_tuple=True)
-        # Entities are sparse (a few mentions per sequence): the entity path runs on
-        # the aligned rows only, and unaligned rows (any value, even non-finite) are
-        # never read.
-        entities_in = entity_states[where].to(token_states.dtype)  # (M, H_e)
-        pre = self.token_in(token_states)
-        pre = pre.index_put(where, self.entity_in(entities_in), accumulate=True)
-        hidden = self.activation(pre)
+        mask = entity_mask.to(torch.bool).unsqueeze(-1)
+        # Dense masking rather than boolean indexing: no data-dependent shapes, so
+        # no host-device synchronisation on GPUs. masked_fill (not multiplication)
+        # keeps unaligned rows (any value, even non-finite) out of the result.
+        entities_in = entity_states.to(token_states.dtype).masked_fill(~mask, 0.0)
+        # entity_in has no bias, so the zeroed rows add nothing: the token-only path
+        hidden = self.activation(self.token_in(token_states) + self.entity_in(entities_in))
         tokens = token_states + self.dropout(self.token_out(hidden))
-        fused = self.entity_norm(entities_in + self.dropout(self.entity_out(hidden[where])))
-        entities = entity_states.index_put(where, fused.to(entity_states.dtype))
+        fused = self.entity_norm(entities_in + self.dropout(self.entity_out(hidden)))
+        entities = torch.where(mask, fused.to(entity_states.dtype), entity_states)
         return tokens, entities
 
     def __repr__(self) -> str:
