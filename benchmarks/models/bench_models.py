@@ -275,6 +275,17 @@ def _machine(device: torch.device) -> dict[str, Any]:
     return info
 
 
+def _git_commit() -> str | None:
+    """The checkout's commit, when this runs inside a git checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return result.stdout.strip() or None
+
+
 def write_results(entry: dict[str, Any], out: Path) -> None:
     """Merge ``entry`` into results.json (replacing its device's entry) and rewrite results.md."""
     out.mkdir(parents=True, exist_ok=True)
@@ -294,8 +305,9 @@ def write_results(entry: dict[str, Any], out: Path) -> None:
             f"{m['transformers']}, torch_geometric {m['torch_geometric']}; load average before the run "
             f"{', '.join(f'{x:.1f}' for x in m['load_average_before'])}.",
             "",
-            f"Command: `{run['command']}`",
+            f"Command: `{run['command']}`" + (f" at commit {run['commit']}" if run.get("commit") else ""),
             "",
+            *([run["note"], ""] if run.get("note") else []),
             f"Batch: {cfg['questions']} questions x {cfg['choices']} choices x {cfg['tokens']} tokens, "
             f"{cfg['nodes']}-node graphs ({cfg['edges_per_graph']} edges, {cfg['paths_per_graph']} paths each), "
             f"MiniLM-L6-H384 backbone"
@@ -366,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         "--random-weights", action="store_true", help="build the backbone from its config.json only (same cost)"
     )
     parser.add_argument("--label", default=None, help="name of this run's entry in the results (default: the device)")
+    parser.add_argument("--note", default=None, help="a remark shown with this run in results.md")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.model = args.model or minilm_path()
@@ -398,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
         "random_weights": bool(args.random_weights),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": "python benchmarks/models/bench_models.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "commit": _git_commit(),
+        "note": args.note,
         "machine": machine,
         "config": {
             "questions": args.questions, "choices": args.choices, "tokens": args.tokens, "nodes": args.nodes,
