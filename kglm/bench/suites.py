@@ -12,8 +12,11 @@ Suites:
   under two minutes on two CPU cores;
 * ``csqa-quick``: real CommonsenseQA (a subset of in-house train, all of dev)
   with ConceptNet-100K and the packaged MiniLM, at most 30 minutes on two CPU
-  cores. The text encoder is frozen and its outputs computed once for all jobs,
-  which is what makes 18 jobs fit; the KG parts and heads are trained;
+  cores. The text encoder is frozen and its outputs are computed once for all
+  jobs (for ERNIE, the layers below its fusion layer), which is what makes 21
+  jobs fit; the KG parts, fusion layers and heads are trained. ERNIE's fusion
+  layer adds trainable capacity inside the encoder, so it has its own no-KG
+  control;
 * ``csqa`` and ``obqa``: the anchors' protocols (QA-GNN, Yasunaga et al. 2021;
   MHGRN, Feng et al. 2020): in-house train/dev, sequence length 100 (CSQA) /
   128 (OBQA), encoder lr 1e-5, GNN lr 1e-3, batch 128 (CSQA) / 128 (OBQA),
