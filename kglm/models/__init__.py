@@ -20,8 +20,10 @@ _LAZY: dict[str, str] = {
     "add_knowledge_fusion": "kglm.models.knowledge_fusion",
     "KnowledgeFusionAdapter": "kglm.models.knowledge_fusion",
     "FUSION_LAYER_PATHS": "kglm.models.knowledge_fusion",
+    "align_entity_states": "kglm.models.knowledge_fusion",
     "KG_MODEL_CLASSES": "kglm.models.auto",
     "load_model": "kglm.models.auto",
+    "get_model_class": "kglm.models.auto",
     "register_auto_classes": "kglm.models.auto",
     "MultipleChoiceKGOutput": "kglm.models.outputs",
 }

@@ -43,6 +43,14 @@ def _base_model(model: nn.Module) -> nn.Module:
     return base if isinstance(base, nn.Module) else model
 
 
+def _checkpointing(module: nn.Module) -> bool:
+    """Whether activation (gradient) checkpointing is on, under either transformers 5 name."""
+    for name in ("is_activation_checkpointing", "is_gradient_checkpointing"):
+        if hasattr(type(module), name):
+            return bool(getattr(module, name))
+    return False
+
+
 def _num_layers(config: Any) -> int:
     for name in ("num_hidden_layers", "n_layers"):
         if getattr(config, name, None) is not None:
@@ -116,6 +124,11 @@ class KnowledgeFusionAdapter(nn.Module):
     # ----------------------------------------------------------------- hooks
     def _start_forward(self, module: nn.Module, args: Any, kwargs: Any = None) -> None:
         """Forward pre-hook on the encoder: reset the layer counter and the running entity states."""
+        if module.training and torch.is_grad_enabled() and _checkpointing(module):
+            raise RuntimeError(
+                "knowledge fusion does not support gradient checkpointing (the recomputed layers would "
+                "not see the entity states); call gradient_checkpointing_disable() on the encoder"
+            )
         self._calls = 0
         self._current = self._entity_states
         self.entity_output = None
@@ -193,6 +206,12 @@ def add_knowledge_fusion(
     Raises:
         ValueError: for an unsupported model type (naming the supported ones),
             an out-of-range layer index, or an encoder that already has fusion.
+
+    Limitations: the entity states live on the adapter for the duration of one
+    forward, so an encoder with fusion supports neither gradient checkpointing
+    (the recomputation in backward would not see them) nor
+    ``torch.nn.DataParallel`` (replicas would share them); use one process per
+    device (``torchrun``, DDP) as ``transformers.Trainer`` does when launched so.
     """
     base = _base_model(model)
     config = getattr(base, "config", None)

@@ -127,6 +127,11 @@ def test_errors(tiny_config) -> None:
     with pytest.raises(ValueError, match="do not match"):
         encoder(input_ids=torch.ones(2, 8, dtype=torch.long))
     assert set(FUSION_LAYER_PATHS) == {"bert", "roberta", "electra", "albert", "distilbert"}
+    adapter.clear_entities()
+    getattr(encoder, "activation_checkpointing_enable", encoder.gradient_checkpointing_enable)()
+    encoder.train()
+    with pytest.raises(RuntimeError, match="gradient checkpointing"):
+        encoder(input_ids=torch.ones(2, 8, dtype=torch.long))
 
 
 def test_without_entities_runs_token_only_path(tiny_config) -> None:
