@@ -72,18 +72,22 @@ def test_save_load_identical_logits(encoder_config: dict, toy_batch: dict, tmp_p
     torch.testing.assert_close(again(**toy_batch).logits, before, rtol=0, atol=1e-6)
 
 
-def test_same_logits_as_bert_for_multiple_choice(make_batch, tiny_config) -> None:
-    encoder = tiny_config("bert")
+@pytest.mark.parametrize("model_type", ["bert", "albert", "roberta"])
+def test_same_logits_as_auto_model_for_multiple_choice(model_type: str, make_batch, tiny_config) -> None:
+    """With the same weights, the baseline is the transformers multiple-choice head (pooled [CLS] families)."""
+    encoder = tiny_config(model_type)
     torch.manual_seed(0)
     reference = AutoModelForMultipleChoice.from_config(AutoConfig.for_model(**encoder)).eval()
     model = LMForMultipleChoice(LMConfig(encoder=encoder)).eval()
-    state = reference.state_dict()
-    ours = {k.replace("bert.", "text_encoder.", 1): v for k, v in state.items()}
+    prefix = reference.base_model_prefix + "."
+    ours = {
+        ("text_encoder." + k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in reference.state_dict().items()
+    }
     ours["entity_embeddings.weight"] = model.entity_embeddings.weight.detach()
     missing, unexpected = model.load_state_dict(ours, strict=True)
     assert not missing and not unexpected
-    batch = make_batch("bert")
-    text = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids")}
+    batch = make_batch(model_type)
+    text = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
     expected = reference(**text, labels=batch["labels"])
     got = model(**batch)
     torch.testing.assert_close(got.logits, expected.logits, rtol=0, atol=1e-6)
