@@ -108,6 +108,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="override the seeds")
     p.add_argument("--cache-dir", default=".kglm_cache", help="grounding, KG and embedding caches")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument(
+        "--threads", type=int, default=1,
+        help="torch threads (default 1: the demo is small, and one thread degrades least on a busy machine)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_demo)
