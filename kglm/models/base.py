@@ -61,6 +61,9 @@ class KGModelConfig(PretrainedConfig):
             (edges / relation types randomly permuted).
         initializer_range: standard deviation of the normal initialisation of the
             kglm layers' linear and embedding weights.
+        kg_fingerprint: fingerprint of the KG whose entity ids the model uses;
+            set when :class:`~kglm.kg.embeddings.EntityEmbeddings` are loaded, so
+            :meth:`KGPreTrainedModel.check_kg` can refuse another graph.
     """
 
     model_type = "kglm"
@@ -79,6 +82,7 @@ class KGModelConfig(PretrainedConfig):
     graph_kind: str = "qa"
     kg_control: str = "none"
     initializer_range: float = 0.02
+    kg_fingerprint: str | None = None
 
     def __post_init__(self, **kwargs: Any) -> None:
         for name, value, allowed in (
@@ -201,6 +205,21 @@ class KGPreTrainedModel(PreTrainedModel):
             )
         with torch.no_grad():
             table.copy_(weight.to(dtype=table.dtype, device=table.device))
+        fingerprint = getattr(embeddings, "kg_fingerprint", None)
+        if fingerprint is not None:
+            self.config.kg_fingerprint = fingerprint
+
+    def check_kg(self, kg: Any) -> None:
+        """Raise ``ValueError`` when the model's entity ids come from another KG than ``kg``.
+
+        Passes when the model records no KG (``config.kg_fingerprint is None``).
+        """
+        expected = self.config.kg_fingerprint
+        if expected is not None and expected != kg.fingerprint:
+            raise ValueError(
+                f"this model's entity embeddings come from the KG with fingerprint {expected[:12]}..., "
+                f"not from the given KG ({kg.fingerprint[:12]}...): entity ids would not match"
+            )
 
     @classmethod
     def from_encoder(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 from transformers import AutoConfig, AutoModelForMultipleChoice, BertConfig
 
+from kglm.kg.embeddings import EntityEmbeddings
 from kglm.models.auto import KG_MODEL_CLASSES, get_model_class, load_model, register_auto_classes
 from kglm.models.base import KGModelConfig
 from kglm.models.lm import LMConfig, LMForMultipleChoice
@@ -117,6 +119,13 @@ def test_entity_embeddings_frozen_and_loaded(tiny_config) -> None:
     assert torch.equal(model.entity_embeddings.weight, weight)
     with pytest.raises(ValueError, match=r"\(5, 4\)"):
         model.load_entity_embeddings(torch.zeros(4, 4))
+    assert model.config.kg_fingerprint is None
+    model.load_entity_embeddings(EntityEmbeddings(weight * 2, "abc123", "transe"))
+    assert torch.equal(model.entity_embeddings.weight, weight * 2)
+    assert model.config.kg_fingerprint == "abc123"
+    model.check_kg(SimpleNamespace(fingerprint="abc123"))
+    with pytest.raises(ValueError, match="abc123"):
+        model.check_kg(SimpleNamespace(fingerprint="other"))
     trainable = LMForMultipleChoice(LMConfig(encoder=tiny_config("bert"), freeze_entity_embeddings=False))
     assert trainable.entity_embeddings.weight.requires_grad
 
