@@ -341,13 +341,14 @@ def draw_choice_graph(
         sizes = [900] * g.number_of_nodes()
     nx.draw_networkx_nodes(g, pos, node_color=colours, node_size=sizes, ax=ax)
     nx.draw_networkx_labels(g, pos, labels={j: g.nodes[j]["label"] for j in g.nodes}, font_size=8, ax=ax)
-    nx.draw_networkx_edges(g, pos, ax=ax, arrows=True, alpha=0.5)
+    nx.draw_networkx_edges(g, pos, ax=ax, arrows=True, alpha=0.5, node_size=sizes, arrowsize=14)
     nx.draw_networkx_edge_labels(g, pos, edge_labels=nx.get_edge_attributes(g, "label"), font_size=6, ax=ax)
     from matplotlib.patches import Patch
 
     ax.legend(
         handles=[Patch(color=_TYPE_COLOURS[k], label=_TYPE_NAMES[k]) for k in (0, 1, 2)],
         loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
         fontsize=8,
     )
     if title:
