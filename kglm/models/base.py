@@ -38,9 +38,9 @@ class KGModelConfig(PretrainedConfig):
 
     Args:
         encoder: the text encoder's configuration as a dict (``config.to_dict()``
-            of any transformers configuration, including its ``"model_type"``);
-            ``AutoConfig.for_model(**encoder)`` rebuilds it. Usually filled by
-            :meth:`KGPreTrainedModel.from_encoder`.
+            of any transformers configuration, including its ``"model_type"``; a
+            configuration object is converted); ``AutoConfig.for_model(**encoder)``
+            rebuilds it. Usually filled by :meth:`KGPreTrainedModel.from_encoder`.
         num_entities: rows of the entity-embedding table (KG entities). ``0``
             keeps a one-row placeholder table (LM baseline, tests).
         entity_dim: width of the entity-embedding table.
@@ -85,6 +85,8 @@ class KGModelConfig(PretrainedConfig):
     kg_fingerprint: str | None = None
 
     def __post_init__(self, **kwargs: Any) -> None:
+        if isinstance(self.encoder, PretrainedConfig):
+            self.encoder = self.encoder.to_dict()
         for name, value, allowed in (
             ("gnn_conv", self.gnn_conv, _GNN_CONVS),
             ("graph_kind", self.graph_kind, _GRAPH_KINDS),

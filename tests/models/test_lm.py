@@ -139,6 +139,7 @@ def test_config_validation_and_round_trip(tmp_path: Path) -> None:
         KGModelConfig(encoder={"hidden_size": 3})
     with pytest.raises(ValueError, match="config.encoder is None"):
         LMForMultipleChoice(LMConfig())
+    assert LMConfig(encoder=BertConfig(hidden_size=32)).encoder["hidden_size"] == 32  # config objects become dicts
     config = LMConfig(encoder=BertConfig(hidden_size=32).to_dict(), num_relations=8, gnn_layers=3)
     config.save_pretrained(tmp_path)
     loaded = LMConfig.from_pretrained(tmp_path)
