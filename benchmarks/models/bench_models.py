@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -410,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         "device": args.label or device.type,
         "random_weights": bool(args.random_weights),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "command": "python benchmarks/models/bench_models.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": shlex.join(["python", "benchmarks/models/bench_models.py", *(sys.argv[1:] if argv is None else argv)]),
         "commit": _git_commit(),
         "note": args.note,
         "machine": machine,
