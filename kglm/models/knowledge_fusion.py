@@ -122,6 +122,9 @@ class KnowledgeFusionAdapter(nn.Module):
             self.clear_entities()
 
     # ----------------------------------------------------------------- hooks
+    # kglm.training.encoder_cache drives these directly (encoder._kglm_fusion_adapter,
+    # _start_forward, _calls, layers) when it serves the layers below the first
+    # fusion from a cache: keep their meaning in step with it.
     def _start_forward(self, module: nn.Module, args: Any, kwargs: Any = None) -> None:
         """Forward pre-hook on the encoder: reset the layer counter and the running entity states."""
         if module.training and torch.is_grad_enabled() and _checkpointing(module):
