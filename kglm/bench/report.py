@@ -81,6 +81,10 @@ def plot_results(result: SuiteResult | dict[str, Any], path: str | os.PathLike[s
         for x, r, m, sd in zip(xs, sub, means, stds):
             label = "failed" if r["accuracy_mean"] is None else f"{m:.1f}"
             ax.text(x, m + sd + 0.8, label, ha="center", va="bottom", fontsize=8)
+        choices = data.get("datasets", {}).get(dataset, {}).get("num_choices")
+        if choices:
+            ax.axhline(100.0 / choices, color="#555555", linestyle="--", linewidth=1)
+            ax.text(len(sub) - 0.5, 100.0 / choices, " chance", va="bottom", ha="right", fontsize=7, color="#555555")
         ax.set_xticks(list(xs))
         ax.set_xticklabels([r["model"] for r in sub], rotation=25, ha="right", fontsize=8)
         ax.set_ylabel("dev accuracy (%)")

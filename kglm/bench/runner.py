@@ -257,6 +257,7 @@ def run_suite(
                     "kg": base.kg,
                     "train_examples": len(data.train),
                     "dev_examples": len(data.dev) if data.dev is not None else 0,
+                    "num_choices": len(data.dev[0].choices) if data.dev is not None and len(data.dev) else None,
                     "kg_entities": data.kg.num_entities if data.kg is not None else None,
                     "kg_triples": data.kg.num_triples if data.kg is not None else None,
                 }
@@ -308,7 +309,7 @@ def run_suite(
         seeds=list(suite.seeds),
         jobs=jobs,
         settings={k: v for k, v in suite_config(suite, 0, **overrides).to_dict().items()
-                  if k not in ("output_dir", "show_progress")},
+                  if k not in ("output_dir", "show_progress", "save_model", "cache_dir")},
         datasets=datasets,
         machine=machine_info(),
         wall_time_s=time.perf_counter() - started,

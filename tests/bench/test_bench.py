@@ -78,6 +78,7 @@ def test_demo_suite_small_end_to_end(tmp_path):
     data = json.loads((out / "results.json").read_text())
     assert data["suite"] == "demo" and len(data["summary"]) == 6
     assert data["datasets"]["demo"]["dev_examples"] == 16 and data["datasets"]["demo"]["train_examples"] == 37
+    assert data["datasets"]["demo"]["num_choices"] == 5 and "save_model" not in data["settings"]
     assert "torch" in data["machine"] and data["settings"]["backbone"] == "tiny-bert"
     table = (out / "results.md").read_text()
     assert table.count("| demo |") == 6 and "QA-GNN, permuted edges (control)" in table
