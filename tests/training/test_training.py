@@ -195,3 +195,22 @@ def test_prefix_cache_for_ernie_fusion_matches_and_trains_fusion(demo_data):
     assert sum(p.grad is not None for p in model.fusion.parameters()) >= 2
     assert model.entity_proj.weight.grad is not None  # through the fusion, down to the GNN input
     assert all(p.grad is None for p in model.text_encoder.parameters())
+
+
+def test_kagnet_prediction_explains_with_paths(demo_data):
+    from kglm.training.predict import Predictor
+    from kglm.training.trainer import train
+
+    tmp, data = demo_data
+    config = _config(tmp, model="kagnet", num_epochs=1, eval_each_epoch=False, output_dir=str(tmp / "kagnet"))
+    result = train(config, data)
+    assert result.global_step == 5
+    prediction = Predictor.load(tmp / "kagnet").predict(
+        "Where would you keep milk so that it stays cold?", ["fridge", "garage"], top_k=3
+    )
+    fridge = next(c for c in prediction.ranked if c.choice == "fridge")
+    assert 1 <= len(fridge.top_paths) <= 3
+    weights = [w for _, w in fridge.top_paths]
+    assert weights == sorted(weights, reverse=True)
+    assert all(text.split()[-1] == "fridge" and text.split()[0] in ("milk", "cold") for text, _ in fridge.top_paths)
+    assert "-[" in prediction.format()
