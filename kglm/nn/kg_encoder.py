@@ -125,9 +125,16 @@ class KGEncoder(nn.Module):
         edge_attr = (
             self.relation_embedding(edge_type) if self.relation_embedding is not None else None
         )
+        # The QA-GNN layers' edge embeddings depend on each edge only through its
+        # (relation, source type, target type) triple: index it once for all layers.
+        edge_kind = (
+            self.convs[0].edge_kind(edge_index, edge_type, node_type)
+            if self.conv == "qagnn" and self.num_layers > 0
+            else None
+        )
         for layer in self.convs:
             if self.conv == "qagnn":
-                h = layer(x, edge_index, edge_type, node_type)
+                h = layer(x, edge_index, edge_type, node_type, edge_kind=edge_kind)
             elif self.conv == "rgcn":
                 h = layer(x, edge_index, edge_type)
             else:
