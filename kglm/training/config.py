@@ -77,6 +77,10 @@ class TrainingConfig:
         cache_frozen_encoder: when the encoder is frozen for the whole run,
             compute each distinct sequence's encoder output once and reuse it
             (for ERNIE, the output of the layers below the first fusion layer).
+        train_top_layers: with a frozen cached encoder (``cache_frozen_encoder``
+            and ``freeze_encoder_epochs >= num_epochs``), still train the top
+            ``k`` transformer layers and the pooler at ``encoder_lr``: the layers
+            below are cached once, the top ones run live (BERT-style encoders).
         seed: seed of model initialisation, data order and dropout.
         kg_control: ``"none"``, ``"no_graph"``, ``"permute_edges"``, ``"permute_relations"``.
         entity_embeddings: ``"text"`` (the entities' labels encoded with the
@@ -120,6 +124,7 @@ class TrainingConfig:
     warmup: float = 0.1
     freeze_encoder_epochs: float = 0.0
     cache_frozen_encoder: bool = True
+    train_top_layers: int = 0
     seed: int = 0
     kg_control: str = "none"
     entity_embeddings: str = "text"

@@ -485,7 +485,18 @@ def train(config: TrainingConfig, data: PreparedData | None = None) -> TrainResu
     if frozen_all and config.cache_frozen_encoder:
         if data.encoder_cache is None:
             data.encoder_cache = FrozenEncoderCache()
-        install_encoder_cache(model, data.encoder_cache, prefix_layers=first_fusion_layer(model))
+        prefix = first_fusion_layer(model)
+        if config.train_top_layers > 0:
+            num_layers = len(model.text_encoder.encoder.layer)
+            top = max(num_layers - config.train_top_layers, 0)
+            prefix = top if prefix is None else min(prefix, top)
+        install_encoder_cache(model, data.encoder_cache, prefix_layers=prefix)
+        if config.train_top_layers > 0:
+            for layer in model.text_encoder.encoder.layer[num_layers - config.train_top_layers :]:
+                layer.requires_grad_(True)
+            pooler = getattr(model.text_encoder, "pooler", None)
+            if pooler is not None:
+                pooler.requires_grad_(True)
     elif config.freeze_encoder_epochs > 0:
         callbacks.append(FreezeEncoderCallback(model, config.freeze_encoder_epochs))
     args = _training_arguments(config, data.dev is not None)

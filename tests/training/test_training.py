@@ -214,3 +214,24 @@ def test_kagnet_prediction_explains_with_paths(demo_data):
     assert weights == sorted(weights, reverse=True)
     assert all(text.split()[-1] == "fridge" and text.split()[0] in ("milk", "cold") for text, _ in fridge.top_paths)
     assert "-[" in prediction.format()
+
+
+def test_train_top_layers_trains_only_the_top_of_a_cached_encoder(demo_data):
+    from kglm.training.trainer import train
+
+    tmp, data = demo_data
+    config = _config(tmp, model="lm", num_epochs=1, freeze_encoder_epochs=1, train_top_layers=1,
+                     eval_each_epoch=False, save_model=False, output_dir=str(tmp / "top"))
+    from transformers import set_seed
+
+    from kglm.training.trainer import build_model
+
+    set_seed(config.seed)  # as train() does: the same initial weights
+    before = {n: p.detach().clone() for n, p in build_model(config, data).named_parameters()}
+    result = train(config, data)
+    after = dict(result.model.named_parameters())
+    changed = {n for n in before if not torch.equal(before[n], after[n].detach())}
+    assert any(n.startswith("text_encoder.encoder.layer.1.") for n in changed)
+    assert any(n.startswith("text_encoder.pooler.") for n in changed)
+    assert not any(n.startswith(("text_encoder.encoder.layer.0.", "text_encoder.embeddings.")) for n in changed)
+    assert "classifier.weight" in changed
