@@ -17,6 +17,9 @@ Suites:
   jobs fit; the KG parts, fusion layers and heads are trained. ERNIE's fusion
   layer adds trainable capacity inside the encoder, so it has its own no-KG
   control;
+* ``csqa-quick-ft``: ``csqa-quick`` with the top MiniLM layer and the pooler
+  fine-tuned above the cached lower layers (``train_top_layers=1``), to see
+  whether a text encoder that adapts changes the comparison;
 * ``csqa`` and ``obqa``: the anchors' protocols (QA-GNN, Yasunaga et al. 2021;
   MHGRN, Feng et al. 2020): in-house train/dev, sequence length 100 (CSQA) /
   128 (OBQA), encoder lr 1e-5, GNN lr 1e-3, batch 128 (CSQA) / 128 (OBQA),
