@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from kglm.bench.runner import SuiteResult
 
-__all__ = ["write_results", "results_markdown", "plot_results", "load_results"]
+__all__ = ["write_results", "results_markdown", "plot_results", "load_results", "merge_results"]
 
 
 def _pct(value: float | None) -> str:
@@ -117,3 +117,44 @@ def load_results(path: str | os.PathLike[str]) -> dict[str, Any]:
     if p.is_dir():
         p = p / "results.json"
     return json.loads(p.read_text(encoding="utf-8"))
+
+
+def merge_results(*results: dict[str, Any]) -> SuiteResult:
+    """Combine runs of one suite (for example seeds run in separate processes) into one result.
+
+    Jobs are concatenated in the given order; seeds, data and prepare times are
+    merged; wall time is the sum. The runs must share the suite, backbone and
+    settings.
+
+    Raises:
+        ValueError: when the runs differ in suite, backbone or settings.
+    """
+    from kglm.bench.runner import JobResult, SuiteResult
+
+    if not results:
+        raise ValueError("nothing to merge")
+    first = results[0]
+    for other in results[1:]:
+        for key in ("suite", "backbone", "settings"):
+            if other[key] != first[key]:
+                raise ValueError(f"cannot merge runs with different {key}: {first[key]!r} != {other[key]!r}")
+    jobs = [JobResult(**job) for r in results for job in r["jobs"]]
+    seeds = sorted({s for r in results for s in r["seeds"]})
+    prepare: dict[str, float] = {}
+    datasets: dict[str, dict[str, Any]] = {}
+    for r in results:
+        datasets.update(r["datasets"])
+        for name, value in r["prepare_time_s"].items():
+            prepare[name] = prepare.get(name, 0.0) + value
+    return SuiteResult(
+        suite=first["suite"],
+        description=first["description"],
+        backbone=first["backbone"],
+        seeds=seeds,
+        jobs=jobs,
+        settings=first["settings"],
+        datasets=datasets,
+        machine=first["machine"],
+        wall_time_s=sum(r["wall_time_s"] for r in results),
+        prepare_time_s=prepare,
+    )

