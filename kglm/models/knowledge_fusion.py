@@ -270,5 +270,8 @@ def align_entity_states(node_states: Tensor, token_entity: Tensor) -> tuple[Tens
         if mask.any():
             raise ValueError("token_entity points at nodes but the batch has none")
         return node_states.new_zeros(*token_entity.shape, node_states.size(-1)), mask
-    states = node_states[token_entity.clamp(min=0)]
+    # index_select (not tensor[index]): its backward is one index_add, not an
+    # accumulating index_put.
+    index = token_entity.clamp(min=0)
+    states = node_states.index_select(0, index.reshape(-1)).view(*index.shape, node_states.size(-1))
     return states * mask.unsqueeze(-1).to(states.dtype), mask

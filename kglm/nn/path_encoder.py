@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 from torch_geometric.nn import GCNConv
+from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import scatter, softmax
 
 
@@ -87,7 +88,11 @@ class PathEncoder(nn.Module):
         self.hidden_dim = hidden_dim
         self.statement_dim = statement_dim if statement_dim is not None else hidden_dim
         self.dropout = dropout
-        self.gcns = nn.ModuleList(GCNConv(node_dim, node_dim) for _ in range(gcn_layers))
+        # normalize=False: node_states computes the GCN normalisation (self loops,
+        # D^-1/2 A D^-1/2) once for all layers instead of once per layer.
+        self.gcns = nn.ModuleList(
+            GCNConv(node_dim, node_dim, normalize=False) for _ in range(gcn_layers)
+        )
         self.relation_embedding = nn.Embedding(num_relations, relation_dim)
         self.lstm = nn.LSTM(2 * node_dim + relation_dim, hidden_dim, batch_first=True)
         self.lin_path_query = nn.Linear(self.statement_dim, hidden_dim)
@@ -106,8 +111,12 @@ class PathEncoder(nn.Module):
     def node_states(self, node_x: Tensor, edge_index: Tensor) -> Tensor:
         """The GCN-refined node states, shape ``(N, node_dim)``."""
         h = node_x
+        if len(self.gcns) == 0:
+            return h
+        # The normalisation GCNConv(normalize=True) would recompute in every layer.
+        edge_index, edge_weight = gcn_norm(edge_index, None, h.size(0), add_self_loops=True, dtype=h.dtype)
         for gcn in self.gcns:
-            h = h + F.gelu(gcn(h, edge_index))
+            h = h + F.gelu(gcn(h, edge_index, edge_weight))
         return h
 
     def path_vectors(

@@ -161,18 +161,23 @@ class RelationalGATConv(MessagePassing):
         # (R * T * T rows, in the same order as e_ij's sum), so every edge does
         # one gather from the nodes, one from that table and one add: no
         # per-edge matmul. The query, root and key/message projections of the
-        # nodes share one matmul, and the 1/sqrt(d) of the score is applied to
-        # the N queries rather than the E scores.
+        # nodes share one matmul, and the 1/sqrt(d) of the score is folded into
+        # the query weight rather than applied to the E scores.
         out = self.out_channels
         weight = torch.cat([self.lin_key.weight, self.lin_message.weight], dim=0)
         w_x, w_e = weight[:, : self.in_channels], weight[:, self.in_channels :]
-        node_weight = torch.cat([w_x, self.lin_query.weight, self.lin_root.weight], dim=0)
-        node_proj = x @ node_weight.t()  # (N, 4 * out): key | message | query | root
-        node_part = node_proj[:, : 2 * out]
-        query = (node_proj[:, 2 * out : 3 * out] / math.sqrt(self.head_dim)).view(-1, self.heads, self.head_dim)
-        root = node_proj[:, 3 * out :]
+        node_weight = torch.cat(
+            [w_x, self.lin_query.weight / math.sqrt(self.head_dim), self.lin_root.weight], dim=0
+        )
         if self.lin_root.bias is not None:
-            root = root + self.lin_root.bias
+            node_bias = torch.cat([self.lin_root.bias.new_zeros(3 * out), self.lin_root.bias])
+            node_proj = torch.addmm(node_bias, x, node_weight.t())
+        else:
+            node_proj = x @ node_weight.t()
+        # (N, 4 * out): key | message | query (already divided by sqrt(d)) | root
+        node_part = node_proj[:, : 2 * out]
+        query = node_proj[:, 2 * out : 3 * out].view(-1, self.heads, self.head_dim)
+        root = node_proj[:, 3 * out :]
         if edge_kind is None:
             edge_kind = self.edge_kind(edge_index, edge_type, node_type)
         types = self.num_node_types
