@@ -266,6 +266,10 @@ def _machine(device: torch.device) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "load_average_before": os.getloadavg(),
+        # OpenMP's default (active) wait policy spins between parallel regions; on a
+        # shared machine with more busy threads than cores a spinning thread waits
+        # for a descheduled one at every op, which penalises many-small-op models.
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "transformers": transformers.__version__,
@@ -304,7 +308,9 @@ def write_results(entry: dict[str, Any], out: Path) -> None:
             "",
             f"Measured {run['date']} with Python {m['python']}, torch {m['torch']}, transformers "
             f"{m['transformers']}, torch_geometric {m['torch_geometric']}; load average before the run "
-            f"{', '.join(f'{x:.1f}' for x in m['load_average_before'])}.",
+            f"{', '.join(f'{x:.1f}' for x in m['load_average_before'])}"
+            + (f"; OMP_WAIT_POLICY={m['omp_wait_policy']}" if m.get("omp_wait_policy") else "")
+            + ".",
             "",
             f"Command: `{run['command']}`" + (f" at commit {run['commit']}" if run.get("commit") else ""),
             "",
