@@ -6,8 +6,7 @@ and imports neither torch nor transformers until a name is used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kglm._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -67,15 +66,4 @@ _LAZY: dict[str, str] = {
 
 __all__ = ["__version__", *_LAZY]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kglm' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

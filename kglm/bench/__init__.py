@@ -12,8 +12,7 @@ Submodules are imported on first use of a name (no work at import time).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kglm._lazy import lazy_exports
 
 _NAMES: dict[str, str] = {
     "Suite": "kglm.bench.suites",
@@ -35,13 +34,4 @@ _NAMES: dict[str, str] = {
 
 __all__ = list(_NAMES)
 
-
-def __getattr__(name: str) -> Any:
-    module = _NAMES.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kglm.bench' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _NAMES)

@@ -5,8 +5,7 @@ Names are imported lazily, so ``import kglm.kg`` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from kglm._lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
     "KnowledgeGraph": "kglm.kg.graph",
@@ -20,15 +19,4 @@ _LAZY: dict[str, str] = {
 
 __all__ = list(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kglm.kg' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
