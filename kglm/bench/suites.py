@@ -30,7 +30,7 @@ Suites:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +102,6 @@ class DatasetSpec:
                 f"dataset {self.name!r} needs the shared benchmark data; set KGLM_DATA_DIR "
                 "to the folder holding csqa/, obqa/ and conceptnet/"
             )
-        from dataclasses import replace
-
         fill = lambda s: s.replace("{data}", str(root))  # noqa: E731
         return replace(self, train_file=fill(self.train_file), dev_file=fill(self.dev_file), kg=fill(self.kg))
 
@@ -181,6 +179,47 @@ def shared_data_dir() -> Path | None:
 
 _CN100K = "{data}/conceptnet/cn100k/train.txt"
 
+_CSQA_QUICK = Suite(
+    name="csqa-quick",
+    description="CommonsenseQA in-house dev (all 1,221), 1,500 in-house train questions, ConceptNet-100K, "
+    "frozen MiniLM (trained: KG parts, fusion, heads)",
+    datasets=(
+        DatasetSpec(
+            "csqa",
+            "{data}/csqa/train_inhouse.jsonl",
+            "{data}/csqa/dev_rand_split.jsonl",
+            data_format="csqa",
+            kg=_CN100K,
+            kg_format="cn100k",
+            max_train_examples=1500,
+            subset_seed=0,
+        ),
+    ),
+    models=QUICK_MODELS,
+    seeds=(0, 1, 2),
+    backbone="minilm",
+    settings=dict(
+        max_seq_length=64,
+        num_epochs=2,
+        batch_size=8,
+        eval_batch_size=64,
+        encoder_lr=1e-5,
+        kg_lr=1e-3,
+        warmup=0.1,
+        freeze_encoder_epochs=2,
+        cache_frozen_encoder=True,
+        max_nodes=64,
+        max_path_hops=2,
+        max_paths_per_pair=4,
+        entity_embeddings="text",
+        embed_graph_entities_only=True,
+        eval_each_epoch=False,
+        logging_steps=50,
+        model_kwargs={"gnn_layers": 2, "gnn_hidden": 64},
+    ),
+    time_budget_s=1800,
+)
+
 SUITES: dict[str, Suite] = {
     "demo": Suite(
         name="demo",
@@ -210,84 +249,13 @@ SUITES: dict[str, Suite] = {
         ),
         time_budget_s=120,
     ),
-    "csqa-quick": Suite(
-        name="csqa-quick",
-        description="CommonsenseQA in-house dev (all 1,221), 1,500 in-house train questions, ConceptNet-100K, "
-        "frozen MiniLM (trained: KG parts, fusion, heads)",
-        datasets=(
-            DatasetSpec(
-                "csqa",
-                "{data}/csqa/train_inhouse.jsonl",
-                "{data}/csqa/dev_rand_split.jsonl",
-                data_format="csqa",
-                kg=_CN100K,
-                kg_format="cn100k",
-                max_train_examples=1500,
-                subset_seed=0,
-            ),
-        ),
-        models=QUICK_MODELS,
-        seeds=(0, 1, 2),
-        backbone="minilm",
-        settings=dict(
-            max_seq_length=64,
-            num_epochs=2,
-            batch_size=8,
-            eval_batch_size=64,
-            encoder_lr=1e-5,
-            kg_lr=1e-3,
-            warmup=0.1,
-            freeze_encoder_epochs=2,
-            cache_frozen_encoder=True,
-            max_nodes=64,
-            max_path_hops=2,
-            max_paths_per_pair=4,
-            entity_embeddings="text",
-            embed_graph_entities_only=True,
-            eval_each_epoch=False,
-            logging_steps=50,
-            model_kwargs={"gnn_layers": 2, "gnn_hidden": 64},
-        ),
-        time_budget_s=1800,
-    ),
-    "csqa-quick-ft": Suite(
+    "csqa-quick": _CSQA_QUICK,
+    "csqa-quick-ft": replace(
+        _CSQA_QUICK,
         name="csqa-quick-ft",
         description="csqa-quick with the top MiniLM layer and pooler fine-tuned (lower 5 layers cached)",
-        datasets=(
-            DatasetSpec(
-                "csqa",
-                "{data}/csqa/train_inhouse.jsonl",
-                "{data}/csqa/dev_rand_split.jsonl",
-                data_format="csqa",
-                kg=_CN100K,
-                kg_format="cn100k",
-                max_train_examples=1500,
-                subset_seed=0,
-            ),
-        ),
-        models=QUICK_MODELS,
-        seeds=(0, 1, 2),
-        backbone="minilm",
-        settings=dict(
-            max_seq_length=64,
-            num_epochs=2,
-            batch_size=8,
-            eval_batch_size=64,
-            encoder_lr=5e-5,
-            kg_lr=1e-3,
-            warmup=0.1,
-            freeze_encoder_epochs=2,
-            cache_frozen_encoder=True,
-            train_top_layers=1,
-            max_nodes=64,
-            max_path_hops=2,
-            max_paths_per_pair=4,
-            entity_embeddings="text",
-            embed_graph_entities_only=True,
-            eval_each_epoch=False,
-            logging_steps=50,
-            model_kwargs={"gnn_layers": 2, "gnn_hidden": 64},
-        ),
+        settings={**_CSQA_QUICK.settings, "encoder_lr": 5e-5, "train_top_layers": 1},
+        time_budget_s=None,
     ),
     "csqa": Suite(
         name="csqa",
