@@ -25,7 +25,7 @@ _NAMES: dict[str, str] = {
     "run_suite": "kglm.bench.runner",
     "JobResult": "kglm.bench.runner",
     "SuiteResult": "kglm.bench.runner",
-    "machine_info": "kglm.bench.runner",
+    "machine_info": "kglm.utils.machine",
     "write_results": "kglm.bench.report",
     "results_markdown": "kglm.bench.report",
     "plot_results": "kglm.bench.report",

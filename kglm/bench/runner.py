@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
 import shutil
 import tempfile
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kglm.bench.suites import Suite, get_suite
+from kglm.utils.machine import machine_info
 
 logger = logging.getLogger(__name__)
 
@@ -118,44 +118,6 @@ class SuiteResult:
                 }
             )
         return rows
-
-
-def machine_info() -> dict[str, Any]:
-    """The machine and library versions, for result files."""
-    import torch
-    import transformers
-
-    info: dict[str, Any] = {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
-    try:
-        import torch_geometric
-
-        info["torch_geometric"] = torch_geometric.__version__
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        from kglm import __version__
-
-        info["kglm"] = __version__
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    info["cpu"] = line.split(":", 1)[1].strip()
-                    break
-    except OSError:  # pragma: no cover - not Linux
-        pass
-    return info
 
 
 def suite_config(suite: Suite, dataset_index: int = 0, **changes: Any) -> Any:
