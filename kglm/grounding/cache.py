@@ -14,20 +14,36 @@ content hash) and stores a :class:`GroundedDataset` there as plain files:
     all :class:`~kglm.grounding.ChoiceGraph` / :class:`~kglm.grounding.ChoicePaths`
     concatenated, with ``*_ptr`` offsets per graph (``int64``).
 
-Entries are written to a temporary directory and moved into place with
-``os.replace``. A later run with the same inputs reads the entry back; an entry
-whose files do not match their checksums or fail to parse is rebuilt with a
-warning, and so is an older entry of the same data file made with other
-inputs (it is removed). Nothing is pickled.
+Layout under the cache root (:func:`kglm.utils.paths.cache_dir`)::
+
+    grounding/<key>/...            one entry (key = 64 hex digits)
+    grounding/index/<h>.json       the entries of one data file (h = SHA-256 of its path)
+
+A data file keeps up to ``max_entries_per_file`` entries (one per setting:
+KG, linker, extraction), least recently used evicted first, so alternating two
+settings on one file reuses both. Entries made from an older version of the
+file's content are removed with a "stale" warning; an entry whose files do not
+match their checksums or fail to parse is rebuilt with a "corrupt" warning.
+
+The cache never follows a path it did not make: keys read from disk must be 64
+lower-case hex digits, entries must be real directories directly under
+``grounding/`` (a symlink is unlinked, never followed or deleted through),
+files are opened without following symlinks and must be regular files, the
+only file names read are the four above, and JSON is read with a size bound
+(a deeply nested or huge file is "corrupt", not a hang or a crash). Entries
+are written with :func:`kglm.utils.io.atomic_directory`. Nothing is pickled.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
-import uuid
+import stat
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,7 +52,10 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from kglm.errors import IntegrityError, MissingResourceError, UnsafeInputError
 from kglm.grounding.ground import GroundedChoice
+from kglm.utils.io import atomic_directory, atomic_write_json
+from kglm.utils.paths import cache_dir
 
 if TYPE_CHECKING:
     from kglm.grounding.graphs import ChoiceGraph
@@ -44,9 +63,19 @@ if TYPE_CHECKING:
 
 __all__ = ["GroundedDataset", "GroundingCache", "build_grounded_dataset", "file_sha256"]
 
-_FORMAT_VERSION = 1
+_log = logging.getLogger(__name__)
+
+_FORMAT_VERSION = 2
 _LONG = torch.long
 _GRAPH_KEYS = ("node_ids", "node_type", "edge_index", "edge_type")
+_KEY_RE = re.compile(r"[0-9a-f]{64}")
+#: the only file names a grounded data directory may hold (besides meta.json)
+_DATA_FILES = ("grounded.json", "graphs.safetensors", "paths.safetensors")
+_META_LIMIT = 64 << 20  # meta.json holds counts, checksums and the example ids
+_INDEX_LIMIT = 1 << 20
+_DATA_LIMIT = 4 << 30
+#: what a corrupt or hostile entry can raise while being read
+_LOAD_ERRORS = (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, MemoryError)
 
 
 def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
@@ -56,6 +85,59 @@ def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def _is_key(key: Any) -> bool:
+    return isinstance(key, str) and _KEY_RE.fullmatch(key) is not None
+
+
+def _open_regular(path: Path, limit: int) -> int:
+    """Open ``path`` for reading without following a symlink; it must be a regular file of at most ``limit`` bytes."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise MissingResourceError(f"{path}: missing") from None
+    except OSError as exc:
+        if os.path.islink(path):
+            raise UnsafeInputError(f"{path}: is a symbolic link; not following it") from None
+        raise IntegrityError(f"{path}: cannot be opened ({exc.strerror})") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise IntegrityError(f"{path}: not a regular file")
+    if st.st_size > limit:
+        os.close(fd)
+        raise IntegrityError(f"{path}: {st.st_size} bytes, more than the {limit} allowed")
+    return fd
+
+
+def _read_regular(path: Path, limit: int) -> bytes:
+    fd = _open_regular(path, limit)
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise IntegrityError(f"{path}: more than {limit} bytes")
+    return data
+
+
+def _sha256_regular(path: Path, limit: int = _DATA_LIMIT) -> str:
+    h = hashlib.sha256()
+    with os.fdopen(_open_regular(path, limit), "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _read_json(path: Path, limit: int) -> Any:
+    """Parse a JSON file with a size bound; malformed or too deeply nested content is an :class:`IntegrityError`."""
+    raw = _read_regular(path, limit)
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise IntegrityError(f"{path}: JSON nested too deeply") from None
+    except ValueError as exc:
+        raise IntegrityError(f"{path}: not valid JSON ({exc})") from None
 
 
 @dataclass
@@ -80,15 +162,8 @@ class GroundedDataset:
     def save(self, directory: str | os.PathLike[str]) -> Path:
         """Write to ``directory`` atomically (replacing it); return its path."""
         target = Path(directory)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:12]}"
-        tmp.mkdir()
-        try:
+        with atomic_directory(target) as tmp:
             self._write(tmp)
-            _replace_dir(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return target
 
     def _write(self, out: Path, extra_meta: Mapping[str, Any] | None = None) -> None:
@@ -122,45 +197,89 @@ class GroundedDataset:
     def load(cls, directory: str | os.PathLike[str], verify: bool = True) -> GroundedDataset:
         """Read a directory written by :meth:`save` (or a cache entry).
 
+        Only ``meta.json`` and the three data files are read, never through a
+        symlink, and only if they are regular files; JSON is read with a size
+        bound.
+
         Args:
             verify: check every file against the SHA-256 recorded in ``meta.json``.
 
         Raises:
-            FileNotFoundError: a file is missing.
-            ValueError: a checksum mismatch or malformed content.
+            MissingResourceError: a file is missing (a ``FileNotFoundError``).
+            IntegrityError: a checksum mismatch, malformed or hostile content (a ``ValueError``).
+            UnsafeInputError: a file is a symbolic link.
         """
-        d = Path(directory)
-        with open(d / "meta.json", encoding="utf-8") as f:
-            meta = json.load(f)
-        if not isinstance(meta, dict) or meta.get("format_version") != _FORMAT_VERSION:
-            raise ValueError(f"{d}: unknown grounded data format")
-        files = meta.get("files")
-        if not isinstance(files, dict) or "grounded.json" not in files:
-            raise ValueError(f"{d}/meta.json: no file list")
-        if verify:
-            for name, digest in files.items():
-                if file_sha256(d / name) != digest:
-                    raise ValueError(f"{d / name}: checksum mismatch")
-        with open(d / "grounded.json", encoding="utf-8") as f:
-            data = json.load(f)
+        return _load_dataset(Path(directory), verify)[0]
+
+
+def _load_dataset(d: Path, verify: bool, num_entities: int | None = None) -> tuple[GroundedDataset, dict[str, Any]]:
+    meta = _read_json(d / "meta.json", _META_LIMIT)
+    if not isinstance(meta, dict) or meta.get("format_version") != _FORMAT_VERSION:
+        raise IntegrityError(f"{d}/meta.json: unknown grounded data format")
+    files = meta.get("files")
+    if not isinstance(files, dict) or "grounded.json" not in files:
+        raise IntegrityError(f"{d}/meta.json: no file list")
+    for name, digest in files.items():
+        if name not in _DATA_FILES or not _is_key(digest):
+            raise IntegrityError(f"{d}/meta.json: unexpected file entry {str(name)[:80]!r}")
+    if verify:
+        for name, digest in files.items():
+            if _sha256_regular(d / name) != digest:
+                raise IntegrityError(f"{d / name}: checksum mismatch")
+    data = _read_json(d / "grounded.json", _DATA_LIMIT)
+    try:
         sizes = [int(n) for n in data["choices_per_example"]]
         flat = [GroundedChoice.from_dict(c) for c in data["choices"]]
-        if sum(sizes) != len(flat) or any(n < 0 for n in sizes):
-            raise ValueError(f"{d}/grounded.json: choice counts do not add up")
-        graphs = paths = None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise IntegrityError(f"{d}/grounded.json: malformed ({type(exc).__name__}: {exc})") from None
+    if sum(sizes) != len(flat) or any(n < 0 for n in sizes):
+        raise IntegrityError(f"{d}/grounded.json: choice counts do not add up")
+    if num_entities is not None:
+        ids = [i for c in flat for i in (*c.question_entities, *c.answer_entities)]
+        if ids and (min(ids) < 0 or max(ids) >= num_entities):
+            raise IntegrityError(f"{d}/grounded.json: entity id outside [0, {num_entities})")
+    graphs = paths = None
+    try:
         if "graphs.safetensors" in files:
-            graphs = _nest(_unpack_graphs(_load_tensors(d / "graphs.safetensors"), ""), sizes)
+            t = _load_tensors(d / "graphs.safetensors")
+            _check_ids(t, "node_ids", num_entities, d / "graphs.safetensors")
+            graphs = _nest(_unpack_graphs(t, ""), sizes)
         if "paths.safetensors" in files:
-            paths = _nest(_unpack_paths(_load_tensors(d / "paths.safetensors")), sizes)
-        return cls(_nest(flat, sizes), graphs, paths, dict(meta.get("metadata") or {}))
+            t = _load_tensors(d / "paths.safetensors")
+            _check_ids(t, "graph.node_ids", num_entities, d / "paths.safetensors")
+            paths = _nest(_unpack_paths(t), sizes)
+    except IntegrityError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
+        raise IntegrityError(f"{d}: malformed tensors ({type(exc).__name__}: {exc})") from None
+    metadata = meta.get("metadata")
+    return GroundedDataset(_nest(flat, sizes), graphs, paths, dict(metadata) if isinstance(metadata, dict) else {}), meta
+
+
+def _check_ids(t: Mapping[str, torch.Tensor], name: str, num_entities: int | None, path: Path) -> None:
+    if num_entities is None:
+        return
+    ids = t.get(name)
+    if ids is not None and ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= num_entities):
+        raise IntegrityError(f"{path}: {name} holds an entity id outside [0, {num_entities})")
 
 
 class GroundingCache:
     """A directory of :class:`GroundedDataset` entries keyed by their inputs.
 
     Args:
-        root: the cache directory; ``None`` = ``$KGLM_CACHE`` if set, else
-            ``.kglm_cache`` in the current working directory.
+        root: the cache root; ``None`` = :func:`kglm.utils.paths.cache_dir`
+            (``$KGLM_CACHE`` if set, else ``.kglm_cache`` in the current
+            working directory). Entries live under ``root/grounding``.
+        max_entries_per_file: how many settings of one data file are kept
+            (least recently used evicted first).
+
+    After :meth:`load_or_build`, ``last_hit`` tells whether the cache was used
+    and ``last_status`` why: ``"hit"``, ``"new"`` (no entry for this file),
+    ``"other-settings"`` (entries for this file exist for other settings; they
+    are kept), ``"stale"`` (the file's content changed: old entries removed),
+    ``"corrupt"`` (the entry was damaged and rebuilt) or ``"uncached"`` (the
+    cache directory is unusable: built without caching, with a warning).
 
     Example:
         >>> cache = GroundingCache("/tmp/kglm-cache")  # doctest: +SKIP
@@ -169,11 +288,14 @@ class GroundingCache:
         ...     extraction={"graphs": "qa", "max_nodes": 200})  # doctest: +SKIP
     """
 
-    def __init__(self, root: str | os.PathLike[str] | None = None):
-        if root is None:
-            root = os.environ.get("KGLM_CACHE") or ".kglm_cache"
-        self.root = Path(root)
+    def __init__(self, root: str | os.PathLike[str] | None = None, max_entries_per_file: int = 4):
+        if max_entries_per_file < 1:
+            raise ValueError(f"max_entries_per_file must be >= 1, got {max_entries_per_file}")
+        self.root = cache_dir(root)
+        self.dir = self.root / "grounding"
+        self.max_entries_per_file = int(max_entries_per_file)
         self.last_hit: bool | None = None
+        self.last_status: str | None = None
 
     def __repr__(self) -> str:
         return f"GroundingCache({str(self.root)!r})"
@@ -195,11 +317,21 @@ class GroundingCache:
             "data_sha256": file_sha256(data_file),
         }
         blob = json.dumps(parts, sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest(), parts
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest(), json.loads(json.dumps(parts, default=str))
 
     def path(self, key: str) -> Path:
-        """Directory of the entry ``key``."""
-        return self.root / key
+        """Directory of the entry ``key`` (64 lower-case hex digits).
+
+        Raises:
+            UnsafeInputError: ``key`` is not a key this cache makes.
+        """
+        if not _is_key(key):
+            raise UnsafeInputError(f"grounding cache key {str(key)[:80]!r} is not 64 hex digits")
+        return self.dir / key
+
+    def entries(self, data_file: str | os.PathLike[str]) -> list[dict[str, Any]]:
+        """The cached entries of ``data_file``: ``{"key", "parts", "used"}``, most recently used last."""
+        return [e for e in self._read_index(self._index_path(data_file)) if self._is_entry_dir(e["key"])]
 
     def load_or_build(
         self,
@@ -218,41 +350,128 @@ class GroundingCache:
             build_fn: makes the :class:`GroundedDataset` on a miss.
             extraction: the graph / path extraction settings (hashed).
 
-        ``self.last_hit`` tells afterwards whether the cache was used.
+        ``self.last_hit`` / ``self.last_status`` tell afterwards what happened.
         """
         key, parts = self.key(data_file, kg, linker, extraction)
-        entry = self.path(key)
-        pointer = self.root / "latest" / (hashlib.sha256(str(Path(data_file).resolve()).encode()).hexdigest() + ".json")
-        if entry.exists():
-            try:
-                data = GroundedDataset.load(entry)
-                self.last_hit = True
-                return data
-            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-                warnings.warn(f"grounding cache entry {entry} is corrupt ({exc}); rebuilding", stacklevel=2)
-                shutil.rmtree(entry, ignore_errors=True)
-        else:
-            old = _read_pointer(pointer)
-            if old is not None and old != key and self.path(old).exists():
-                warnings.warn(
-                    f"grounding cache for {data_file} is stale (the KG, linker, extraction settings "
-                    f"or the file changed); rebuilding",
-                    stacklevel=2,
-                )
-                shutil.rmtree(self.path(old), ignore_errors=True)
-        self.last_hit = False
-        data = build_fn()
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f".tmp-{uuid.uuid4().hex[:12]}"
-        tmp.mkdir()
         try:
+            self._check_dir()
+        except UnsafeInputError as exc:
+            warnings.warn(f"{exc}; building without the grounding cache", stacklevel=2)
+            self.last_hit, self.last_status = False, "uncached"
+            return build_fn()
+        entry = self.path(key)
+        index_path = self._index_path(data_file)
+        index = self._read_index(index_path)
+        num_entities = getattr(kg, "num_entities", None)
+        status = "new"
+        if os.path.lexists(entry):
+            try:
+                if entry.is_symlink() or not entry.is_dir():
+                    raise UnsafeInputError(f"{entry} is not a directory this cache made")
+                data, meta = _load_dataset(entry, True, int(num_entities) if num_entities is not None else None)
+                if meta.get("key") != key:
+                    raise IntegrityError(f"{entry}/meta.json: records another key")
+            except _LOAD_ERRORS as exc:
+                warnings.warn(f"grounding cache entry {entry} is corrupt ({exc}); rebuilding", stacklevel=2)
+                self._remove(key)
+                status = "corrupt"
+            else:
+                self.last_hit, self.last_status = True, "hit"
+                self._write_index(index_path, data_file, _touch(index, key, parts))
+                return data
+        others = [e for e in index if e["key"] != key and self._is_entry_dir(e["key"])]
+        stale = [e for e in others if e["parts"].get("data_sha256") != parts["data_sha256"]]
+        if stale:
+            warnings.warn(
+                f"grounding cache for {data_file} is stale (the file changed since "
+                f"{len(stale)} entr{'y was' if len(stale) == 1 else 'ies were'} made); rebuilding",
+                stacklevel=2,
+            )
+            for e in stale:
+                self._remove(e["key"])
+            status = "stale"
+        elif others and status == "new":
+            differ = sorted({k for e in others for k in parts if e["parts"].get(k) != parts[k]})
+            _log.info(
+                "grounding cache: building %s for new settings (%s differ from the %d cached entr%s, kept)",
+                data_file, ", ".join(differ) or "settings", len(others), "y" if len(others) == 1 else "ies",
+            )
+            status = "other-settings"
+        self.last_hit, self.last_status = False, status
+        data = build_fn()
+        with atomic_directory(entry) as tmp:
             data._write(tmp, {"key": key, "key_parts": parts, "data_file": str(data_file)})
-            _replace_dir(tmp, entry)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        _write_pointer(pointer, key, str(data_file))
+        stale_keys = {e["key"] for e in stale}
+        kept = [e for e in index if e["key"] not in stale_keys and self._is_entry_dir(e["key"])]
+        kept = _touch(kept, key, parts)
+        while len(kept) > self.max_entries_per_file:
+            self._remove(kept.pop(0)["key"])
+        self._write_index(index_path, data_file, kept)
         return data
+
+    # ------------------------------------------------------------------ internals
+
+    def _check_dir(self) -> None:
+        """``root/grounding`` must be a real directory (created if missing), not a symlink."""
+        for d in (self.dir, self.dir / "index"):
+            if os.path.lexists(d) and (d.is_symlink() or not d.is_dir()):
+                raise UnsafeInputError(f"grounding cache directory {d} is a symbolic link or not a directory")
+            d.mkdir(parents=True, exist_ok=True)
+
+    def _index_path(self, data_file: str | os.PathLike[str]) -> Path:
+        digest = hashlib.sha256(str(Path(data_file).resolve()).encode("utf-8", "surrogateescape")).hexdigest()
+        return self.dir / "index" / f"{digest}.json"
+
+    def _read_index(self, path: Path) -> list[dict[str, Any]]:
+        """The validated entries of an index file (invalid ones dropped with a warning)."""
+        if not os.path.lexists(path):
+            return []
+        try:
+            raw = _read_json(path, _INDEX_LIMIT)
+            items = raw.get("entries") if isinstance(raw, dict) else None
+            if not isinstance(items, list):
+                raise IntegrityError(f"{path}: no entry list")
+        except (OSError, ValueError) as exc:
+            warnings.warn(f"grounding cache index {path} is unreadable ({exc}); ignoring it", stacklevel=3)
+            return []
+        out = []
+        for item in items:
+            if not isinstance(item, dict) or not _is_key(item.get("key")) or not isinstance(item.get("parts"), dict):
+                warnings.warn(f"grounding cache index {path}: ignoring an invalid entry", stacklevel=3)
+                continue
+            used = item.get("used")
+            out.append({"key": item["key"], "parts": item["parts"], "used": float(used) if isinstance(used, (int, float)) else 0.0})
+        out.sort(key=lambda e: e["used"])
+        return out
+
+    def _write_index(self, path: Path, data_file: str | os.PathLike[str], entries: list[dict[str, Any]]) -> None:
+        atomic_write_json(path, {"data_file": str(data_file), "entries": entries}, indent=1)
+
+    def _is_entry_dir(self, key: str) -> bool:
+        p = self.path(key)
+        return p.is_dir() and not p.is_symlink()
+
+    def _remove(self, key: str) -> None:
+        """Delete the entry ``key``: a real directory directly under ``root/grounding`` (a symlink is only unlinked)."""
+        p = self.path(key)
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(st.st_mode) and p.resolve().parent == self.dir.resolve():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+
+
+def _touch(entries: list[dict[str, Any]], key: str, parts: dict[str, Any]) -> list[dict[str, Any]]:
+    """``entries`` with ``key`` moved to the end (most recently used)."""
+    out = [e for e in entries if e["key"] != key]
+    out.append({"key": key, "parts": parts, "used": time.time()})
+    return out
 
 
 def build_grounded_dataset(
@@ -408,36 +627,10 @@ def _unpack_paths(t: Mapping[str, torch.Tensor]) -> list[ChoicePaths]:
 
 
 def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
+    raw = _read_regular(path, _DATA_LIMIT)
     try:
-        return load_file(str(path))
+        return load(raw)
     except Exception as exc:  # safetensors raises its own error types on bad headers
-        raise ValueError(f"{path}: {exc}") from None
-
-
-def _read_pointer(path: Path) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as f:
-            key = json.load(f)["key"]
-        return key if isinstance(key, str) else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _write_pointer(path: Path, key: str, data_file: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    tmp.write_text(json.dumps({"key": key, "data_file": data_file}), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _replace_dir(tmp: Path, target: Path) -> None:
-    """Move the finished directory ``tmp`` onto ``target`` (replacing it)."""
-    old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:12]}"
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        raise IntegrityError(f"{path}: {exc}") from None

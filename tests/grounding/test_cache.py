@@ -132,28 +132,64 @@ def test_default_root_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert GroundingCache().root == Path(".kglm_cache")
 
 
-@pytest.mark.parametrize("change", ["data", "extraction", "linker", "kg"])
-def test_stale_rebuilds_with_warning(
-    tmp_path: Path, data_file: Path, kg: KnowledgeGraph, linker: LexiconLinker, change: str
-) -> None:
+def test_changed_file_is_stale(tmp_path: Path, data_file: Path, kg: KnowledgeGraph, linker: LexiconLinker) -> None:
     cache = GroundingCache(tmp_path / "cache")
     calls: list[int] = []
     cache.load_or_build(data_file, kg, linker, lambda: build(kg, linker, calls), {"graphs": "both"})
     old_key = cache.key(data_file, kg, linker, {"graphs": "both"})[0]
+    data_file.write_text(data_file.read_text() + "\n")
+    with pytest.warns(UserWarning, match="stale"):
+        cache.load_or_build(data_file, kg, linker, lambda: build(kg, linker, calls), {"graphs": "both"})
+    assert len(calls) == 2 and cache.last_hit is False and cache.last_status == "stale"
+    assert not cache.path(old_key).exists()
+
+
+@pytest.mark.parametrize("change", ["extraction", "linker", "kg"])
+def test_other_settings_kept_side_by_side(
+    tmp_path: Path, data_file: Path, kg: KnowledgeGraph, linker: LexiconLinker, change: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cache = GroundingCache(tmp_path / "cache")
+    calls: list[int] = []
     extraction = {"graphs": "both"}
+    cache.load_or_build(data_file, kg, linker, lambda: build(kg, linker, calls), extraction)
+    old_key = cache.key(data_file, kg, linker, extraction)[0]
+    extraction2 = dict(extraction)
     kg2, linker2 = kg, linker
-    if change == "data":
-        data_file.write_text(data_file.read_text() + "\n")
-    elif change == "extraction":
-        extraction = {"graphs": "both", "max_nodes": 5}
+    if change == "extraction":
+        extraction2 = {"graphs": "both", "max_nodes": 5}
     elif change == "linker":
         linker2 = LexiconLinker.from_kg(kg, lemmatizer="rule", keep_overlapping=True)
     else:
         kg2 = KnowledgeGraph(NAMES, ["AtLocation", "HasProperty", "MadeBy"], TRIPLES[:-1])
-    with pytest.warns(UserWarning, match="stale"):
-        cache.load_or_build(data_file, kg2, linker2, lambda: build(kg2, linker2, calls), extraction)
-    assert len(calls) == 2 and cache.last_hit is False
-    assert not cache.path(old_key).exists()
+    caplog.set_level("INFO", logger="kglm.grounding.cache")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # another setting is not "stale"
+        cache.load_or_build(data_file, kg2, linker2, lambda: build(kg2, linker2, calls), extraction2)
+        assert cache.last_status == "other-settings" and len(calls) == 2
+        assert "new settings" in caplog.text
+        assert cache.path(old_key).exists()
+        # alternating the two settings reuses both entries
+        for _ in range(2):
+            cache.load_or_build(data_file, kg, linker, lambda: build(kg, linker, calls), extraction)
+            assert cache.last_hit is True
+            cache.load_or_build(data_file, kg2, linker2, lambda: build(kg2, linker2, calls), extraction2)
+            assert cache.last_hit is True
+    assert len(calls) == 2
+    assert len(cache.entries(data_file)) == 2
+
+
+def test_entries_per_file_bounded(tmp_path: Path, data_file: Path, kg: KnowledgeGraph, linker: LexiconLinker) -> None:
+    cache = GroundingCache(tmp_path / "cache", max_entries_per_file=2)
+    calls: list[int] = []
+    keys = []
+    for n in (5, 6, 7):
+        extraction = {"graphs": "qa", "max_nodes": n}
+        cache.load_or_build(data_file, kg, linker, lambda: build(kg, linker, calls, graphs="qa"), extraction)
+        keys.append(cache.key(data_file, kg, linker, extraction)[0])
+    assert [e["key"] for e in cache.entries(data_file)] == keys[1:]
+    assert not cache.path(keys[0]).exists()  # least recently used evicted
+    assert cache.path(keys[1]).is_dir() and cache.path(keys[2]).is_dir()
 
 
 @pytest.mark.parametrize("victim", ["grounded.json", "graphs.safetensors", "paths.safetensors", "meta.json"])
@@ -185,6 +221,6 @@ def test_no_leftover_temp_dirs(tmp_path: Path, data_file: Path, kg: KnowledgeGra
     with pytest.raises(RuntimeError):
         cache.load_or_build(data_file, kg, linker, boom)
     cache.load_or_build(data_file, kg, linker, lambda: build(kg, linker, [], graphs="qa"))
-    names = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    names = sorted(p.name for p in (tmp_path / "cache" / "grounding").iterdir())
     assert [n for n in names if n.startswith(".")] == []
-    assert len(names) == 2 and "latest" in names
+    assert len(names) == 2 and "index" in names
