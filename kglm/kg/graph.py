@@ -7,6 +7,8 @@ A knowledge graph here is
 * ``triples``: an ``int64`` tensor ``(T, 3)`` of ``(head, relation, tail)``;
 * labels: several surface forms per entity (used by entity linking), stored
   compactly as a CSR pair ``label_ptr (E + 1,)`` + one flat list of strings;
+* descriptions: zero or more description strings per entity (definitions,
+  glosses), stored the same way (``description_ptr (E + 1,)`` + flat strings);
 * CSR indexes of the outgoing and incoming edges, built vectorised on demand
   and cached.
 
@@ -45,6 +47,8 @@ _RELATIONS = "relations.json"
 _LABELS = "labels.json"
 _LABEL_PTR = "label_ptr.npy"
 _TRIPLES = "triples.npy"
+_DESCRIPTIONS = "descriptions.json"
+_DESCRIPTION_PTR = "description_ptr.npy"
 _CSR_PARTS = ("ptr", "neighbor", "relation", "triple")
 _EXTRAS = "extras"
 
@@ -103,6 +107,9 @@ class KnowledgeGraph:
         labels: surface forms per entity id. An entity missing from the mapping
             (or every entity when ``labels`` is ``None``) gets its name as its only label.
         metadata: JSON-serialisable information kept with the graph (source files, options).
+        descriptions: description strings (definitions, glosses) per entity id, first
+            = primary. Entities missing from the mapping have none; empty strings and
+            repeats of an entity's earlier description are dropped.
 
     Shapes:
         ``triples``: ``(T, 3)``; ``head`` / ``relation`` / ``tail``: ``(T,)`` views.
@@ -122,6 +129,7 @@ class KnowledgeGraph:
         triples: Any,
         labels: Mapping[int, Sequence[str]] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        descriptions: Mapping[int, Sequence[str]] | None = None,
     ) -> None:
         entities = [str(e) for e in entities]
         relations = [str(r) for r in relations]
@@ -141,7 +149,9 @@ class KnowledgeGraph:
                         f"triple {row} has {what} id {int(c[row])} out of range [0, {bound})"
                     )
         ptr, text = _labels_to_csr(entities, labels)
-        self._init(entities, relations, t, ptr, text, dict(metadata or {}))
+        dptr, dtext = _descriptions_to_csr(len(entities), descriptions)
+        self._init(entities, relations, t, ptr, text, dict(metadata or {}),
+                   description_ptr=dptr, description_text=dtext)
 
     # ------------------------------------------------------------------ internals
     def _init(
@@ -156,6 +166,8 @@ class KnowledgeGraph:
         lazy_files: dict[str, _LazyJSON] | None = None,
         csr: dict[str, tuple[torch.Tensor, ...]] | None = None,
         fingerprint: str | None = None,
+        description_ptr: torch.Tensor | None = None,
+        description_text: list[str] | None = None,
     ) -> None:
         self._entities = entities
         self._relations = relations
@@ -169,6 +181,11 @@ class KnowledgeGraph:
         self._fingerprint = fingerprint
         self._entity_index: dict[str, int] | None = None
         self._relation_index: dict[str, int] | None = None
+        if description_ptr is None:  # no descriptions: an all-zero pointer, no texts
+            description_ptr = torch.zeros(self._num_entities + 1, dtype=torch.long)
+            description_text = []
+        self._description_ptr = description_ptr
+        self._description_text = description_text
 
     @classmethod
     def _from_parts(
@@ -179,10 +196,16 @@ class KnowledgeGraph:
         label_ptr: torch.Tensor,
         label_text: list[str],
         metadata: Mapping[str, Any] | None = None,
+        description_ptr: torch.Tensor | None = None,
+        description_text: list[str] | None = None,
     ) -> KnowledgeGraph:
-        """Build without re-validating (for builders and transforms that guarantee validity)."""
+        """Build without re-validating (for builders and transforms that guarantee validity).
+
+        ``description_ptr`` / ``description_text`` come from :func:`_descriptions_to_csr`
+        (``None``: no descriptions)."""
         kg = cls.__new__(cls)
-        kg._init(entities, relations, triples.contiguous(), label_ptr, label_text, dict(metadata or {}))
+        kg._init(entities, relations, triples.contiguous(), label_ptr, label_text, dict(metadata or {}),
+                 description_ptr=description_ptr, description_text=description_text)
         return kg
 
     # ------------------------------------------------------------------ vocabularies
@@ -243,11 +266,17 @@ class KnowledgeGraph:
         """Total number of labels over all entities."""
         return int(self._label_ptr[-1])
 
+    @property
+    def num_descriptions(self) -> int:
+        """Total number of descriptions over all entities (0 when the graph has none)."""
+        return int(self._description_ptr[-1])
+
     def __repr__(self) -> str:
+        extra = f", num_descriptions={self.num_descriptions}" if self.num_descriptions else ""
         return (
             f"{type(self).__name__}(num_entities={self.num_entities}, "
             f"num_relations={self.num_relations}, num_triples={self.num_triples}, "
-            f"num_labels={self.num_labels})"
+            f"num_labels={self.num_labels}{extra})"
         )
 
     def entity_id(self, name: str) -> int:
@@ -298,6 +327,46 @@ class KnowledgeGraph:
         text = self._labels
         ptr = self._label_ptr.tolist()
         return {i: text[ptr[i] : ptr[i + 1]] for i in range(self.num_entities)}
+
+    # ------------------------------------------------------------------ descriptions
+    @property
+    def _descriptions(self) -> list[str]:
+        if self._description_text is None:
+            self._description_text = self._lazy_files[_DESCRIPTIONS].read()
+            if len(self._description_text) != self.num_descriptions:
+                raise ValueError(
+                    f"{self._lazy_files[_DESCRIPTIONS].path}: {len(self._description_text)} descriptions, "
+                    f"{_DESCRIPTION_PTR} says {self.num_descriptions}"
+                )
+        return self._description_text
+
+    def descriptions_of(self, entity_id: int) -> list[str]:
+        """The descriptions (definitions, glosses) of one entity, primary first; ``[]`` when none."""
+        i = int(entity_id)
+        if not 0 <= i < self.num_entities:
+            raise IndexError(f"entity id {i} out of range [0, {self.num_entities})")
+        start, end = int(self._description_ptr[i]), int(self._description_ptr[i + 1])
+        return self._descriptions[start:end] if end > start else []
+
+    def description_index(self) -> tuple[torch.Tensor, list[str]]:
+        """All descriptions, flat: ``(entity id of each description (D,), texts)``."""
+        counts = self._description_ptr[1:] - self._description_ptr[:-1]
+        owner = torch.repeat_interleave(torch.arange(self.num_entities, dtype=torch.long), counts)
+        return owner, list(self._descriptions) if self.num_descriptions else []
+
+    def descriptions_dict(self) -> dict[int, list[str]]:
+        """Descriptions as ``{entity id: [description, ...]}``, only entities that have some."""
+        if not self.num_descriptions:
+            return {}
+        text = self._descriptions
+        ptr = self._description_ptr.tolist()
+        return {i: text[ptr[i] : ptr[i + 1]] for i in range(self.num_entities) if ptr[i + 1] > ptr[i]}
+
+    def _description_parts(self) -> dict[str, Any]:
+        """``description_ptr`` / ``description_text`` keyword arguments for :meth:`_from_parts` (a copy)."""
+        if not self.num_descriptions:
+            return {}
+        return {"description_ptr": self._description_ptr.clone(), "description_text": list(self._descriptions)}
 
     # ------------------------------------------------------------------ adjacency
     def csr(self, direction: str = "out") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -365,7 +434,16 @@ class KnowledgeGraph:
         text = self._labels
         lp = self._label_ptr.tolist()
         labels = [s for i in ids.tolist() for s in text[lp[i] : lp[i + 1]]]
-        return KnowledgeGraph._from_parts(entities, list(self._relations), triples, ptr, labels, self.metadata)
+        desc: dict[str, Any] = {}
+        if self.num_descriptions:
+            dcounts = (self._description_ptr[1:] - self._description_ptr[:-1])[ids]
+            dptr = torch.zeros(ids.numel() + 1, dtype=torch.long)
+            torch.cumsum(dcounts, 0, out=dptr[1:])
+            dtext, dp = self._descriptions, self._description_ptr.tolist()
+            desc = {"description_ptr": dptr,
+                    "description_text": [s for i in ids.tolist() for s in dtext[dp[i] : dp[i + 1]]]}
+        return KnowledgeGraph._from_parts(entities, list(self._relations), triples, ptr, labels, self.metadata,
+                                          **desc)
 
     def add_inverse_relations(self) -> KnowledgeGraph:
         """A copy with every triple ``(h, r, t)`` also present as ``(t, r + R, h)``;
@@ -376,7 +454,7 @@ class KnowledgeGraph:
         _check_unique(relations, "relation")
         return KnowledgeGraph._from_parts(
             self.entities, relations, torch.cat([self._triples, inv]),
-            self._label_ptr.clone(), list(self._labels), self.metadata,
+            self._label_ptr.clone(), list(self._labels), self.metadata, **self._description_parts(),
         )
 
     def deduplicate(self) -> KnowledgeGraph:
@@ -384,7 +462,7 @@ class KnowledgeGraph:
         if self.num_triples == 0:
             return KnowledgeGraph._from_parts(
                 self.entities, list(self._relations), self._triples.clone(),
-                self._label_ptr.clone(), list(self._labels), self.metadata,
+                self._label_ptr.clone(), list(self._labels), self.metadata, **self._description_parts(),
             )
         keep = _first_occurrences(self._triples, self.num_entities, self.num_relations)
         if keep.numel() == self.num_triples:
@@ -393,15 +471,17 @@ class KnowledgeGraph:
             kept = self._triples[keep]
         return KnowledgeGraph._from_parts(
             self.entities, list(self._relations), kept,
-            self._label_ptr.clone(), list(self._labels), self.metadata,
+            self._label_ptr.clone(), list(self._labels), self.metadata, **self._description_parts(),
         )
 
     # ------------------------------------------------------------------ identity
     @property
     def fingerprint(self) -> str:
-        """SHA-256 hex digest of entity names, relation names, labels and triples.
+        """SHA-256 hex digest of entity names, relation names, labels, triples and descriptions.
 
-        Stable across processes and save/load (the metadata is not part of it)."""
+        Stable across processes and save/load (the metadata is not part of it).
+        Descriptions enter only when there are some, so a graph without any keeps
+        the fingerprint it had before descriptions existed."""
         if self._fingerprint is None:
             h = hashlib.sha256()
             h.update(b"kglm-kg-v1\0")
@@ -410,6 +490,11 @@ class KnowledgeGraph:
                 h.update(b"\0")
             h.update(np.ascontiguousarray(self._label_ptr.numpy(), dtype="<i8").tobytes())
             h.update(np.ascontiguousarray(self._triples.numpy(), dtype="<i8").tobytes())
+            if self.num_descriptions:
+                h.update(b"\0descriptions\0")
+                h.update(json.dumps(self._descriptions, ensure_ascii=False).encode("utf-8"))
+                h.update(b"\0")
+                h.update(np.ascontiguousarray(self._description_ptr.numpy(), dtype="<i8").tobytes())
             self._fingerprint = h.hexdigest()
         return self._fingerprint
 
@@ -427,7 +512,7 @@ class KnowledgeGraph:
 
     def to_networkx(self) -> nx.MultiDiGraph:
         """A :class:`networkx.MultiDiGraph`: nodes are entity names with a ``labels``
-        attribute, each edge has its relation name as ``relation`` and its triple
+        attribute (and ``descriptions`` when the entity has some), each edge has its relation name as ``relation`` and its triple
         index as key. ``graph.graph`` holds ``relations`` and ``metadata``."""
         import networkx as nx
 
@@ -435,6 +520,8 @@ class KnowledgeGraph:
         names = self.entities
         labels = self.labels_dict()
         g.add_nodes_from((names[i], {"labels": labels[i]}) for i in range(self.num_entities))
+        for i, ds in self.descriptions_dict().items():
+            g.nodes[names[i]]["descriptions"] = ds
         rel = self._relations
         g.add_edges_from(
             (names[h], names[t], k, {"relation": rel[r]})
@@ -447,7 +534,8 @@ class KnowledgeGraph:
         """Build from any networkx graph whose edges carry a ``relation`` attribute.
 
         Nodes become entities (``str(node)``), in node order; a node's ``labels``
-        attribute (list of strings) becomes its labels. Relation ids follow
+        attribute (list of strings) becomes its labels, its ``descriptions`` attribute
+        its descriptions. Relation ids follow
         ``graph.graph["relations"]`` when present, then first appearance. Edges are
         taken in key order when the keys are exactly ``0..m-1`` (as written by
         :meth:`to_networkx`), so a round trip keeps the triple order.
@@ -477,8 +565,10 @@ class KnowledgeGraph:
             if not graph.is_directed():
                 rows.append((index[v], rel_index[r], index[u]))
         labels = {i: list(graph.nodes[n]["labels"]) for i, n in enumerate(nodes) if graph.nodes[n].get("labels")}
+        descriptions = {i: list(graph.nodes[n]["descriptions"]) for i, n in enumerate(nodes)
+                        if graph.nodes[n].get("descriptions")}
         return cls(entities, relations, torch.tensor(rows, dtype=torch.long).reshape(-1, 3), labels,
-                   graph.graph.get("metadata"))
+                   graph.graph.get("metadata"), descriptions=descriptions)
 
     # ------------------------------------------------------------------ builders
     @classmethod
@@ -558,6 +648,9 @@ class KnowledgeGraph:
         dump(_LABELS, self._labels)
         np.save(out / _LABEL_PTR, self._label_ptr.numpy().astype(np.int64, copy=False))
         np.save(out / _TRIPLES, self._triples.numpy().astype(np.int64, copy=False))
+        if self.num_descriptions:  # graphs without descriptions are saved exactly as before
+            dump(_DESCRIPTIONS, self._descriptions)
+            np.save(out / _DESCRIPTION_PTR, self._description_ptr.numpy().astype(np.int64, copy=False))
         for direction in ("out", "in"):
             for part, tensor in zip(_CSR_PARTS, self.csr(direction)):
                 np.save(out / f"csr_{direction}_{part}.npy", tensor.numpy().astype(np.int64, copy=False))
@@ -567,6 +660,7 @@ class KnowledgeGraph:
             "num_relations": self.num_relations,
             "num_triples": self.num_triples,
             "num_labels": self.num_labels,
+            "num_descriptions": self.num_descriptions,
             "fingerprint": self.fingerprint,
             "metadata": self.metadata,
         }
@@ -614,13 +708,27 @@ class KnowledgeGraph:
                 _check_shape(p, arr, (E + 1,) if part == "ptr" else (T,))
                 parts.append(arr)
             csr[direction] = tuple(parts)
+        lazy_files = {_ENTITIES: _LazyJSON(d / _ENTITIES), _LABELS: _LazyJSON(d / _LABELS)}
+        # graphs saved before descriptions existed have no num_descriptions and no files
+        D = int(header.get("num_descriptions") or 0)
+        description_ptr = None
+        if D:
+            description_ptr = _tensor_from_npy(d / _DESCRIPTION_PTR, False)
+            _check_shape(d / _DESCRIPTION_PTR, description_ptr, (E + 1,))
+            if int(description_ptr[-1]) != D:
+                raise ValueError(
+                    f"{d / _DESCRIPTION_PTR}: ends at {int(description_ptr[-1])}, header says {D} descriptions"
+                )
+            lazy_files[_DESCRIPTIONS] = _LazyJSON(d / _DESCRIPTIONS)
         kg = cls.__new__(cls)
         kg._init(
             None, relations, triples, label_ptr, None, dict(header.get("metadata") or {}),
             num_entities=E,
-            lazy_files={_ENTITIES: _LazyJSON(d / _ENTITIES), _LABELS: _LazyJSON(d / _LABELS)},
+            lazy_files=lazy_files,
             csr=csr,
             fingerprint=header.get("fingerprint"),
+            description_ptr=description_ptr,
+            description_text=None if D else [],
         )
         return kg
 
@@ -721,6 +829,46 @@ def _labels_to_csr(
             text.append(defaults[k])
         prev = k + 1
     text.extend(defaults[prev:])
+    ptr = np.zeros(E + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    return torch.from_numpy(ptr), text
+
+
+def _descriptions_to_csr(
+    num_entities: int, descriptions: Mapping[int, Sequence[str] | str] | None
+) -> tuple[torch.Tensor | None, list[str] | None]:
+    """Descriptions per entity id -> ``(description_ptr (E+1,), flat texts)``.
+
+    Entities missing from the mapping get none. A bare string counts as one
+    description; empty strings and an entity's repeated descriptions are dropped.
+    Returns ``(None, None)`` when there is no description at all (the graph then
+    stores none and its fingerprint is that of a graph without descriptions).
+    """
+    if not descriptions:
+        return None, None
+    E = num_entities
+    keys = []
+    for k in descriptions:
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 0 <= int(k) < E:
+            raise ValueError(f"descriptions: key {k!r} is not an entity id in [0, {E})")
+        keys.append(int(k))
+    keys.sort()
+    counts = np.zeros(E, dtype=np.int64)
+    text: list[str] = []
+    for k in keys:
+        ds = descriptions[k]
+        if isinstance(ds, str):
+            ds = [ds]
+        kept: list[str] = []
+        for d in ds:
+            if not isinstance(d, str):
+                raise ValueError(f"descriptions: entity {k} has a non-string description {d!r}")
+            if d and d not in kept:
+                kept.append(d)
+        text.extend(kept)
+        counts[k] = len(kept)
+    if not text:
+        return None, None
     ptr = np.zeros(E + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
     return torch.from_numpy(ptr), text

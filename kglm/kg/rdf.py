@@ -15,6 +15,9 @@ Mapping:
   so builds are reproducible and files never share blank nodes);
 * predicates whose object is an IRI or blank node become relations (IRI string);
 * literals of the label predicates become labels, filtered by language;
+* literals of the description predicates (``skos:definition``, ``rdfs:comment``,
+  ``obo:IAO_0000115``, ``dcterms:description`` by default) become descriptions,
+  filtered by the same languages;
 * other literals are dropped (counted in ``metadata``) or, with
   ``keep_literals=True``, become attribute entities named by their N-Triples form
   (``"42"^^<http://www.w3.org/2001/XMLSchema#integer>``) labelled by their value;
@@ -45,7 +48,7 @@ from urllib.parse import quote, unquote
 import numpy as np
 import torch
 
-from kglm.kg.graph import KnowledgeGraph, _labels_to_csr
+from kglm.kg.graph import KnowledgeGraph, _descriptions_to_csr, _labels_to_csr
 from kglm.kg.triples import PROGRESS_EVERY, open_text, progress, strip_compression
 
 __all__ = [
@@ -56,6 +59,7 @@ __all__ = [
     "local_name_label",
     "local_name_labels",
     "DEFAULT_LABEL_PREDICATES",
+    "DEFAULT_DESCRIPTION_PREDICATES",
     "ENTITY_NS",
     "RELATION_NS",
 ]
@@ -72,6 +76,15 @@ OWL_RESTRICTION = "http://www.w3.org/2002/07/owl#Restriction"
 #: Predicates whose literal objects become labels by default.
 DEFAULT_LABEL_PREDICATES: tuple[str, ...] = (RDFS_LABEL, SKOS_PREF, SKOS_ALT, OBO_SYNONYM)
 
+SKOS_DEFINITION = "http://www.w3.org/2004/02/skos/core#definition"
+RDFS_COMMENT = "http://www.w3.org/2000/01/rdf-schema#comment"
+OBO_DEFINITION = "http://purl.obolibrary.org/obo/IAO_0000115"  # "definition" (FoodOn and other OBO ontologies)
+DCTERMS_DESCRIPTION = "http://purl.org/dc/terms/description"
+
+#: Predicates whose literal objects become descriptions by default (in this order of preference
+#: only through file order: descriptions are kept in the order their statements are read).
+DEFAULT_DESCRIPTION_PREDICATES: tuple[str, ...] = (SKOS_DEFINITION, RDFS_COMMENT, OBO_DEFINITION, DCTERMS_DESCRIPTION)
+
 #: Namespaces used by :func:`to_rdf` for names that are not IRIs (stripped by :func:`from_rdf`).
 ENTITY_NS = "urn:kglm:entity:"
 RELATION_NS = "urn:kglm:relation:"
@@ -87,6 +100,7 @@ PREFIXES: dict[str, str] = {
     "dc": "http://purl.org/dc/elements/1.1/",
     "dcterms": "http://purl.org/dc/terms/",
     "foaf": "http://xmlns.com/foaf/0.1/",
+    "obo": "http://purl.obolibrary.org/obo/",
 }
 
 # suffix -> rdflib parser name
@@ -251,12 +265,15 @@ class _RdfCollector:
         languages: Sequence[str | None] | None,
         keep_literals: bool,
         drop_rdf_type: bool,
+        description_predicates: Iterable[str] = (),
     ) -> None:
         self.ent: dict[str, int] = {}
         self.rel: dict[str, int] = {}
         self.ids = array("q")  # flat (head, relation, tail) ids, 8 bytes each
         self.labels: dict[int, list[tuple[str, str | None, str]]] = {}
         self.label_preds = {expand_curie(p) for p in label_predicates}
+        self.description_preds = {expand_curie(p) for p in description_predicates} - self.label_preds
+        self.descriptions: dict[int, list[tuple[str, str | None]]] = {}
         self.languages = None if languages is None else {None if x is None else x.lower() for x in languages}
         self.keep_literals = keep_literals
         self.drop_rdf_type = drop_rdf_type
@@ -294,6 +311,9 @@ class _RdfCollector:
         if p in self.label_preds:
             self.label_stats[p] += 1
             self.labels.setdefault(self.node(s), []).append((value, lang.lower() if lang else None, p))
+        elif p in self.description_preds:
+            self.stats["description_statements"] += 1
+            self.descriptions.setdefault(self.node(s), []).append((value, lang.lower() if lang else None))
         elif self.keep_literals:
             from rdflib import Literal, URIRef
 
@@ -337,9 +357,19 @@ class _RdfCollector:
             ]
         triples = torch.from_numpy(np.frombuffer(self.ids, dtype=np.int64).reshape(-1, 3).copy())
         ptr, text = _labels_to_csr(defaults, labels)
+        # descriptions: the same language filter as labels, but no fallback to other
+        # languages (an entity without a description is normal; one without a label is not)
+        descriptions: dict[int, list[str]] = {}
+        for i, ds in self.descriptions.items():
+            kept_d = [x[0] for x in ds if self._accept(x[1])]
+            self.stats["dropped_description_languages"] += len(ds) - len(kept_d)
+            if kept_d:
+                descriptions[i] = kept_d
+        dptr, dtext = _descriptions_to_csr(len(names), descriptions)
         meta = {**metadata, **dict(self.stats), "label_statements": dict(self.label_stats),
                 "labels_kept": dict(kept_stats), "label_language_fallbacks": fallback}
-        kg = KnowledgeGraph._from_parts(names, relations, triples, ptr, text, meta)
+        kg = KnowledgeGraph._from_parts(names, relations, triples, ptr, text, meta,
+                                        description_ptr=dptr, description_text=dtext)
         # an RDF graph is a set of statements: repeated lines of a streamed file count once
         before = kg.num_triples
         kg = kg.deduplicate()
@@ -509,6 +539,7 @@ def from_rdf(
     format: str | None = None,
     *,
     label_predicates: Iterable[str] = DEFAULT_LABEL_PREDICATES,
+    description_predicates: Iterable[str] = DEFAULT_DESCRIPTION_PREDICATES,
     languages: Sequence[str | None] | None = None,
     keep_literals: bool = False,
     drop_rdf_type: bool = False,
@@ -526,10 +557,14 @@ def from_rdf(
         label_predicates: predicates whose literals are labels (IRIs or CURIEs such as
             ``"skos:prefLabel"``). Default: rdfs:label, skos:prefLabel, skos:altLabel,
             oboInOwl:hasSynonym.
-        languages: language tags to keep for labels (``None`` in the tuple = untagged;
+        description_predicates: predicates whose literals are descriptions (definitions).
+            Default: skos:definition, rdfs:comment, obo:IAO_0000115, dcterms:description.
+            A predicate that is also a label predicate counts as a label.
+        languages: language tags to keep for labels and descriptions (``None`` in the tuple = untagged;
             ``"en"`` also matches ``"en-us"``). An entity with no label in these
             languages keeps its other labels instead of none. ``None`` (default) keeps
-            all; ``("en", None)`` keeps English and untagged labels.
+            all; ``("en", None)`` keeps English and untagged labels. Descriptions are
+            filtered the same way, without that fallback.
         keep_literals: keep non-label literals as attribute entities instead of dropping them.
         drop_rdf_type: leave out ``rdf:type`` edges.
         drop_owl_restrictions: leave out blank nodes typed ``owl:Restriction``, their
@@ -558,7 +593,7 @@ def from_rdf(
         ntriples_reader = "oxigraph" if importlib.util.find_spec("pyoxigraph") else "python"
     if ntriples_reader not in ("oxigraph", "python", "rdflib"):
         raise ValueError(f"ntriples_reader must be 'auto', 'oxigraph', 'python' or 'rdflib', got {ntriples_reader!r}")
-    c = _RdfCollector(label_predicates, languages, keep_literals, drop_rdf_type)
+    c = _RdfCollector(label_predicates, languages, keep_literals, drop_rdf_type, description_predicates)
     formats = []
     total = 0
     for file_no, path in enumerate(paths):
@@ -606,7 +641,7 @@ def _nt_term(name: str, ns: str) -> str:
 _NT_LITERAL_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
 
-def _write_ntriples(kg: KnowledgeGraph, f: IO[str], label_predicate: str) -> None:
+def _write_ntriples(kg: KnowledgeGraph, f: IO[str], label_predicate: str, description_predicate: str) -> None:
     # written directly, line by line: rdflib's serializer first builds a whole
     # in-memory graph and is much slower on large graphs
     ents = [_nt_term(n, ENTITY_NS) for n in kg.entities]
@@ -619,6 +654,13 @@ def _write_ntriples(kg: KnowledgeGraph, f: IO[str], label_predicate: str) -> Non
         for i, label in zip(owner.tolist(), text)
         if not ents[i].startswith('"')
     )
+    dp = f"<{description_predicate}>"
+    owner, text = kg.description_index()
+    f.writelines(
+        f'{ents[i]} {dp} "{d.translate(_NT_LITERAL_ESCAPES)}" .\n'
+        for i, d in zip(owner.tolist(), text)
+        if not ents[i].startswith('"')
+    )
 
 
 def to_rdf(
@@ -627,13 +669,15 @@ def to_rdf(
     format: str | None = None,
     *,
     label_predicate: str = RDFS_LABEL,
+    description_predicate: str = SKOS_DEFINITION,
 ) -> None:
     """Write ``kg`` as RDF (format from ``format`` or the suffix; ``.gz`` / ``.bz2`` compress).
 
     Entity and relation names that are absolute IRIs are written as such, blank
     nodes (``_:x``) as blank nodes, literal attribute entities as literals, and
     other names (ConceptNet phrases) under :data:`ENTITY_NS` / :data:`RELATION_NS`,
-    percent-encoded. Every label is written with ``label_predicate``. N-Triples are
+    percent-encoded. Every label is written with ``label_predicate``, every
+    description with ``description_predicate`` (default ``skos:definition``). N-Triples are
     streamed directly; other formats go through rdflib's serializers. Relations
     without any triple have no statement to appear in, so they are not written.
     The file is written to a temporary name and renamed into place.
@@ -641,13 +685,14 @@ def to_rdf(
     out = Path(path)
     fmt = _normalise_format(format) if format else guess_format(out)
     lp_iri = expand_curie(label_predicate)
+    dp_iri = expand_curie(description_predicate)
     suffix = out.suffix.lower()
     opener = gzip.open if suffix == ".gz" else bz2.open if suffix == ".bz2" else open
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     try:
         if fmt == "nt":
             with opener(tmp, "wt", encoding="utf-8", newline="\n") as f:  # type: ignore[operator]
-                _write_ntriples(kg, f, lp_iri)
+                _write_ntriples(kg, f, lp_iri, dp_iri)
         else:
             import rdflib
             from rdflib import Literal, URIRef
@@ -662,6 +707,11 @@ def to_rdf(
             for i, label in zip(owner.tolist(), text):
                 if not isinstance(ents[i], Literal):
                     g.add((ents[i], lp, Literal(label)))
+            dp = URIRef(dp_iri)
+            owner, text = kg.description_index()
+            for i, d in zip(owner.tolist(), text):
+                if not isinstance(ents[i], Literal):
+                    g.add((ents[i], dp, Literal(d)))
             data = g.serialize(format=fmt, encoding="utf-8")
             with opener(tmp, "wb") as f:  # type: ignore[operator]
                 f.write(data)

@@ -19,7 +19,7 @@ from typing import IO, Any
 import numpy as np
 import torch
 
-from kglm.kg.graph import KnowledgeGraph, _labels_to_csr
+from kglm.kg.graph import KnowledgeGraph, _descriptions_to_csr, _labels_to_csr
 
 __all__ = ["from_triples", "open_text", "Vocab", "TripleBuilder"]
 
@@ -91,6 +91,7 @@ class TripleBuilder:
         self.relations = Vocab()
         self._ids = array("q")  # flat (head, relation, tail) ids, 8 bytes each
         self.labels: dict[int, list[str]] = {}
+        self.descriptions: dict[int, list[str]] = {}
 
     def add(self, head: str, relation: str, tail: str) -> None:
         """Add one triple by names."""
@@ -102,6 +103,12 @@ class TripleBuilder:
         ls = self.labels.setdefault(self.entities.add(entity), [])
         if label not in ls:
             ls.append(label)
+
+    def add_description(self, entity: str, description: str) -> None:
+        """Add a description to ``entity`` (created if new); repeats are kept once."""
+        ds = self.descriptions.setdefault(self.entities.add(entity), [])
+        if description not in ds:
+            ds.append(description)
 
     @property
     def num_triples(self) -> int:
@@ -117,8 +124,10 @@ class TripleBuilder:
         if default_labels:
             labels = {**default_labels, **labels}
         ptr, text = _labels_to_csr(entities, labels)
+        dptr, dtext = _descriptions_to_csr(len(entities), self.descriptions)
         triples = torch.from_numpy(np.frombuffer(self._ids, dtype=np.int64).reshape(-1, 3).copy())
-        return KnowledgeGraph._from_parts(entities, self.relations.names(), triples, ptr, text, metadata)
+        return KnowledgeGraph._from_parts(entities, self.relations.names(), triples, ptr, text, metadata,
+                                          description_ptr=dptr, description_text=dtext)
 
 
 def from_triples(
@@ -128,6 +137,7 @@ def from_triples(
     header: bool = False,
     labels: Mapping[str, Sequence[str]] | None = None,
     metadata: Mapping[str, Any] | None = None,
+    descriptions: Mapping[str, Sequence[str]] | None = None,
 ) -> KnowledgeGraph:
     """Build a graph from ``(head, relation, tail)`` names.
 
@@ -139,6 +149,9 @@ def from_triples(
         header: the file's first line is a header and is not data.
         labels: labels by entity name; an entity without any has its name as its only label.
         metadata: kept on the graph.
+        descriptions: descriptions (definitions) by entity name, primary first; a bare
+            string is one description. Like ``labels``, a name not in any triple becomes
+            an entity without edges.
 
     Blank lines are not data and are passed over; any other line must have exactly
     three non-empty columns.
@@ -189,4 +202,9 @@ def from_triples(
         for name, ls in labels.items():
             for label in [ls] if isinstance(ls, str) else ls:
                 b.add_label(name, label)
+    if descriptions:
+        for name, ds in descriptions.items():
+            for d in [ds] if isinstance(ds, str) else ds:
+                if d:
+                    b.add_description(str(name), str(d))
     return b.build(metadata=meta)

@@ -63,7 +63,9 @@ def test_formats_give_the_same_graph(name: str, reader: str) -> None:
     assert set(kg.relations) == ANIMAL_RELATIONS
     assert named_triples(kg) == ANIMAL_TRIPLES and kg.num_triples == 5
     assert labels_by_name(kg) == ANIMAL_LABELS_EN
-    assert kg.metadata["dropped_literals"] == 2  # ex:weight, rdfs:comment
+    assert kg.metadata["dropped_literals"] == 1  # ex:weight (rdfs:comment is a description)
+    assert kg.descriptions_dict() == {kg.entity_id(EX + "RevolvingDoor"): ["spins"]}
+    assert kg.metadata["description_statements"] == 1
     assert kg.metadata["dropped_label_languages"] == 1
     assert kg.metadata["label_language_fallbacks"] == 1
 
@@ -94,7 +96,8 @@ def test_compressed_and_explicit_format(tmp_path: Path) -> None:
 @pytest.mark.parametrize("reader", ["oxigraph", "python"])
 def test_options_rdf_type_literals_and_label_predicates(reader: str) -> None:
     kg = from_rdf(FIXTURES / "animals.nt", drop_rdf_type=True, keep_literals=True,
-                  label_predicates=["rdfs:label"], local_name_labels=False, ntriples_reader=reader)
+                  label_predicates=["rdfs:label"], local_name_labels=False, ntriples_reader=reader,
+                  description_predicates=())
     weight = '"4"^^<http://www.w3.org/2001/XMLSchema#integer>'
     spins = '"spins"@en'
     assert set(kg.relations) == {EX + "isA", EX + "atLocation", EX + "partOf", EX + "weight",
