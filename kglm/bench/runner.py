@@ -121,8 +121,12 @@ class SuiteResult:
 
 
 def suite_config(suite: Suite, dataset_index: int = 0, **changes: Any) -> Any:
-    """The :class:`~kglm.training.TrainingConfig` shared by a suite's jobs on one dataset."""
-    from kglm.training.config import TrainingConfig
+    """The :class:`~kglm.training.TrainingConfig` shared by a suite's jobs on one dataset.
+
+    ``changes`` are applied last through :func:`kglm.training.config.apply_settings`
+    (the one typed override path: ``encoder_lr``, ``train.lr``, ``model_kwargs.gnn_layers``).
+    """
+    from kglm.training.config import TrainingConfig, apply_settings
 
     spec = suite.datasets[dataset_index].resolve()
     settings = dict(suite.settings)
@@ -136,10 +140,10 @@ def suite_config(suite: Suite, dataset_index: int = 0, **changes: Any) -> Any:
         max_train_examples=spec.max_train_examples,
         subset_seed=spec.subset_seed,
     )
-    settings.update(changes)
     model_kwargs = settings.pop("model_kwargs", {})
     config = TrainingConfig(model="qagnn", **settings)
-    return replace(config, model_kwargs=dict(model_kwargs))
+    config = replace(config, model_kwargs=dict(model_kwargs))
+    return apply_settings(config, changes)
 
 
 def run_suite(
@@ -174,6 +178,7 @@ def run_suite(
     """
     from tqdm.auto import tqdm
 
+    from kglm.models.registry import get_model_entry
     from kglm.training.trainer import prepare_data, train
 
     import torch
@@ -206,8 +211,9 @@ def run_suite(
             for d, spec in enumerate(suite.datasets):
                 base = suite_config(suite, d, **overrides)
                 t0 = time.perf_counter()
-                needs_kg = any(m.model != "lm" for m in specs)
-                kinds = sorted({"paths" if m.model == "kagnet" else "qa" for m in specs if m.model != "lm"})
+                entries = [get_model_entry(m.model) for m in specs]
+                needs_kg = any(e.needs_kg for e in entries)
+                kinds = sorted({e.graph_kind for e in entries if e.graph_kind is not None})
                 bar.set_postfix_str(f"preparing {spec.name}")
                 data = prepare_data(
                     replace(base, show_progress=show_progress), graph_kinds=kinds, with_kg=needs_kg

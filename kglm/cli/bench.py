@@ -12,15 +12,9 @@ __all__ = ["register"]
 
 
 def _settings(items: list[str]) -> dict[str, Any]:
-    import yaml
+    from kglm.training.config import parse_overrides
 
-    out: dict[str, Any] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ValueError(f"--set {item!r} is not KEY=VALUE")
-        key, value = item.split("=", 1)
-        out[key.split(".")[-1]] = yaml.safe_load(value)
-    return out
+    return parse_overrides(items or [])
 
 
 def _bench(args: argparse.Namespace) -> int:

@@ -1,70 +1,71 @@
-"""Registry of kglm models: load any saved kglm model directory by its ``model_type``.
+"""Load any saved kglm model directory by its ``model_type``.
 
-Nothing is imported or registered at import time: :data:`KG_MODEL_CLASSES` maps
-each ``model_type`` to the dotted path of its class, resolved on first use, and
-:func:`register_auto_classes` (called by :func:`load_model`, or by the user)
-registers the configurations and models with transformers' ``AutoConfig``,
+The model types come from the one model table, :mod:`kglm.models.registry`;
+nothing is imported or registered at import time. :func:`register_auto_classes`
+(called by :func:`load_model`, or by the user) registers every registered
+model's configuration and class with transformers' ``AutoConfig``,
 ``AutoModel`` and ``AutoModelForMultipleChoice``.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from typing import TYPE_CHECKING, Any
 
+from kglm.models.registry import entry_for_model_type, model_kinds, get_model_entry
+
 if TYPE_CHECKING:
-    from kglm.models.base import KGModelConfig, KGPreTrainedModel
+    from kglm.models.base import KGPreTrainedModel
 
-__all__ = ["KG_MODEL_CLASSES", "get_model_class", "load_model", "register_auto_classes"]
+__all__ = ["get_model_class", "load_model", "register_auto_classes", "kg_model_types"]
 
-#: model_type -> "module:ModelClass" (the configuration is the class's ``config_class``).
-KG_MODEL_CLASSES: dict[str, str] = {
-    "kglm-lm": "kglm.models.lm:LMForMultipleChoice",
-    "kglm-ernie": "kglm.models.ernie:ErnieFusionForMultipleChoice",
-    "kglm-qagnn": "kglm.models.qagnn:QAGNNForMultipleChoice",
-    "kglm-kagnet": "kglm.models.kagnet:KagNetForMultipleChoice",
-}
+_registered: set[str] = set()
 
-_registered = False
+
+def kg_model_types() -> dict[str, str]:
+    """``model_type`` -> model kind, for every registered kind whose classes import."""
+    out: dict[str, str] = {}
+    for kind in model_kinds():
+        try:
+            out[get_model_entry(kind).resolved_model_type()] = kind
+        except (ImportError, AttributeError):
+            continue
+    return out
 
 
 def get_model_class(model_type: str) -> type[KGPreTrainedModel]:
-    """The model class registered for ``model_type``.
+    """The model class registered for ``model_type`` (``"kglm-qagnn"``).
 
     Raises:
-        ValueError: for an unknown model type, naming the known ones.
+        ConfigError: for an unknown model type, naming the known ones.
     """
-    target = KG_MODEL_CLASSES.get(model_type)
-    if target is None:
-        raise ValueError(f"unknown kglm model_type {model_type!r}; known: {sorted(KG_MODEL_CLASSES)}")
-    module_name, class_name = target.split(":")
-    return getattr(importlib.import_module(module_name), class_name)
+    return entry_for_model_type(model_type).load_model_class()
 
 
 def register_auto_classes() -> None:
-    """Register every importable kglm configuration and model with the transformers Auto classes.
+    """Register every registered kglm configuration and model with the transformers Auto classes.
 
     Afterwards ``AutoConfig.from_pretrained``, ``AutoModel.from_pretrained`` and
     ``AutoModelForMultipleChoice.from_pretrained`` load kglm model directories.
-    Idempotent; model types whose module is not importable are skipped.
+    Idempotent (kinds registered later are added on the next call); model kinds
+    whose module is not importable are skipped.
     """
-    global _registered
-    if _registered:
-        return
     from transformers import AutoConfig, AutoModel, AutoModelForMultipleChoice
 
-    for model_type in KG_MODEL_CLASSES:
+    for kind in model_kinds():
+        if kind in _registered:
+            continue
+        entry = get_model_entry(kind)
         try:
-            model_class = get_model_class(model_type)
+            model_class = entry.load_model_class()
+            config_class = entry.load_config_class()
         except (ImportError, AttributeError):
             continue
-        config_class: type[KGModelConfig] = model_class.config_class
-        AutoConfig.register(model_type, config_class, exist_ok=True)
+        AutoConfig.register(entry.resolved_model_type(), config_class, exist_ok=True)
         AutoModel.register(config_class, model_class, exist_ok=True)
         AutoModelForMultipleChoice.register(config_class, model_class, exist_ok=True)
-    _registered = True
+        _registered.add(kind)
 
 
 def load_model(path: str | os.PathLike[str], **kwargs: Any) -> KGPreTrainedModel:
@@ -75,7 +76,7 @@ def load_model(path: str | os.PathLike[str], **kwargs: Any) -> KGPreTrainedModel
         **kwargs: passed to ``from_pretrained`` (e.g. ``dtype``, ``device_map``).
 
     Raises:
-        ValueError: when the directory's ``model_type`` is not a kglm model.
+        ConfigError: when the directory's ``model_type`` is not a registered kglm model.
     """
     config_file = os.path.join(os.fspath(path), "config.json")
     with open(config_file, encoding="utf-8") as handle:

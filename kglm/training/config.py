@@ -16,13 +16,23 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["TrainingConfig", "load_config", "apply_overrides", "MODEL_KINDS", "KG_CONTROLS"]
+from kglm.errors import ConfigError
 
-MODEL_KINDS = ("lm", "ernie", "qagnn", "kagnet")
+__all__ = [
+    "TrainingConfig",
+    "load_config",
+    "apply_overrides",
+    "apply_settings",
+    "parse_overrides",
+    "parse_value",
+    "KG_CONTROLS",
+]
+
 KG_CONTROLS = ("none", "no_graph", "permute_edges", "permute_relations")
 _SECTIONS = ("model", "data", "kg", "train", "training", "eval", "features")
 _ALIASES = {
@@ -102,6 +112,28 @@ class TrainingConfig:
         logging_steps: log the training loss every N steps.
         dataloader_num_workers: DataLoader worker processes.
         show_progress: tqdm progress bars.
+        head_lr: learning rate of the scoring layer over the text vector
+            (``classifier`` of the LM baseline and of ERNIE); ``None`` trains it
+            at ``encoder_lr``, as ``AutoModelForMultipleChoice`` under
+            ``transformers.Trainer`` does. Scorers that read graph features
+            (QA-GNN, KagNet) are KG parts and train at ``kg_lr``.
+        bf16: ``"auto"`` (bf16 autocast on a CPU with native bf16, and on a GPU
+            that supports it), ``True`` (force) or ``False`` (fp32).
+        fp16: fp16 mixed precision (CUDA only, for GPUs without bf16).
+        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``,
+            ``"cuda"`` or ``"cuda:N"``.
+        threads: torch intra-op threads, set at the start of training
+            (``None`` keeps torch's setting).
+        group_by_length: draw training batches of questions of similar length
+            (a question's length is its longest choice's), with the order
+            still shuffled and seeded; with dynamic padding this saves the
+            compute spent on padding.
+        pad_to_max_length: pad every batch to ``max_seq_length`` instead of
+            the batch's longest sequence (for comparisons only: slower, same
+            results).
+        save_steps: also save a resumable checkpoint every N optimiser steps
+            (long CPU epochs); ``None`` saves once per epoch (with
+            ``eval_each_epoch``).
     """
 
     model: str = "qagnn"
@@ -141,23 +173,48 @@ class TrainingConfig:
     logging_steps: int = 10
     dataloader_num_workers: int = 0
     show_progress: bool = True
+    # protocol (issue 8): precision, device, threads, batching, checkpoints
+    head_lr: float | None = None
+    bf16: str | bool = "auto"
+    fp16: bool = False
+    device: str = "auto"
+    threads: int | None = None
+    group_by_length: bool = True
+    pad_to_max_length: bool = False
+    save_steps: int | None = None
 
     def __post_init__(self) -> None:
-        if self.model not in MODEL_KINDS:
-            raise ValueError(f"model={self.model!r} is not one of {MODEL_KINDS}")
+        from kglm.models.registry import resolve_model
+
+        entry, alias_settings = resolve_model(self.model)
+        if alias_settings:
+            _fill_alias_settings(self, alias_settings)
         if self.kg_control not in KG_CONTROLS:
-            raise ValueError(f"kg_control={self.kg_control!r} is not one of {KG_CONTROLS}")
-        if self.model != "lm" and not self.kg:
-            raise ValueError(f"model={self.model!r} needs a knowledge graph (set kg)")
+            raise ConfigError(f"kg_control={self.kg_control!r} is not one of {KG_CONTROLS}")
+        if entry.needs_kg and not self.kg:
+            raise ConfigError(f"model={self.model!r} needs a knowledge graph (set kg)")
         if self.warmup < 0:
-            raise ValueError("warmup must be >= 0 (a fraction of the steps, or a step count >= 1)")
+            raise ConfigError("warmup must be >= 0 (a fraction of the steps, or a step count >= 1)")
         if self.batch_size < 1 or self.eval_batch_size < 1:
-            raise ValueError("batch sizes must be >= 1")
+            raise ConfigError("batch sizes must be >= 1")
+        _check_protocol_fields(self)
+
+    @property
+    def model_entry(self) -> Any:
+        """The :class:`~kglm.models.registry.ModelEntry` of ``model`` (aliases resolved)."""
+        from kglm.models.registry import get_model_entry
+
+        return get_model_entry(self.model)
 
     @property
     def graph_kind(self) -> str | None:
-        """The graph the model wants from the collator (``None`` for the LM baseline)."""
-        return {"lm": None, "kagnet": "paths"}.get(self.model, "qa")
+        """The graph the model wants from the collator (``None`` for text-only models)."""
+        return self.model_entry.graph_kind
+
+    @property
+    def needs_kg(self) -> bool:
+        """Whether the model needs the knowledge graph (from the model registry)."""
+        return bool(self.model_entry.needs_kg)
 
     def to_dict(self) -> dict[str, Any]:
         """The config as a JSON-ready dict."""
@@ -179,53 +236,133 @@ class TrainingConfig:
         return _apply(cls(), flat)
 
 
+def _check_protocol_fields(config: TrainingConfig) -> None:
+    """Validate (and normalise) the precision, device, thread and checkpoint fields."""
+    if isinstance(config.bf16, str):
+        lowered = config.bf16.strip().lower()
+        if lowered in ("true", "yes", "on", "1"):
+            config.bf16 = True
+        elif lowered in ("false", "no", "off", "0"):
+            config.bf16 = False
+        elif lowered == "auto":
+            config.bf16 = "auto"
+        else:
+            raise ConfigError(f"bf16={config.bf16!r}: expected 'auto', true or false")
+    elif not isinstance(config.bf16, bool):
+        raise ConfigError(f"bf16={config.bf16!r}: expected 'auto', true or false")
+    if config.fp16 and config.bf16 is True:
+        raise ConfigError("bf16=true and fp16=true: choose one precision")
+    device = str(config.device).strip().lower()
+    if not (device in ("auto", "cpu", "cuda") or re.fullmatch(r"cuda:\d+", device)):
+        raise ConfigError(f"device={config.device!r}: expected 'auto', 'cpu', 'cuda' or 'cuda:N'")
+    config.device = device
+    if config.threads is not None and (isinstance(config.threads, bool) or int(config.threads) < 1):
+        raise ConfigError(f"threads={config.threads!r}: expected a positive integer or None")
+    if config.save_steps is not None and (isinstance(config.save_steps, bool) or int(config.save_steps) < 1):
+        raise ConfigError(f"save_steps={config.save_steps!r}: expected a positive integer or None")
+    if config.head_lr is not None and config.head_lr < 0:
+        raise ConfigError(f"head_lr={config.head_lr!r} must be >= 0")
+
+
+def _fill_alias_settings(config: TrainingConfig, settings: Mapping[str, Any]) -> None:
+    """Apply a model alias's settings to the fields still at their defaults."""
+    fields = {f.name: f for f in dataclasses.fields(TrainingConfig)}
+    for key, value in settings.items():
+        f = fields.get(key)
+        if f is None:
+            raise ConfigError(f"model alias {config.model!r} sets {key!r}, which is not a TrainingConfig field")
+        if key == "model_kwargs":
+            for k, v in dict(value).items():
+                config.model_kwargs.setdefault(k, v)
+            continue
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+        if getattr(config, key) == default:
+            setattr(config, key, _coerce(key, value))
+
+
 def _field_names() -> set[str]:
     return {f.name for f in dataclasses.fields(TrainingConfig)}
 
 
 def _resolve_key(key: str) -> tuple[str, str | None]:
     """``"train.lr"`` -> ``("encoder_lr", None)``; ``"model_kwargs.gnn_layers"`` -> ``("model_kwargs", "gnn_layers")``."""
-    parts = key.replace("-", "_").split(".")
+    parts = key.strip().replace("-", "_").split(".")
     while len(parts) > 1 and parts[0] in _SECTIONS:
         parts = parts[1:]
     name = _ALIASES.get(parts[0], parts[0])
     if name not in _field_names():
-        raise ValueError(
+        raise ConfigError(
             f"unknown config key {key!r}; known: {', '.join(sorted(_field_names()))}"
         )
     sub = ".".join(parts[1:]) or None
     if sub is not None and name != "model_kwargs":
-        raise ValueError(f"config key {key!r}: {name} has no sub-keys")
+        raise ConfigError(f"config key {key!r}: {name} has no sub-keys")
     return name, sub
 
 
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_TRUE = ("true", "yes", "1", "on")
+_FALSE = ("false", "no", "0", "off")
+
+
+def _field_type(name: str) -> tuple[set[str], bool]:
+    """The base type names of field ``name`` and whether it accepts ``None`` (from its annotation)."""
+    annotation = next(f for f in dataclasses.fields(TrainingConfig) if f.name == name).type
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    parts = {p.strip().split("[")[0] for p in text.split("|")}
+    return parts - {"None"}, "None" in parts
+
+
 def _coerce(name: str, value: Any) -> Any:
-    """Convert ``value`` to the type of field ``name`` (YAML reads ``1e-5`` as a string)."""
-    default = next(f for f in dataclasses.fields(TrainingConfig) if f.name == name).default
-    if value is None or isinstance(default, (dict, list)) or default is dataclasses.MISSING:
-        return value
+    """Convert ``value`` to the annotated type of field ``name``; ConfigError naming the key if it cannot."""
+    types, optional = _field_type(name)
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", "~")):
+        if optional:
+            return None
+        raise ConfigError(f"config key {name!r}: None is not allowed (expected {' | '.join(sorted(types))})")
     try:
-        if isinstance(default, bool):
-            if isinstance(value, str):
-                lowered = value.strip().lower()
-                if lowered in ("true", "yes", "1", "on"):
-                    return True
-                if lowered in ("false", "no", "0", "off"):
-                    return False
+        if types == {"bool"}:
+            if isinstance(value, bool):
+                return value
+            lowered = str(value).strip().lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            raise ValueError(value)
+        if types == {"float"}:
+            if isinstance(value, bool):
                 raise ValueError(value)
-            return bool(value)
-        if isinstance(default, float):
             return float(value)
-        if isinstance(default, int) or name in ("max_train_examples", "subset_seed"):
-            if isinstance(value, float) and not value.is_integer():
+        if types == {"int"}:
+            if isinstance(value, bool):
                 raise ValueError(value)
-            return int(float(value)) if isinstance(value, str) else int(value)
+            number = float(value) if isinstance(value, str) else value
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError(value)
+            return int(number)
+        if types == {"str"}:
+            if isinstance(value, (dict, list, bool)):
+                raise ValueError(value)
+            return str(value)
+        if types == {"dict"} and not isinstance(value, Mapping):
+            raise ValueError(value)
     except (TypeError, ValueError):
-        raise ValueError(f"config key {name!r}: cannot read {value!r} as {type(default).__name__}") from None
+        expected = " | ".join(sorted(types)) + (" | None" if optional else "")
+        raise ConfigError(f"config key {name!r}: cannot read {value!r} as {expected}") from None
     return value
 
 
-def _apply(config: TrainingConfig, values: Mapping[str, Any]) -> TrainingConfig:
+def apply_settings(config: TrainingConfig, values: Mapping[str, Any]) -> TrainingConfig:
+    """A copy of ``config`` with ``values`` applied, typed and validated.
+
+    Keys may be field names, aliases (``lr``, ``epochs``), dotted section keys
+    (``train.lr``) or ``model_kwargs.NAME``; values are converted to the field's
+    annotated type (``"1e-5"`` -> ``1e-05`` for a float field).
+
+    Raises:
+        ConfigError: for an unknown key or a value of the wrong type, naming the key.
+    """
     changes: dict[str, Any] = {}
     kwargs = dict(config.model_kwargs)
     for key, value in values.items():
@@ -233,7 +370,7 @@ def _apply(config: TrainingConfig, values: Mapping[str, Any]) -> TrainingConfig:
         if name == "model_kwargs":
             if sub is None:
                 if not isinstance(value, Mapping):
-                    raise ValueError("model_kwargs must be a mapping")
+                    raise ConfigError(f"config key {key!r}: model_kwargs must be a mapping, got {value!r}")
                 kwargs.update(value)
             else:
                 kwargs[sub] = value
@@ -243,28 +380,48 @@ def _apply(config: TrainingConfig, values: Mapping[str, Any]) -> TrainingConfig:
     return dataclasses.replace(config, **changes)
 
 
-def _parse_value(text: str) -> Any:
+_apply = apply_settings
+
+
+def parse_value(text: str) -> Any:
+    """A ``--set`` value: a YAML scalar/list/mapping, with numbers like ``1e-5`` read as floats."""
     import yaml
 
+    text = text.strip()
+    if _NUMBER.fullmatch(text):
+        return float(text) if any(c in text for c in ".eE") else int(text)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError:
         return text
 
 
-def apply_overrides(config: TrainingConfig, overrides: Iterable[str]) -> TrainingConfig:
-    """Apply ``key=value`` overrides (dotted keys allowed) to ``config``.
+def parse_overrides(overrides: Iterable[str]) -> dict[str, Any]:
+    """``["train.lr=1e-5", "model_kwargs.gnn_layers=3"]`` -> ``{"train.lr": 1e-05, "model_kwargs.gnn_layers": 3}``.
+
+    The one parser of ``KEY=VALUE`` overrides (``kglm train``, ``kglm bench --set``, ...).
 
     Raises:
-        ValueError: for a malformed override or an unknown key.
+        ConfigError: for an item without ``=``.
     """
     values: dict[str, Any] = {}
     for item in overrides:
         if "=" not in item:
-            raise ValueError(f"override {item!r} is not KEY=VALUE")
+            raise ConfigError(f"override {item!r} is not KEY=VALUE")
         key, text = item.split("=", 1)
-        values[key.strip()] = _parse_value(text)
-    return _apply(config, values)
+        if not key.strip():
+            raise ConfigError(f"override {item!r} has an empty key")
+        values[key.strip()] = parse_value(text)
+    return values
+
+
+def apply_overrides(config: TrainingConfig, overrides: Iterable[str]) -> TrainingConfig:
+    """Apply ``key=value`` overrides (dotted keys allowed) to ``config``.
+
+    Raises:
+        ConfigError: for a malformed override, an unknown key or a badly typed value.
+    """
+    return apply_settings(config, parse_overrides(overrides))
 
 
 def load_config(
@@ -283,10 +440,19 @@ def load_config(
             if path.endswith((".yaml", ".yml")):
                 import yaml
 
-                data = yaml.safe_load(handle) or {}
+                try:
+                    data = yaml.safe_load(handle) or {}
+                except yaml.YAMLError as exc:  # e.g. a !!python tag (ConstructorError): one line, with the line
+                    mark = getattr(exc, "problem_mark", None)
+                    where = f":{mark.line + 1}" if mark is not None else ""
+                    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+                    raise ConfigError(f"{path}{where}: invalid YAML ({problem})") from None
             else:
-                data = json.load(handle)
+                try:
+                    data = json.load(handle)
+                except (ValueError, RecursionError) as exc:
+                    raise ConfigError(f"{path}: invalid JSON ({exc})") from None
         if not isinstance(data, Mapping):
-            raise ValueError(f"{path}: a config file must hold a mapping")
+            raise ConfigError(f"{path}: a config file must hold a mapping")
         config = TrainingConfig.from_dict(data)
     return apply_overrides(config, overrides)

@@ -122,8 +122,11 @@ class Predictor:
         self.info = dict(info or {})
         self.show_progress = show_progress
         self.graph_kind = getattr(model.config, "graph_kind", None) if kg is not None else None
-        if self.info.get("model") == "lm":
-            self.graph_kind = None
+        if "model" in self.info:
+            from kglm.models.registry import get_model_entry
+
+            if get_model_entry(self.info["model"]).graph_kind is None:
+                self.graph_kind = None
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike[str], kg: str | None = None, show_progress: bool = False) -> Predictor:
@@ -146,7 +149,10 @@ class Predictor:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         kg_source = kg or info.get("kg")
         graph = linker = None
-        if info.get("model", "lm") != "lm" and kg_source:
+        from kglm.models.registry import entry_for_model_type, get_model_entry
+
+        entry = get_model_entry(info["model"]) if "model" in info else entry_for_model_type(model.config.model_type)
+        if entry.needs_kg and kg_source:
             cache_dir = info.get("cache_dir", ".kglm_cache")
             from kglm.kg.graph import KnowledgeGraph
 

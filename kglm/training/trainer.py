@@ -52,17 +52,8 @@ __all__ = [
     "build_model",
     "train",
     "evaluate",
-    "MODEL_CLASSES",
     "TRAINING_INFO",
 ]
-
-#: model kind -> "module:Class".
-MODEL_CLASSES: dict[str, str] = {
-    "lm": "kglm.models.lm:LMForMultipleChoice",
-    "ernie": "kglm.models.ernie:ErnieFusionForMultipleChoice",
-    "qagnn": "kglm.models.qagnn:QAGNNForMultipleChoice",
-    "kagnet": "kglm.models.kagnet:KagNetForMultipleChoice",
-}
 
 #: file in a trained model directory recording how its inputs were built.
 TRAINING_INFO = "kglm_training.json"
@@ -272,7 +263,8 @@ def prepare_data(
         config: the run's configuration (backbone, kg, files, feature settings).
         graph_kinds: graphs to build (default: the one ``config.model`` needs);
             a benchmark asks for ``("qa", "paths")`` to serve every model.
-        with_kg: load the KG and ground the data (default: unless ``config.model == "lm"``).
+        with_kg: load the KG and ground the data (default: when the model needs a KG,
+            per :mod:`kglm.models.registry`).
     """
     from transformers import AutoTokenizer
 
@@ -281,7 +273,7 @@ def prepare_data(
 
     backbone = resources.resolve_backbone(config.backbone, config.cache_dir)
     tokenizer = AutoTokenizer.from_pretrained(backbone)
-    with_kg = (config.model != "lm") if with_kg is None else with_kg
+    with_kg = config.needs_kg if with_kg is None else with_kg
     if graph_kinds is None:
         graph_kinds = () if config.graph_kind is None else (config.graph_kind,)
     kg = linker = None
@@ -348,14 +340,12 @@ def prepare_data(
 
 
 def build_model(config: TrainingConfig, data: PreparedData) -> torch.nn.Module:
-    """The model of ``config.model`` around the backbone, with entity embeddings when it has a KG."""
-    import importlib
-
-    module_name, class_name = MODEL_CLASSES[config.model].split(":")
-    model_class = getattr(importlib.import_module(module_name), class_name)
+    """The model of ``config.model`` (from :mod:`kglm.models.registry`) around the backbone,
+    with entity embeddings when it needs a KG."""
+    model_class = config.model_entry.load_model_class()
     kwargs: dict[str, Any] = dict(config.model_kwargs)
     embeddings = None
-    if config.model != "lm":
+    if config.needs_kg:
         if data.kg is None:
             raise ValueError(f"model {config.model!r} needs the knowledge graph in the prepared data")
         kwargs.setdefault("num_relations", 2 * data.kg.num_relations)
