@@ -1,0 +1,58 @@
+"""One override parser and one typed config for every entry point (kglm train, kglm bench --set)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kglm.errors import ConfigError
+from kglm.training.config import TrainingConfig, apply_overrides, apply_settings, load_config, parse_overrides
+
+
+def test_overrides_are_typed_for_every_key_form():
+    values = parse_overrides(["encoder_lr=1e-5", "train.kg_lr=2E-3", "model_kwargs.gnn_layers=3", "seed=7"])
+    assert values == {"encoder_lr": 1e-5, "train.kg_lr": 2e-3, "model_kwargs.gnn_layers": 3, "seed": 7}
+    config = apply_overrides(TrainingConfig(), ["encoder_lr=1e-5", "train.lr=3e-5", "model_kwargs.gnn_layers=3"])
+    assert isinstance(config.encoder_lr, float) and config.encoder_lr == 3e-5
+    assert config.model_kwargs == {"gnn_layers": 3}
+    config = apply_settings(TrainingConfig(), {"encoder_lr": "1e-5", "epochs": "2", "dev_file": "none",
+                                               "max_train_examples": "100", "show_progress": "off"})
+    assert config.encoder_lr == 1e-5 and config.num_epochs == 2.0 and config.dev_file is None
+    assert config.max_train_examples == 100 and config.show_progress is False
+
+
+@pytest.mark.parametrize(
+    "item, match",
+    [
+        ("encoder_lr=fast", "'encoder_lr'"),
+        ("batch_size=2.5", "'batch_size'"),
+        ("show_progress=maybe", "'show_progress'"),
+        ("model_kwargs=3", "'model_kwargs'"),
+        ("seed=none", "'seed'"),
+        ("nonsense=1", "'nonsense'"),
+        ("seed.sub=1", "'seed.sub'"),
+        ("epochs", "KEY=VALUE"),
+    ],
+)
+def test_bad_overrides_are_config_errors_naming_the_key(item, match):
+    with pytest.raises(ConfigError, match=match):
+        apply_overrides(TrainingConfig(), [item])
+
+
+def test_yaml_file_values_are_typed(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("train:\n  lr: 1e-5\n  batch: 4\n", encoding="utf-8")
+    config = load_config(path)
+    assert isinstance(config.encoder_lr, float) and config.encoder_lr == 1e-5 and config.batch_size == 4
+
+
+def test_bench_set_goes_through_the_same_parser():
+    from kglm.bench.runner import suite_config
+    from kglm.bench.suites import get_suite
+    from kglm.cli.bench import _settings
+
+    settings = _settings(["encoder_lr=1e-5", "train.kg_lr=1e-2", "model_kwargs.gnn_layers=3"])
+    config = suite_config(get_suite("demo"), 0, **settings)
+    assert isinstance(config.encoder_lr, float) and config.encoder_lr == 1e-5 and config.kg_lr == 1e-2
+    assert config.model_kwargs["gnn_layers"] == 3
+    with pytest.raises(ConfigError, match="'encoder_lr'"):
+        suite_config(get_suite("demo"), 0, **_settings(["encoder_lr=fast"]))
