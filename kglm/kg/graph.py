@@ -9,6 +9,8 @@ A knowledge graph here is
   compactly as a CSR pair ``label_ptr (E + 1,)`` + one flat list of strings;
 * descriptions: zero or more description strings per entity (definitions,
   glosses), stored the same way (``description_ptr (E + 1,)`` + flat strings);
+* attributes: optional named per-entity columns of JSON values (a builder's
+  extra facts, e.g. WordNet's lexicographer file and usage examples);
 * CSR indexes of the outgoing and incoming edges, built vectorised on demand
   and cached.
 
@@ -49,6 +51,7 @@ _LABEL_PTR = "label_ptr.npy"
 _TRIPLES = "triples.npy"
 _DESCRIPTIONS = "descriptions.json"
 _DESCRIPTION_PTR = "description_ptr.npy"
+_ATTRIBUTES = "attributes.json"
 _CSR_PARTS = ("ptr", "neighbor", "relation", "triple")
 _EXTRAS = "extras"
 
@@ -110,6 +113,9 @@ class KnowledgeGraph:
         descriptions: description strings (definitions, glosses) per entity id, first
             = primary. Entities missing from the mapping have none; empty strings and
             repeats of an entity's earlier description are dropped.
+        attributes: named per-entity columns, ``{name: [value of entity 0, value of
+            entity 1, ...]}``; each column has one JSON-serialisable value per entity
+            (``None`` for "no value"). Saved with the graph and part of its fingerprint.
 
     Shapes:
         ``triples``: ``(T, 3)``; ``head`` / ``relation`` / ``tail``: ``(T,)`` views.
@@ -130,6 +136,7 @@ class KnowledgeGraph:
         labels: Mapping[int, Sequence[str]] | None = None,
         metadata: Mapping[str, Any] | None = None,
         descriptions: Mapping[int, Sequence[str]] | None = None,
+        attributes: Mapping[str, Sequence[Any]] | None = None,
     ) -> None:
         entities = [str(e) for e in entities]
         relations = [str(r) for r in relations]
@@ -151,7 +158,8 @@ class KnowledgeGraph:
         ptr, text = _labels_to_csr(entities, labels)
         dptr, dtext = _descriptions_to_csr(len(entities), descriptions)
         self._init(entities, relations, t, ptr, text, dict(metadata or {}),
-                   description_ptr=dptr, description_text=dtext)
+                   description_ptr=dptr, description_text=dtext,
+                   attributes=_check_attributes(len(entities), attributes))
 
     # ------------------------------------------------------------------ internals
     def _init(
@@ -168,6 +176,8 @@ class KnowledgeGraph:
         fingerprint: str | None = None,
         description_ptr: torch.Tensor | None = None,
         description_text: list[str] | None = None,
+        attributes: dict[str, list[Any]] | None = None,
+        attribute_names: list[str] | None = None,
     ) -> None:
         self._entities = entities
         self._relations = relations
@@ -186,6 +196,9 @@ class KnowledgeGraph:
             description_text = []
         self._description_ptr = description_ptr
         self._description_text = description_text
+        # attributes: parsed lazily after load (then ``_attributes`` is None and the names come from the header)
+        self._attributes = attributes if attributes is not None or attribute_names else {}
+        self._attribute_names = list(attributes) if attributes is not None else list(attribute_names or [])
 
     @classmethod
     def _from_parts(
@@ -198,14 +211,16 @@ class KnowledgeGraph:
         metadata: Mapping[str, Any] | None = None,
         description_ptr: torch.Tensor | None = None,
         description_text: list[str] | None = None,
+        attributes: dict[str, list[Any]] | None = None,
     ) -> KnowledgeGraph:
         """Build without re-validating (for builders and transforms that guarantee validity).
 
         ``description_ptr`` / ``description_text`` come from :func:`_descriptions_to_csr`
-        (``None``: no descriptions)."""
+        (``None``: no descriptions); ``attributes`` columns must have one value per entity."""
         kg = cls.__new__(cls)
         kg._init(entities, relations, triples.contiguous(), label_ptr, label_text, dict(metadata or {}),
-                 description_ptr=description_ptr, description_text=description_text)
+                 description_ptr=description_ptr, description_text=description_text,
+                 attributes=dict(attributes) if attributes else None)
         return kg
 
     # ------------------------------------------------------------------ vocabularies
@@ -363,10 +378,36 @@ class KnowledgeGraph:
         return {i: text[ptr[i] : ptr[i + 1]] for i in range(self.num_entities) if ptr[i + 1] > ptr[i]}
 
     def _description_parts(self) -> dict[str, Any]:
-        """``description_ptr`` / ``description_text`` keyword arguments for :meth:`_from_parts` (a copy)."""
-        if not self.num_descriptions:
-            return {}
-        return {"description_ptr": self._description_ptr.clone(), "description_text": list(self._descriptions)}
+        """Description and attribute keyword arguments for :meth:`_from_parts` (copies)."""
+        parts: dict[str, Any] = {}
+        if self.num_descriptions:
+            parts.update(description_ptr=self._description_ptr.clone(), description_text=list(self._descriptions))
+        if self._attribute_names:
+            parts["attributes"] = {k: list(v) for k, v in self._all_attributes.items()}
+        return parts
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def attribute_names(self) -> list[str]:
+        """Names of the per-entity attribute columns (``[]`` when there are none)."""
+        return list(self._attribute_names)
+
+    @property
+    def _all_attributes(self) -> dict[str, list[Any]]:
+        if self._attributes is None:
+            lazy = self._lazy_files[_ATTRIBUTES]
+            data = lazy.read()
+            data = _check_attributes(self.num_entities, data, str(lazy.path)) if isinstance(data, dict) else None
+            if data is None or list(data) != self._attribute_names:
+                raise ValueError(f"{lazy.path}: expected a JSON object with columns {self._attribute_names}")
+            self._attributes = data
+        return self._attributes
+
+    def attribute(self, name: str) -> list[Any]:
+        """The attribute column ``name``: one value per entity id (``None`` = no value)."""
+        if name not in self._attribute_names:
+            raise KeyError(f"unknown attribute {name!r} (the graph has {self._attribute_names})")
+        return self._all_attributes[name]
 
     # ------------------------------------------------------------------ adjacency
     def csr(self, direction: str = "out") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -442,6 +483,9 @@ class KnowledgeGraph:
             dtext, dp = self._descriptions, self._description_ptr.tolist()
             desc = {"description_ptr": dptr,
                     "description_text": [s for i in ids.tolist() for s in dtext[dp[i] : dp[i + 1]]]}
+        if self._attribute_names:
+            keep_ids = ids.tolist()
+            desc["attributes"] = {k: [col[i] for i in keep_ids] for k, col in self._all_attributes.items()}
         return KnowledgeGraph._from_parts(entities, list(self._relations), triples, ptr, labels, self.metadata,
                                           **desc)
 
@@ -495,6 +539,9 @@ class KnowledgeGraph:
                 h.update(json.dumps(self._descriptions, ensure_ascii=False).encode("utf-8"))
                 h.update(b"\0")
                 h.update(np.ascontiguousarray(self._description_ptr.numpy(), dtype="<i8").tobytes())
+            if self._attribute_names:  # likewise only when there are some
+                h.update(b"\0attributes\0")
+                h.update(json.dumps(self._all_attributes, ensure_ascii=False, sort_keys=False).encode("utf-8"))
             self._fingerprint = h.hexdigest()
         return self._fingerprint
 
@@ -522,6 +569,11 @@ class KnowledgeGraph:
         g.add_nodes_from((names[i], {"labels": labels[i]}) for i in range(self.num_entities))
         for i, ds in self.descriptions_dict().items():
             g.nodes[names[i]]["descriptions"] = ds
+        if self._attribute_names:
+            g.graph["attributes"] = list(self._attribute_names)
+            cols = self._all_attributes
+            for i in range(self.num_entities):
+                g.nodes[names[i]]["attributes"] = {k: cols[k][i] for k in self._attribute_names}
         rel = self._relations
         g.add_edges_from(
             (names[h], names[t], k, {"relation": rel[r]})
@@ -535,7 +587,8 @@ class KnowledgeGraph:
 
         Nodes become entities (``str(node)``), in node order; a node's ``labels``
         attribute (list of strings) becomes its labels, its ``descriptions`` attribute
-        its descriptions. Relation ids follow
+        its descriptions; ``graph.graph["attributes"]`` names the entity attribute
+        columns, read from each node's ``attributes`` dict (missing: ``None``). Relation ids follow
         ``graph.graph["relations"]`` when present, then first appearance. Edges are
         taken in key order when the keys are exactly ``0..m-1`` (as written by
         :meth:`to_networkx`), so a round trip keeps the triple order.
@@ -567,8 +620,10 @@ class KnowledgeGraph:
         labels = {i: list(graph.nodes[n]["labels"]) for i, n in enumerate(nodes) if graph.nodes[n].get("labels")}
         descriptions = {i: list(graph.nodes[n]["descriptions"]) for i, n in enumerate(nodes)
                         if graph.nodes[n].get("descriptions")}
+        attributes = {k: [(graph.nodes[n].get("attributes") or {}).get(k) for n in nodes]
+                      for k in graph.graph.get("attributes", [])}
         return cls(entities, relations, torch.tensor(rows, dtype=torch.long).reshape(-1, 3), labels,
-                   graph.graph.get("metadata"), descriptions=descriptions)
+                   graph.graph.get("metadata"), descriptions=descriptions, attributes=attributes or None)
 
     # ------------------------------------------------------------------ builders
     @classmethod
@@ -651,6 +706,8 @@ class KnowledgeGraph:
         if self.num_descriptions:  # graphs without descriptions are saved exactly as before
             dump(_DESCRIPTIONS, self._descriptions)
             np.save(out / _DESCRIPTION_PTR, self._description_ptr.numpy().astype(np.int64, copy=False))
+        if self._attribute_names:
+            dump(_ATTRIBUTES, self._all_attributes)
         for direction in ("out", "in"):
             for part, tensor in zip(_CSR_PARTS, self.csr(direction)):
                 np.save(out / f"csr_{direction}_{part}.npy", tensor.numpy().astype(np.int64, copy=False))
@@ -661,6 +718,7 @@ class KnowledgeGraph:
             "num_triples": self.num_triples,
             "num_labels": self.num_labels,
             "num_descriptions": self.num_descriptions,
+            "attributes": self._attribute_names,
             "fingerprint": self.fingerprint,
             "metadata": self.metadata,
         }
@@ -720,6 +778,11 @@ class KnowledgeGraph:
                     f"{d / _DESCRIPTION_PTR}: ends at {int(description_ptr[-1])}, header says {D} descriptions"
                 )
             lazy_files[_DESCRIPTIONS] = _LazyJSON(d / _DESCRIPTIONS)
+        attribute_names = header.get("attributes") or []
+        if not isinstance(attribute_names, list) or not all(isinstance(x, str) for x in attribute_names):
+            raise ValueError(f"{d / _HEADER}: 'attributes' must be a list of names")
+        if attribute_names:
+            lazy_files[_ATTRIBUTES] = _LazyJSON(d / _ATTRIBUTES)
         kg = cls.__new__(cls)
         kg._init(
             None, relations, triples, label_ptr, None, dict(header.get("metadata") or {}),
@@ -729,6 +792,7 @@ class KnowledgeGraph:
             fingerprint=header.get("fingerprint"),
             description_ptr=description_ptr,
             description_text=None if D else [],
+            attribute_names=attribute_names,
         )
         return kg
 
@@ -832,6 +896,24 @@ def _labels_to_csr(
     ptr = np.zeros(E + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
     return torch.from_numpy(ptr), text
+
+
+def _check_attributes(
+    num_entities: int, attributes: Mapping[str, Sequence[Any]] | None, where: str = "attributes"
+) -> dict[str, list[Any]] | None:
+    """Validate per-entity attribute columns (one JSON value per entity); ``None`` when there are none."""
+    if not attributes:
+        return None
+    out: dict[str, list[Any]] = {}
+    for name, column in attributes.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{where}: attribute name {name!r} is not a non-empty string")
+        if isinstance(column, (str, bytes)) or not isinstance(column, Sequence):
+            raise ValueError(f"{where}: attribute {name!r} must be a list with one value per entity")
+        if len(column) != num_entities:
+            raise ValueError(f"{where}: attribute {name!r} has {len(column)} values, the graph has {num_entities} entities")
+        out[name] = list(column)
+    return out
 
 
 def _descriptions_to_csr(

@@ -135,3 +135,24 @@ def test_rdf_description_predicates_and_languages(tmp_path: Path) -> None:
     only_skos = from_rdf(f, description_predicates=["skos:definition"], languages=("en",))
     assert only_skos.descriptions_dict() == {apple: ["a pome"]}
     assert only_skos.metadata["dropped_literals"] == 3
+
+
+def test_attributes_round_trip(tmp_path: Path) -> None:
+    attrs = {"lexname": ["noun.animal", None, "noun.animal"], "examples": [["a cat sat"], [], []]}
+    kg = KnowledgeGraph(["cat", "animal", "dog"], ["IsA"], [[0, 0, 1], [2, 0, 1]], {0: ["cat", "kitty"]},
+                        attributes=attrs)
+    assert kg.attribute_names == ["lexname", "examples"] and kg.attribute("lexname")[2] == "noun.animal"
+    assert kg.fingerprint != OLD_FINGERPRINT
+    with pytest.raises(KeyError, match="unknown attribute 'x'"):
+        kg.attribute("x")
+    with pytest.raises(ValueError, match="attribute 'a' has 1 values, the graph has 3 entities"):
+        KnowledgeGraph(["cat", "animal", "dog"], ["IsA"], [], attributes={"a": [1]})
+    kg.save(tmp_path / "g")
+    loaded = KnowledgeGraph.load(tmp_path / "g")
+    assert loaded.attribute_names == ["lexname", "examples"]
+    assert loaded.attribute("examples") == attrs["examples"] and loaded.fingerprint == kg.fingerprint
+    assert loaded.subgraph([2, 0]).attribute("examples") == [[], ["a cat sat"]]
+    assert loaded.deduplicate().fingerprint == kg.fingerprint
+    assert loaded.add_inverse_relations().attribute("lexname") == attrs["lexname"]
+    assert KnowledgeGraph.from_networkx(kg.to_networkx()).fingerprint == kg.fingerprint
+    assert not plain().attribute_names
