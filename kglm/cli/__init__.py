@@ -47,10 +47,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(func(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except (FileNotFoundError, ValueError, KeyError) as exc:  # user errors: one clear line
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"kglm: error: {msg}", file=sys.stderr)
+    except _user_errors() as exc:
+        print(f"kglm: error: {error_line(exc)}", file=sys.stderr)
         return 1
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """What the CLI reports as one line: the :class:`~kglm.errors.KGLMError` hierarchy, plus
+    the operating system's own "no such file / permission denied / wrong kind of path" for a
+    path the user typed, plus ``ValueError`` (library code that still raises the plain
+    built-in for bad input; new code raises a ``KGLMError`` subclass, which is one)."""
+    from kglm.errors import KGLMError
+
+    return (KGLMError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError, ValueError)
+
+
+def error_line(exc: BaseException) -> str:
+    """The one-line message of a user error (``"PATH: reason"`` for operating-system errors)."""
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror and not _is_kglm(exc):
+        return f"{exc.filename}: {exc.strerror}"
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return " ".join(text.split("\n")[0].split()) if "\n" in text else text
+
+
+def _is_kglm(exc: BaseException) -> bool:
+    from kglm.errors import KGLMError
+
+    return isinstance(exc, KGLMError)
 
 
 if __name__ == "__main__":  # pragma: no cover

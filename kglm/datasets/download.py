@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from kglm.errors import DownloadError  # re-exported here
+
 __all__ = [
     "ArchiveMember",
     "DATASETS",
@@ -59,11 +61,6 @@ URL_ENV = "KGLM_DATA_URL"
 
 _CHUNK = 1 << 16
 _USER_AGENT = "kglm-download/0.1 (+https://kglm.dev)"
-
-
-class DownloadError(OSError):
-    """A download failed: HTTP error, unreachable server, interrupted transfer
-    or checksum mismatch. The message names the file or URL."""
 
 
 @dataclass(frozen=True)

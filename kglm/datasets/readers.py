@@ -32,7 +32,6 @@ Example:
 from __future__ import annotations
 
 import csv
-import gzip
 import hashlib
 import io
 import json
@@ -42,6 +41,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from kglm.errors import DataFormatError
 
 __all__ = [
     "ColumnMapping",
@@ -83,7 +84,7 @@ class MultipleChoiceExample:
     metadata: dict = field(default_factory=dict)
 
 
-class DatasetFormatError(ValueError):
+class DatasetFormatError(DataFormatError):
     """A data file does not have the expected format.
 
     The message starts with ``"{path}:{line}: "`` (just ``"{path}: "`` for
@@ -190,15 +191,15 @@ class _RecordError(Exception):
 
 def _open_text(path: Path) -> io.TextIOBase:
     """Open as UTF-8 text (a byte-order mark is dropped), for the csv module."""
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")  # type: ignore[return-value]
-    return open(path, encoding="utf-8-sig", newline="")
+    from kglm.utils.io import open_compressed  # truncated .gz -> DataFormatError naming the file
+
+    return open_compressed(path, "rt", encoding="utf-8-sig", newline="")  # type: ignore[return-value]
 
 
 def _open_binary(path: Path) -> io.BufferedIOBase:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")
+    from kglm.utils.io import open_compressed
+
+    return open_compressed(path, "rb")  # type: ignore[return-value]
 
 
 def _base_suffix(path: Path) -> str:

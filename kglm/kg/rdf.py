@@ -403,12 +403,9 @@ def _drop_restrictions(kg: KnowledgeGraph, restriction_ids: list[int]) -> Knowle
 
 
 def _open_binary(path: Path) -> IO[bytes]:
-    suffix = path.suffix.lower()
-    if suffix == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    if suffix == ".bz2":
-        return bz2.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")
+    from kglm.utils.io import open_compressed  # truncated .gz/.bz2 -> DataFormatError naming the file
+
+    return open_compressed(path, "rb")
 
 
 def _read_with_rdflib(path: Path, fmt: str, c: _RdfCollector, file_no: int) -> int:

@@ -6,10 +6,7 @@ Shared by every builder: :class:`Vocab` assigns ids in order of first appearance
 
 from __future__ import annotations
 
-import bz2
 import csv
-import gzip
-import io
 import os
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,13 +25,9 @@ PathLike = str | os.PathLike
 
 def open_text(path: PathLike) -> IO[str]:
     """Open a UTF-8 text file for reading; ``.gz`` and ``.bz2`` are decompressed on the fly."""
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(p, "rb"), encoding="utf-8", newline="")
-    if suffix == ".bz2":
-        return io.TextIOWrapper(bz2.open(p, "rb"), encoding="utf-8", newline="")
-    return open(p, encoding="utf-8", newline="")
+    from kglm.utils.io import open_compressed  # truncated .gz/.bz2 -> DataFormatError naming the file
+
+    return open_compressed(path, "rt", newline="")
 
 
 def strip_compression(path: PathLike) -> Path:

@@ -134,6 +134,17 @@ class TrainingConfig:
         save_steps: also save a resumable checkpoint every N optimiser steps
             (long CPU epochs); ``None`` saves once per epoch (with
             ``eval_each_epoch``).
+        knowledge_text: knowledge as text (:mod:`kglm.knowledge_text`) fed as
+            the second segment of each (question + choice) pair: ``"none"``,
+            ``"facts"`` (verbalised KG paths only), ``"descriptions"`` (entity
+            descriptions only) or ``"both"``. Any model can take it; it needs
+            ``kg``. The model names ``lm+kt``, ``qagnn+kt``, ... set ``"both"``.
+        knowledge_control: ``"none"`` or ``"shuffled"`` (each choice gets the
+            knowledge text of another question's same-index choice).
+        knowledge_max_tokens: token budget of a knowledge text.
+        knowledge_max_facts: the most facts in a knowledge text.
+        knowledge_templates: relation name -> sentence template with
+            ``{head}`` and ``{tail}``, overriding the built-in ones.
     """
 
     model: str = "qagnn"
@@ -182,6 +193,12 @@ class TrainingConfig:
     group_by_length: bool = True
     pad_to_max_length: bool = False
     save_steps: int | None = None
+    # knowledge as text (issue 9)
+    knowledge_text: str = "none"
+    knowledge_control: str = "none"
+    knowledge_max_tokens: int = 64
+    knowledge_max_facts: int = 3
+    knowledge_templates: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         from kglm.models.registry import resolve_model
@@ -193,6 +210,10 @@ class TrainingConfig:
             raise ConfigError(f"kg_control={self.kg_control!r} is not one of {KG_CONTROLS}")
         if entry.needs_kg and not self.kg:
             raise ConfigError(f"model={self.model!r} needs a knowledge graph (set kg)")
+        if self.knowledge_text != "none" or self.knowledge_control != "none":
+            _ = self.knowledge_config  # validates the knowledge-text fields
+            if not self.kg:
+                raise ConfigError(f"knowledge_text={self.knowledge_text!r} needs a knowledge graph (set kg)")
         if self.warmup < 0:
             raise ConfigError("warmup must be >= 0 (a fraction of the steps, or a step count >= 1)")
         if self.batch_size < 1 or self.eval_batch_size < 1:
@@ -210,6 +231,19 @@ class TrainingConfig:
     def graph_kind(self) -> str | None:
         """The graph the model wants from the collator (``None`` for text-only models)."""
         return self.model_entry.graph_kind
+
+    @property
+    def knowledge_config(self) -> Any:
+        """The :class:`~kglm.knowledge_text.KnowledgeTextConfig` of the knowledge-text
+        fields, or ``None`` when ``knowledge_text="none"``.
+
+        Raises:
+            ConfigError: for an unknown mode or control, a control without
+                knowledge text, or a bad budget or template.
+        """
+        from kglm.knowledge_text.core import knowledge_config_from_settings
+
+        return knowledge_config_from_settings(dataclasses.asdict(self))
 
     @property
     def needs_kg(self) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import io
 import ctypes.util
 import json
 import os
@@ -25,6 +26,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from kglm.errors import DataFormatError
 
 __all__ = ["atomic_write", "atomic_write_json", "atomic_directory", "open_compressed", "clean_debris"]
 
@@ -191,27 +194,115 @@ _MAGIC = (
 )
 
 
+class _CheckedReader(io.RawIOBase):
+    """A raw binary stream over a decompressor that turns its failures into :class:`DataFormatError`.
+
+    ``gzip`` / ``bz2`` / ``lzma`` report a truncated stream as ``EOFError`` and
+    a damaged one as ``OSError`` / ``zlib.error`` / ``LZMAError``, none of which
+    names the file: this names it.
+    """
+
+    def __init__(self, inner: IO[bytes], path: str, kind: str, underlying: IO[bytes]):
+        super().__init__()
+        self._inner = inner
+        self._underlying = underlying
+        self.name = path
+        self._path = path
+        self._kind = kind
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        import lzma
+        import zlib
+
+        try:
+            data = self._inner.read(len(buffer))
+        except (EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
+            raise DataFormatError(f"{self._path}: truncated or corrupt {self._kind} data ({exc})") from None
+        n = len(data)
+        buffer[:n] = data
+        return n
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+            self._underlying.close()  # a decompressor does not close a file object passed to it
+        finally:
+            super().close()
+
+
+class _TextDecodeError(DataFormatError, UnicodeDecodeError):
+    """Undecodable text: a :class:`DataFormatError` naming the file that is still a ``UnicodeDecodeError``."""
+
+    message = ""
+
+    def __str__(self) -> str:
+        return self.message or UnicodeDecodeError.__str__(self)
+
+
+class _CheckedText(io.TextIOWrapper):
+    """A text stream whose decoding errors name the file (a :class:`DataFormatError`)."""
+
+    _kglm_path = ""
+
+    def _wrap(self, call: Any, *args: Any) -> Any:
+        try:
+            return call(*args)
+        except _TextDecodeError:
+            raise
+        except UnicodeDecodeError as exc:
+            err = _TextDecodeError(exc.encoding, exc.object, exc.start, exc.end, exc.reason)
+            err.message = f"{self._kglm_path}: not valid {self.encoding} text ({exc.reason})"
+            raise err from None
+
+    def read(self, size: int | None = -1) -> str:
+        return self._wrap(super().read, size)
+
+    def readline(self, size: int = -1) -> str:  # type: ignore[override]
+        return self._wrap(super().readline, size)
+
+    def __next__(self) -> str:
+        return self._wrap(super().__next__)
+
+
+_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".xz": "xz"}
+
+
 def open_compressed(path: PathLike, mode: str = "rt", encoding: str = "utf-8", **kwargs: Any) -> IO[Any]:
     """Open a plain, gzip, bzip2 or xz file for reading, detected by its first bytes.
 
-    ``mode`` is ``"rt"`` (text, default) or ``"rb"``. A truncated compressed
-    stream raises :class:`kglm.errors.DataFormatError` naming the file when read
-    when read (the hardening issue owns making every caller report it in one line).
+    ``mode`` is ``"rt"`` (text, default) or ``"rb"``. A file named ``.gz`` /
+    ``.bz2`` / ``.xz`` that is empty or not compressed, a truncated or corrupt
+    compressed stream, and (in text mode) bytes that are not valid in
+    ``encoding``, raise :class:`kglm.errors.DataFormatError` naming the file
+    when read. ``kwargs`` go to :class:`io.TextIOWrapper` (``newline``, ``errors``).
     """
     if mode not in ("rt", "rb", "r"):
         raise ValueError(f"open_compressed reads only; got mode {mode!r}")
     path = os.fspath(path)
-    with open(path, "rb") as probe:
-        head = probe.read(6)
+    raw_file = open(path, "rb")
+    head = raw_file.peek(6)[:6] if hasattr(raw_file, "peek") else b""
     kind = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
+    named = _SUFFIXES.get(os.path.splitext(path)[1].lower())
+    if named is not None and kind is None:
+        raw_file.close()
+        what = "empty file" if not head else "not compressed data"
+        raise DataFormatError(f"{path}: {what} (the name says {named})")
     text = mode != "rb"
     if kind is None:
-        return open(path, "r", encoding=encoding, **kwargs) if text else open(path, "rb")
-    import bz2
-    import gzip
-    import lzma
+        binary: IO[bytes] = raw_file
+    else:
+        import bz2
+        import gzip
+        import lzma
 
-    opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}[kind]
-    if text:
-        return opener(path, "rt", encoding=encoding, **kwargs)
-    return opener(path, "rb")
+        opener = {"gzip": gzip.GzipFile, "bz2": bz2.BZ2File, "xz": lzma.LZMAFile}[kind]
+        inner = opener(fileobj=raw_file) if kind == "gzip" else opener(raw_file)
+        binary = io.BufferedReader(_CheckedReader(inner, path, kind, raw_file))
+    if not text:
+        return binary
+    stream = _CheckedText(binary, encoding=encoding, **kwargs)
+    stream._kglm_path = path
+    return stream
