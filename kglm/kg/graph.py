@@ -649,6 +649,14 @@ class KnowledgeGraph:
 
         return from_conceptnet(path, **kwargs)
 
+    @classmethod
+    def from_wordnet(cls, directory: PathLike, **kwargs: Any) -> KnowledgeGraph:
+        """Build from the WordNet 3.0 database files (one entity per synset, glosses as
+        descriptions). See :func:`kglm.kg.wordnet.from_wordnet`."""
+        from kglm.kg.wordnet import from_wordnet
+
+        return from_wordnet(directory, **kwargs)
+
     def to_rdf(self, path: PathLike, format: str | None = None, **kwargs: Any) -> None:
         """Write the graph as RDF. See :func:`kglm.kg.rdf.to_rdf`."""
         from kglm.kg.rdf import to_rdf
