@@ -90,6 +90,7 @@ class ChoiceFeatures:
     entity_tokens: list[tuple[int, int]]
     qa_graph: Any = None  # kglm.grounding.ChoiceGraph
     paths: Any = None  # kglm.grounding.ChoicePaths
+    knowledge: Any = None  # kglm.knowledge_text.KnowledgeText fed as the second segment
 
 
 @dataclass
@@ -143,11 +144,19 @@ def tokenize_choices(
     choices: Sequence[str],
     max_seq_length: int = 128,
     truncation: str = "only_first",
+    knowledge: Sequence[str] | None = None,
 ) -> Any:
     """Tokenize the (question, choice) pairs of one example, without padding.
 
     Returns the fast tokenizer's ``BatchEncoding`` with ``offset_mapping``, so
     ``encoding.sequence_ids(i)`` tells question (0) from choice (1) tokens.
+
+    With ``knowledge`` (one text per choice, see :mod:`kglm.knowledge_text`)
+    each pair is instead ``[question + " " + choice] [SEP] [knowledge]``: the
+    question and choice form sequence 0 (the choice starts at character
+    ``len(question) + 1``) and the knowledge sequence 1, which truncation cuts
+    first (``"only_second"``; ``"longest_first"`` when the first sequence alone
+    is too long).
     """
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(
@@ -160,6 +169,14 @@ def tokenize_choices(
         padding=False,
         return_offsets_mapping=True,
     )
+    if knowledge is not None:
+        if len(knowledge) != len(choices):
+            raise ValueError(f"{len(knowledge)} knowledge texts for {len(choices)} choices")
+        firsts = [f"{question} {c}" for c in choices]
+        try:
+            return tokenizer(firsts, list(knowledge), truncation="only_second", **kwargs)
+        except Exception:  # the question and choice alone are longer than max_length
+            return tokenizer(firsts, list(knowledge), truncation="longest_first", **kwargs)
     try:
         return tokenizer(questions, list(choices), truncation=truncation, **kwargs)
     except Exception:  # a choice alone longer than max_length cannot be cut "only_first"
@@ -261,6 +278,7 @@ def build_dataset(
     *,
     cache_dir: str | None = None,
     data_file: str | None = None,
+    knowledge: Any = None,
 ) -> MultipleChoiceDataset:
     """Ground, extract graphs for and tokenize ``examples``, once.
 
@@ -278,6 +296,12 @@ def build_dataset(
             with ``data_file``; otherwise everything is computed in memory.
         data_file: the file ``examples`` were read from (its content is part of
             the cache key).
+        knowledge: a :class:`~kglm.knowledge_text.KnowledgeTextConfig`: add a
+            knowledge text to every choice (needs ``kg`` and ``linker``) and
+            tokenize the text pair ``[question + choice] [SEP] [knowledge]``
+            (:func:`tokenize_choices`); each text's token budget is also capped
+            by what ``max_seq_length`` leaves after the question and choice.
+            ``None`` (or mode ``"none"``) keeps plain (question, choice) pairs.
 
     Returns:
         a :class:`MultipleChoiceDataset` of :class:`ExampleFeatures`.
@@ -290,13 +314,23 @@ def build_dataset(
         qa = paths = None
     else:
         grounded, qa, paths = _ground(examples, kg, linker, config, cache_dir, data_file)
+    texts = None
+    if knowledge is not None and knowledge.mode != "none":
+        if kg is None or grounded is None:
+            raise ValueError("knowledge text needs the knowledge graph and an entity linker")
+        from kglm.knowledge_text.core import dataset_knowledge_texts
+
+        texts = dataset_knowledge_texts(
+            examples, grounded, kg, tokenizer, knowledge, config.max_seq_length, show_progress=config.show_progress
+        )
 
     features: list[ExampleFeatures] = []
     for i, ex in enumerate(
         tqdm(examples, desc="tokenizing", disable=not config.show_progress, unit="q")
     ):
         enc = tokenize_choices(
-            tokenizer, ex.question, ex.choices, config.max_seq_length, config.truncation
+            tokenizer, ex.question, ex.choices, config.max_seq_length, config.truncation,
+            knowledge=[t.text for t in texts[i]] if texts is not None else None,
         )
         choices: list[ChoiceFeatures] = []
         for c in range(len(ex.choices)):
@@ -304,7 +338,11 @@ def build_dataset(
             if grounded is not None:
                 gc = grounded[i][c]
                 mentions = [(0, m.start, m.end, m.entity_id) for m in gc.question_mentions]
-                mentions += [(1, m.start, m.end, m.entity_id) for m in gc.answer_mentions]
+                if texts is None:
+                    mentions += [(1, m.start, m.end, m.entity_id) for m in gc.answer_mentions]
+                else:  # the choice follows the question in sequence 0
+                    shift = len(ex.question) + 1
+                    mentions += [(0, m.start + shift, m.end + shift, m.entity_id) for m in gc.answer_mentions]
                 entity_tokens = align_mentions(
                     enc["offset_mapping"][c], enc.sequence_ids(c), mentions
                 )
@@ -318,6 +356,7 @@ def build_dataset(
                     entity_tokens=entity_tokens,
                     qa_graph=qa[i][c] if qa is not None else None,
                     paths=paths[i][c] if paths is not None else None,
+                    knowledge=texts[i][c] if texts is not None else None,
                 )
             )
         features.append(

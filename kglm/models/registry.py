@@ -231,3 +231,11 @@ register_model("qagnn", "kglm.models.qagnn:QAGNNForMultipleChoice", "kglm.models
                graph_kind="qa", needs_kg=True, model_type="kglm-qagnn")
 register_model("kagnet", "kglm.models.kagnet:KagNetForMultipleChoice", "kglm.models.kagnet:KagNetConfig",
                graph_kind="paths", needs_kg=True, model_type="kglm-kagnet")
+
+# Knowledge as text (kglm.knowledge_text): the same models with a knowledge text as the second segment.
+for _kind in ("lm", "ernie", "qagnn", "kagnet"):
+    register_alias(f"{_kind}+kt", kind=_kind, settings={"knowledge_text": "both"})
+register_alias("lm+kt-facts", kind="lm", settings={"knowledge_text": "facts"})
+register_alias("lm+kt-descriptions", kind="lm", settings={"knowledge_text": "descriptions"})
+register_alias("lm+kt-shuffled", kind="lm", settings={"knowledge_text": "both", "knowledge_control": "shuffled"})
+del _kind

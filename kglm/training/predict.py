@@ -59,6 +59,8 @@ class ChoiceExplanation:
             graph nodes (QA-GNN- and ERNIE-style models).
         top_paths: ``(path as text, attention)`` of the most attended paths
             (KagNet-style model).
+        knowledge: the knowledge text fed with the choice (:mod:`kglm.knowledge_text`;
+            ``""`` when it was empty), ``None`` for models without knowledge text.
     """
 
     choice: str
@@ -68,6 +70,7 @@ class ChoiceExplanation:
     answer_concepts: list[str] = field(default_factory=list)
     top_nodes: list[tuple[str, str, float]] = field(default_factory=list)
     top_paths: list[tuple[str, float]] = field(default_factory=list)
+    knowledge: str | None = None
 
 
 @dataclass
@@ -99,6 +102,8 @@ class Prediction:
                 lines.append(f"     top nodes: {nodes}")
             for path, weight in ex.top_paths:
                 lines.append(f"     path {weight:.2f}: {path}")
+            if ex.knowledge is not None:
+                lines.append(f"     knowledge: {ex.knowledge or '(none)'}")
         return "\n".join(lines)
 
 
@@ -121,6 +126,9 @@ class Predictor:
         self.linker = linker
         self.info = dict(info or {})
         self.show_progress = show_progress
+        from kglm.knowledge_text.core import knowledge_config_from_settings
+
+        self.knowledge = knowledge_config_from_settings(self.info.get("config") or {}) if kg is not None else None
         self.graph_kind = getattr(model.config, "graph_kind", None) if kg is not None else None
         if "model" in self.info:
             from kglm.models.registry import get_model_entry
@@ -152,7 +160,8 @@ class Predictor:
         from kglm.models.registry import entry_for_model_type, get_model_entry
 
         entry = get_model_entry(info["model"]) if "model" in info else entry_for_model_type(model.config.model_type)
-        if entry.needs_kg and kg_source:
+        uses_text_knowledge = (info.get("config") or {}).get("knowledge_text", "none") not in (None, "none")
+        if (entry.needs_kg or uses_text_knowledge) and kg_source:
             cache_dir = info.get("cache_dir", ".kglm_cache")
             from kglm.kg.graph import KnowledgeGraph
 
@@ -173,7 +182,7 @@ class Predictor:
             max_paths_per_pair=int(self.info.get("max_paths_per_pair", 4)),
             show_progress=self.show_progress,
         )
-        return build_dataset(examples, self.kg, self.linker, self.tokenizer, config)
+        return build_dataset(examples, self.kg, self.linker, self.tokenizer, config, knowledge=self.knowledge)
 
     def _forward(self, batch: dict[str, torch.Tensor], attention: bool) -> Any:
         params = inspect.signature(self.model.forward).parameters
@@ -231,6 +240,9 @@ class Predictor:
         path_offset = 0
         for c, choice in enumerate(choices):
             ex = ChoiceExplanation(choice=choice, score=float(logits[c]), probability=float(probs[c]))
+            if self.knowledge is not None:
+                fed = feats.choices[c].knowledge
+                ex.knowledge = fed.text if fed is not None else ""
             if feats.grounding is not None and self.kg is not None:
                 g = feats.grounding[c]
                 ex.question_concepts = [entity_display_name(self.kg, e) for e in g.question_entities]

@@ -264,16 +264,26 @@ def prepare_data(
         graph_kinds: graphs to build (default: the one ``config.model`` needs);
             a benchmark asks for ``("qa", "paths")`` to serve every model.
         with_kg: load the KG and ground the data (default: when the model needs a KG,
-            per :mod:`kglm.models.registry`).
+            per :mod:`kglm.models.registry`, or a knowledge text). Entity
+            embeddings are made when ``with_kg`` is given or the model needs a KG.
+
+    With ``config.knowledge_text`` the inputs carry its knowledge text
+    (:mod:`kglm.knowledge_text`); :func:`train` rebuilds them for a job with
+    other knowledge-text settings (:func:`kglm.knowledge_text.data.with_knowledge`).
     """
     from transformers import AutoTokenizer
 
     from kglm.datasets.features import FeatureConfig, build_dataset
+    from kglm.knowledge_text.data import knowledge_key
     from kglm.training import resources
 
     backbone = resources.resolve_backbone(config.backbone, config.cache_dir)
     tokenizer = AutoTokenizer.from_pretrained(backbone)
-    with_kg = config.needs_kg if with_kg is None else with_kg
+    embed = config.needs_kg if with_kg is None else with_kg
+    knowledge = config.knowledge_config
+    with_kg = (config.needs_kg or knowledge is not None) if with_kg is None else with_kg
+    if knowledge is not None and not with_kg:
+        raise ValueError(f"knowledge_text={config.knowledge_text!r} needs the KG (with_kg=True)")
     if graph_kinds is None:
         graph_kinds = () if config.graph_kind is None else (config.graph_kind,)
     kg = linker = None
@@ -301,24 +311,24 @@ def prepare_data(
     )
     train_set = build_dataset(
         train_examples, kg, linker, tokenizer, features, cache_dir=cache,
-        data_file=resources.data_path(config.train_file, "train"),
+        data_file=resources.data_path(config.train_file, "train"), knowledge=knowledge,
     )
     dev_set = None
     if config.dev_file:
         dev_examples = resources.load_examples(config.dev_file, config.data_format, "dev")
         dev_set = build_dataset(
             dev_examples, kg, linker, tokenizer, features, cache_dir=cache,
-            data_file=resources.data_path(config.dev_file, "dev"),
+            data_file=resources.data_path(config.dev_file, "dev"), knowledge=knowledge,
         )
     embeddings = None
-    if with_kg and config.entity_embeddings == "text":
+    if with_kg and embed and config.entity_embeddings == "text":
         embeddings = resources.text_entity_embeddings(
             kg, "minilm", config.cache_dir, show_progress=config.show_progress,
             entity_ids=_graph_entities([train_set] + ([dev_set] if dev_set is not None else []))
             if config.embed_graph_entities_only
             else None,
         )
-    elif with_kg and config.entity_embeddings not in ("random", "none", ""):
+    elif with_kg and embed and config.entity_embeddings not in ("random", "none", ""):
         from safetensors.torch import load_file
 
         tensors = load_file(config.entity_embeddings)
@@ -333,6 +343,7 @@ def prepare_data(
         linker=linker,
         entity_embeddings=embeddings,
         feature_config=features,
+        extra={"knowledge_key": knowledge_key(config)},
     )
 
 
@@ -468,6 +479,9 @@ def train(config: TrainingConfig, data: PreparedData | None = None) -> TrainResu
 
     if data is None:
         data = prepare_data(config)
+    from kglm.knowledge_text.data import with_knowledge
+
+    data = with_knowledge(config, data)  # the inputs with this run's knowledge text
     set_seed(config.seed)
     model = build_model(config, data)
     frozen_all = config.freeze_encoder_epochs >= config.num_epochs
