@@ -214,8 +214,8 @@ def main(argv: list[str] | None = None) -> int:
 
     npq = min(args.path_questions, nq)
     path_pairs = pairs[: npq * 5]
-    t_paths, c_paths, paths = time_best(lambda: find_paths_batch(kg, path_pairs, max_hops=3), 1)
-    t_p1, c_p1, _ = time_best(lambda: [find_paths(kg, q, a, max_hops=3) for q, a in path_pairs[:500]], 1)
+    t_paths, c_paths, paths = time_best(lambda: find_paths_batch(kg, path_pairs, max_hops=3, max_paths_per_pair=64), 1)
+    t_p1, c_p1, _ = time_best(lambda: [find_paths(kg, q, a, max_hops=3, max_paths_per_pair=64) for q, a in path_pairs[:500]], 1)
     pstats = {"questions": npq, "seconds": t_paths, "cpu_seconds": c_paths, "questions_per_s": npq / t_paths,
               "questions_per_cpu_s": npq / c_paths, "max_hops": 3, "max_paths_per_pair": 64,
               "per_pair_call_questions_per_s": 100 / t_p1, "per_pair_call_questions_per_cpu_s": 100 / c_p1,
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                    "adjacency_index_seconds": t_idx, "seconds": t_s, "cpu_seconds": c_s,
                    "questions_per_s": nq / t_s, "questions_per_cpu_s": nq / c_s,
                    **graph_stats(sg)}
-            t_p, c_p, sp = time_best(lambda: find_paths_batch(kg_s, spairs[:500], max_hops=3), 1)
+            t_p, c_p, sp = time_best(lambda: find_paths_batch(kg_s, spairs[:500], max_hops=3, max_paths_per_pair=64), 1)
             row.update(paths_questions=100, paths_questions_per_s=100 / t_p, paths_questions_per_cpu_s=100 / c_p,
                        mean_paths=float(np.mean([p.num_paths for p in sp])))
             print(f"synthetic {row['edges']} edges: {row['questions_per_s']:.0f} questions/s, "

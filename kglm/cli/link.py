@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR
+
 __all__ = ["open_linker", "register"]
 
 
@@ -173,8 +175,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     g.add_argument("--graphs", default="qa", choices=["qa", "paths", "both", "none"])
     g.add_argument("--max-nodes", type=int, default=200, help="QA graph node cap (default: 200)")
     g.add_argument("--hops", type=int, default=2, help="QA graph hops (default: 2)")
-    g.add_argument("--max-hops", type=int, default=3, help="longest KagNet path (default: 3)")
-    g.add_argument("--max-paths", type=int, default=64, help="paths kept per entity pair (default: 64)")
+    g.add_argument("--max-hops", type=int, default=DEFAULT_MAX_HOPS,
+                   help=f"longest KagNet path (default: {DEFAULT_MAX_HOPS})")
+    g.add_argument("--max-paths", type=int, default=DEFAULT_MAX_PATHS_PER_PAIR,
+                   help=f"paths kept per entity pair (default: {DEFAULT_MAX_PATHS_PER_PAIR})")
     g.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     g.set_defaults(func=_ground)

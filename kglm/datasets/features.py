@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
+from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR
+
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedTokenizerBase
 
@@ -70,8 +72,8 @@ class FeatureConfig:
     graph_kinds: tuple[str, ...] = ("qa", "paths")
     max_nodes: int = 200
     hops: int = 2
-    max_path_hops: int = 3
-    max_paths_per_pair: int = 8
+    max_path_hops: int = DEFAULT_MAX_HOPS
+    max_paths_per_pair: int = DEFAULT_MAX_PATHS_PER_PAIR
     show_progress: bool = True
 
 

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from kglm.errors import IntegrityError, MissingResourceError, UnsafeInputError
+from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR
 from kglm.grounding.ground import GroundedChoice
 from kglm.utils.io import atomic_directory, atomic_write_json
 from kglm.utils.paths import cache_dir
@@ -481,8 +482,8 @@ def build_grounded_dataset(
     graphs: str | None = "qa",
     max_nodes: int | None = 200,
     hops: int = 2,
-    max_hops: int = 3,
-    max_paths_per_pair: int | None = 64,
+    max_hops: int = DEFAULT_MAX_HOPS,
+    max_paths_per_pair: int | None = DEFAULT_MAX_PATHS_PER_PAIR,
     n_process: int = 1,
     show_progress: bool | None = None,
 ) -> GroundedDataset:

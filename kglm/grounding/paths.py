@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR
 from kglm.grounding.graphs import (
     NODE_ANSWER,
     NODE_OTHER,
@@ -314,8 +315,8 @@ def find_paths(
     kg: KnowledgeGraph,
     question_ids: EntityIds,
     answer_ids: EntityIds,
-    max_hops: int = 3,
-    max_paths_per_pair: int | None = 64,
+    max_hops: int = DEFAULT_MAX_HOPS,
+    max_paths_per_pair: int | None = DEFAULT_MAX_PATHS_PER_PAIR,
 ) -> ChoicePaths:
     """KagNet paths of one (question, choice) pair, with their schema graph.
 
@@ -367,8 +368,8 @@ def find_paths(
 def find_paths_batch(
     kg: KnowledgeGraph,
     pairs: Iterable[tuple[EntityIds, EntityIds]],
-    max_hops: int = 3,
-    max_paths_per_pair: int | None = 64,
+    max_hops: int = DEFAULT_MAX_HOPS,
+    max_paths_per_pair: int | None = DEFAULT_MAX_PATHS_PER_PAIR,
     batch_size: int = 16,
     progress: bool = False,
 ) -> list[ChoicePaths]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kglm.errors import ConfigError
+from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR
 
 __all__ = [
     "TrainingConfig",
@@ -174,8 +175,8 @@ class TrainingConfig:
     embed_graph_entities_only: bool = False
     entity_dim: int = 64
     max_nodes: int = 200
-    max_path_hops: int = 2
-    max_paths_per_pair: int = 4
+    max_path_hops: int = DEFAULT_MAX_HOPS
+    max_paths_per_pair: int = DEFAULT_MAX_PATHS_PER_PAIR
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     output_dir: str = "runs/kglm"
     cache_dir: str = ".kglm_cache"

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR
+
 if TYPE_CHECKING:  # pragma: no cover
     from kglm.kg.graph import KnowledgeGraph
 
@@ -178,8 +180,8 @@ class Predictor:
             max_seq_length=int(self.info.get("max_seq_length", 128)),
             graph_kinds=(self.graph_kind,) if self.graph_kind else (),
             max_nodes=int(self.info.get("max_nodes", 200)),
-            max_path_hops=int(self.info.get("max_path_hops", 2)),
-            max_paths_per_pair=int(self.info.get("max_paths_per_pair", 4)),
+            max_path_hops=int(self.info.get("max_path_hops", DEFAULT_MAX_HOPS)),
+            max_paths_per_pair=int(self.info.get("max_paths_per_pair", DEFAULT_MAX_PATHS_PER_PAIR)),
             show_progress=self.show_progress,
         )
         return build_dataset(examples, self.kg, self.linker, self.tokenizer, config, knowledge=self.knowledge)

@@ -37,7 +37,7 @@ def test_exact_paths_cat_to_dog(kg: KnowledgeGraph) -> None:
         ([0, 1, 2], [0, 3]),  # cat -IsA-> pet <-IsA- dog
         ([0, 4, 2], [0, 3]),
     ]
-    p = find_paths(kg, [0], [2], max_hops=4)
+    p = find_paths(kg, [0], [2], max_hops=4, max_paths_per_pair=64)
     assert global_paths(p) == [
         ([0, 1, 2], [0, 3]),
         ([0, 4, 2], [0, 3]),
@@ -75,7 +75,7 @@ def test_schema_graph_exact(kg: KnowledgeGraph) -> None:
 def test_cap_per_pair_and_order(kg: KnowledgeGraph) -> None:
     p = find_paths(kg, [0], [2, 6], max_hops=3, max_paths_per_pair=1)
     assert global_paths(p) == [([0, 1, 2], [0, 3]), ([0, 1, 6], [0, 2])]
-    p = find_paths(kg, [0], [6], max_hops=4)
+    p = find_paths(kg, [0], [6], max_hops=4, max_paths_per_pair=64)
     assert global_paths(p) == [
         ([0, 1, 6], [0, 2]),
         ([0, 3, 6], [1, 2]),
@@ -99,7 +99,7 @@ def test_parallel_edges_use_smallest_type() -> None:
 
 
 def test_empty_cases(kg: KnowledgeGraph) -> None:
-    p = find_paths(kg, [], [2])
+    p = find_paths(kg, [], [2], max_hops=3)
     assert p.num_paths == 0 and p.path_nodes.shape == (0, 4) and p.path_relations.shape == (0, 3)
     assert p.graph.node_ids.tolist() == [2] and p.graph.num_edges == 0
     p = find_paths(kg, [2], [2])  # the same entity: an answer entity, no pair

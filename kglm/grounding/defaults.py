@@ -1,0 +1,16 @@
+"""Default KagNet path-search settings, defined once.
+
+:class:`~kglm.training.TrainingConfig`, :class:`~kglm.datasets.features.FeatureConfig`,
+:func:`~kglm.grounding.find_paths` / :func:`~kglm.grounding.find_paths_batch`,
+the grounding cache and ``kglm ground`` all take their defaults from here (a
+torch-free module, so configuration classes can import it cheaply).
+"""
+
+from __future__ import annotations
+
+__all__ = ["DEFAULT_MAX_HOPS", "DEFAULT_MAX_PATHS_PER_PAIR"]
+
+#: longest KagNet path, in hops
+DEFAULT_MAX_HOPS = 2
+#: paths kept per (question entity, answer entity) pair, shortest first
+DEFAULT_MAX_PATHS_PER_PAIR = 4

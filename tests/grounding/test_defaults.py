@@ -1,0 +1,31 @@
+"""One default for each KagNet path setting: TrainingConfig, FeatureConfig, find_paths, the cache and the CLI agree."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+
+from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR
+
+
+def _default(function, name):
+    return inspect.signature(function).parameters[name].default
+
+
+def test_path_search_defaults_agree_everywhere():
+    from kglm.cli import link
+    from kglm.datasets.features import FeatureConfig
+    from kglm.grounding.cache import build_grounded_dataset
+    from kglm.grounding.paths import find_paths, find_paths_batch
+    from kglm.training.config import TrainingConfig
+
+    config, features = TrainingConfig(), FeatureConfig()
+    hops = {config.max_path_hops, features.max_path_hops, _default(find_paths, "max_hops"),
+            _default(find_paths_batch, "max_hops"), _default(build_grounded_dataset, "max_hops")}
+    paths = {config.max_paths_per_pair, features.max_paths_per_pair, _default(find_paths, "max_paths_per_pair"),
+             _default(find_paths_batch, "max_paths_per_pair"), _default(build_grounded_dataset, "max_paths_per_pair")}
+    assert hops == {DEFAULT_MAX_HOPS} and paths == {DEFAULT_MAX_PATHS_PER_PAIR}
+    parser = argparse.ArgumentParser()
+    link.register(parser.add_subparsers())
+    cli = {a.dest: a.default for sub in parser._subparsers._group_actions[0].choices.values() for a in sub._actions}
+    assert (cli["max_hops"], cli["max_paths"]) == (DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR)
