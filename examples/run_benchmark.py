@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backbone", default=None, help="HF name or path, 'minilm', 'minilm-2l', 'tiny-bert'")
     parser.add_argument("--epochs", type=float, default=None)
     parser.add_argument("--models", nargs="+", default=None, help="model keys, e.g. lm qagnn qagnn+permute_edges")
-    parser.add_argument("--cache-dir", default=".kglm_cache")
+    parser.add_argument("--cache-dir", default=None, help="caches (default: $KGLM_CACHE, else ./.kglm_cache)")
     args = parser.parse_args(argv)
 
     suite = get_suite(args.suite)

@@ -14,7 +14,7 @@ Measures, on the data in ``../shared/data`` (skipped with a message when absent)
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/grounding/bench_grounding.py \
-        [--data-dir ../shared/data] [--out benchmarks/grounding] [--work-dir .kglm_cache/bench_grounding]
+        [--data-dir ../shared/data] [--out benchmarks/grounding] [--work-dir CACHE/bench_grounding]
 
 Writes ``results.json`` and ``results.md`` into ``--out``. Reference (QA-GNN code,
 same machine, first 300 dev questions): ~9 statements/s grounding, p50 102 ms,
@@ -256,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
     p.add_argument("--out", default=str(Path(__file__).resolve().parent))
-    p.add_argument("--work-dir", default=str(ROOT / ".kglm_cache" / "bench_grounding"))
+    p.add_argument("--work-dir", default=None,
+                   help="work directory (default: bench_grounding/ under kglm.utils.paths.cache_dir())")
     p.add_argument("--lemmatizer", default="spacy")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (default 1: extraction is many small tensor ops, and one "
@@ -273,7 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"skipped: benchmark data not found ({', '.join(missing)})")
         return 0
-    work = Path(args.work_dir)
+    from kglm.utils.paths import cache_dir
+
+    work = Path(args.work_dir) if args.work_dir else cache_dir() / "bench_grounding"
     work.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
     results = run(data_dir, work, args.lemmatizer)

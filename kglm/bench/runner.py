@@ -154,7 +154,7 @@ def run_suite(
     backbone: str | None = None,
     models: Sequence[str] | None = None,
     settings: dict[str, Any] | None = None,
-    cache_dir: str = ".kglm_cache",
+    cache_dir: str | None = None,
     num_threads: int | None = None,
     show_progress: bool = True,
     write: bool = True,
@@ -170,7 +170,7 @@ def run_suite(
         models: run only the models whose key (``"qagnn"``, ``"qagnn+no_graph"``)
             or display name is listed.
         settings: override :class:`~kglm.training.TrainingConfig` fields of every job.
-        cache_dir: grounding, KG and embedding caches.
+        cache_dir: grounding, KG and embedding caches (``None``: :func:`kglm.utils.paths.cache_dir`).
         num_threads: torch intra-op threads (``None`` keeps torch's default; on a
             machine shared with other jobs, 1 is often much faster).
         show_progress: tqdm bars.

@@ -93,7 +93,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--backbone", default=None, help="override the backbone (HF name or path, 'minilm')")
     p.add_argument("--models", nargs="+", default=None, help="only these model keys (lm, qagnn, qagnn+no_graph, ...)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a training setting")
-    p.add_argument("--cache-dir", default=".kglm_cache", help="grounding, KG and embedding caches")
+    p.add_argument("--cache-dir", default=None,
+                   help="grounding, KG and embedding caches (default: $KGLM_CACHE, else ./.kglm_cache)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_bench)
@@ -101,7 +102,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("demo", help="run the demo benchmark on the bundled data, with a summary")
     p.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="override the seeds")
-    p.add_argument("--cache-dir", default=".kglm_cache", help="grounding, KG and embedding caches")
+    p.add_argument("--cache-dir", default=None,
+                   help="grounding, KG and embedding caches (default: $KGLM_CACHE, else ./.kglm_cache)")
     p.add_argument(
         "--threads", type=int, default=1,
         help="torch threads (default 1: the demo is small, and one thread degrades least on a busy machine)",

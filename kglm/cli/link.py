@@ -40,12 +40,11 @@ def open_linker(
     A saved KG directory holds the linker index in ``extras/linker/``; for other
     sources the index is kept in the cache (:meth:`LexiconLinker.cached`).
     """
-    import os
-
     from kglm.kg.graph import KnowledgeGraph
     from kglm.linking import LexiconLinker
+    from kglm.utils.paths import cache_dir as cache_root
 
-    cache = Path(cache_dir or os.environ.get("KGLM_CACHE") or ".kglm_cache")
+    cache = cache_root(cache_dir)
     path = Path(source)
     options: dict[str, Any] = {
         "lemmatizer": lemmatizer,
@@ -156,7 +155,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--overlapping", action="store_true", help="keep all overlapping n-gram matches")
     p.add_argument("--workers", type=int, default=1, help="linking worker processes (default: 1)")
-    p.add_argument("--cache-dir", default=None, help="cache directory (default: $KGLM_CACHE or .kglm_cache)")
+    p.add_argument("--cache-dir", default=None, help="cache directory (default: $KGLM_CACHE, else ./.kglm_cache)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -590,7 +590,9 @@ class LexiconLinker:
 
 
 def _default_cache_dir() -> Path:
-    return Path(os.environ.get("KGLM_CACHE") or ".kglm_cache")
+    from kglm.utils.paths import cache_dir
+
+    return cache_dir()
 
 
 def _write_csr(directory: Path, prefix: str, values: list[tuple[int, ...]]) -> None:

@@ -106,7 +106,9 @@ class TrainingConfig:
         max_path_hops / max_paths_per_pair: KagNet path finding.
         model_kwargs: other model configuration arguments (``gnn_layers``, ...).
         output_dir: checkpoints and the final model.
-        cache_dir: grounding and embedding caches.
+        cache_dir: grounding, KG, backbone and embedding caches; ``None`` (the
+            default) is :func:`kglm.utils.paths.cache_dir` (``$KGLM_CACHE``, else
+            ``./.kglm_cache``), resolved when the config is made.
         eval_each_epoch: evaluate on dev after each epoch and keep the best
             checkpoint by dev accuracy; else evaluate only at the end.
         save_model: save the final (best) model to ``output_dir``.
@@ -179,7 +181,7 @@ class TrainingConfig:
     max_paths_per_pair: int = DEFAULT_MAX_PATHS_PER_PAIR
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     output_dir: str = "runs/kglm"
-    cache_dir: str = ".kglm_cache"
+    cache_dir: str | None = None
     eval_each_epoch: bool = True
     save_model: bool = True
     logging_steps: int = 10
@@ -205,6 +207,10 @@ class TrainingConfig:
         from kglm.models.registry import resolve_model
 
         entry, alias_settings = resolve_model(self.model)
+        if self.cache_dir is None or self.cache_dir == "":
+            from kglm.utils.paths import cache_dir
+
+            self.cache_dir = str(cache_dir())
         if alias_settings:
             _fill_alias_settings(self, alias_settings)
         if self.kg_control not in KG_CONTROLS:

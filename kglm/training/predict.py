@@ -164,7 +164,7 @@ class Predictor:
         entry = get_model_entry(info["model"]) if "model" in info else entry_for_model_type(model.config.model_type)
         uses_text_knowledge = (info.get("config") or {}).get("knowledge_text", "none") not in (None, "none")
         if (entry.needs_kg or uses_text_knowledge) and kg_source:
-            cache_dir = info.get("cache_dir", ".kglm_cache")
+            cache_dir = info.get("cache_dir")  # None: kglm.utils.paths.cache_dir()
             from kglm.kg.graph import KnowledgeGraph
 
             kg_dir = resources.kg_directory(kg_source, info.get("kg_format", "auto") if kg is None else "auto", cache_dir)
