@@ -83,7 +83,14 @@ def _gather_segments(ptr: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
 def _tensor_from_npy(path: Path, mmap: bool) -> torch.Tensor:
     # mmap_mode="c" (copy-on-write): pages are shared with the file and read
     # lazily, yet the tensor is writable without touching the file.
-    arr = np.load(path, mmap_mode="c" if mmap else None, allow_pickle=False)
+    from kglm.errors import IntegrityError, MissingResourceError
+
+    try:
+        arr = np.load(path, mmap_mode="c" if mmap else None, allow_pickle=False)
+    except FileNotFoundError:
+        raise MissingResourceError(f"{path}: missing (not a saved KnowledgeGraph directory?)") from None
+    except (ValueError, OSError, EOFError) as exc:  # a truncated or tampered .npy (or a pickled object array)
+        raise IntegrityError(f"{path}: not a valid .npy array ({exc})") from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return torch.from_numpy(arr)
@@ -97,6 +104,10 @@ def _read_json(path: Path) -> Any:
         raise FileNotFoundError(f"{path}: missing (not a saved KnowledgeGraph directory?)") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        from kglm.errors import IntegrityError
+
+        raise IntegrityError(f"{path}: JSON nested too deeply") from None
 
 
 class KnowledgeGraph:
@@ -228,12 +239,15 @@ class KnowledgeGraph:
     def entities(self) -> list[str]:
         """Entity names, id -> name (parsed on first use after :meth:`load`)."""
         if self._entities is None:
-            self._entities = self._lazy_files[_ENTITIES].read()
-            if len(self._entities) != self._num_entities:
+            entities = self._lazy_files[_ENTITIES].read()
+            if getattr(self, "_validate_vocab", False):
+                _check_vocab(self._lazy_files[_ENTITIES].path, entities, "entity", unique=True)
+            if len(entities) != self._num_entities:
                 raise ValueError(
-                    f"{self._lazy_files[_ENTITIES].path}: {len(self._entities)} entities, "
+                    f"{self._lazy_files[_ENTITIES].path}: {len(entities)} entities, "
                     f"header says {self._num_entities}"
                 )
+            self._entities = entities
         return self._entities
 
     @property
@@ -317,6 +331,8 @@ class KnowledgeGraph:
     def _labels(self) -> list[str]:
         if self._label_text is None:
             self._label_text = self._lazy_files[_LABELS].read()
+            if getattr(self, "_validate_vocab", False):
+                _check_vocab(self._lazy_files[_LABELS].path, self._label_text, "label", unique=False)
             if len(self._label_text) != self.num_labels:
                 raise ValueError(
                     f"{self._lazy_files[_LABELS].path}: {len(self._label_text)} labels, "
@@ -348,6 +364,8 @@ class KnowledgeGraph:
     def _descriptions(self) -> list[str]:
         if self._description_text is None:
             self._description_text = self._lazy_files[_DESCRIPTIONS].read()
+            if getattr(self, "_validate_vocab", False):
+                _check_vocab(self._lazy_files[_DESCRIPTIONS].path, self._description_text, "description", unique=False)
             if len(self._description_text) != self.num_descriptions:
                 raise ValueError(
                     f"{self._lazy_files[_DESCRIPTIONS].path}: {len(self._description_text)} descriptions, "
@@ -543,6 +561,13 @@ class KnowledgeGraph:
                 h.update(b"\0attributes\0")
                 h.update(json.dumps(self._all_attributes, ensure_ascii=False, sort_keys=False).encode("utf-8"))
             self._fingerprint = h.hexdigest()
+            stored = getattr(self, "_stored_fingerprint", None)
+            if stored is not None and stored != self._fingerprint:  # set by load(validate=True)
+                warnings.warn(
+                    f"{_stored_where(self)}: the stored fingerprint does not match the files (edited after "
+                    f"saving?); using the recomputed one, so caches made for the old graph are not reused",
+                    stacklevel=2,
+                )
         return self._fingerprint
 
     # ------------------------------------------------------------------ exports
@@ -734,37 +759,60 @@ class KnowledgeGraph:
             json.dump(header, f, ensure_ascii=False, indent=2)
 
     @classmethod
-    def load(cls, directory: PathLike, mmap: bool = True) -> KnowledgeGraph:
+    def load(cls, directory: PathLike, mmap: bool = True, validate: bool = True) -> KnowledgeGraph:
         """Load a graph written by :meth:`save`.
 
         Args:
             directory: the saved directory.
             mmap: memory-map the arrays (copy-on-write) instead of reading them;
                 entity names and labels are parsed on first use either way.
+            validate: check the files for consistency (on by default; vectorised,
+                the arrays stay memory-mapped): header counts are non-negative
+                integers; triple ids lie in range; label, description and CSR
+                pointers start at 0, never decrease and end at their counts; the
+                CSR indexes agree with the triples; ``relations.json`` is a list
+                of distinct strings; entity names (distinct strings), labels and
+                descriptions are checked when first parsed; the fingerprint is
+                recomputed from the files on first use (a warning if the stored
+                one differs), so a graph edited under an old header cannot serve
+                cache entries of the old graph. ``False`` trusts the files (for
+                graphs you made yourself; see ``benchmarks/kg`` for the cost).
 
         Raises:
-            FileNotFoundError: a file is missing.
-            ValueError: unknown format version or inconsistent files (naming the file).
+            MissingResourceError: a file is missing (a ``FileNotFoundError``).
+            IntegrityError: unknown format version or inconsistent files, naming
+                the file (a ``ValueError``).
         """
+        from kglm.errors import IntegrityError, MissingResourceError
+
         d = Path(directory)
         if not d.is_dir():
-            raise FileNotFoundError(f"{d}: no such directory")
+            raise MissingResourceError(f"{d}: no such directory")
         header = _read_json(d / _HEADER)
         version = header.get("format_version") if isinstance(header, dict) else None
         if version != FORMAT_VERSION:
-            raise ValueError(
+            raise IntegrityError(
                 f"{d}: KnowledgeGraph format version {version!r}, but this kglm reads version {FORMAT_VERSION}"
             )
+        counts = {k: header.get(k) for k in ("num_entities", "num_relations", "num_triples", "num_labels")}
+        if header.get("num_descriptions") is not None:
+            counts["num_descriptions"] = header["num_descriptions"]
+        for k, v in counts.items():
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise IntegrityError(f"{d / _HEADER}: {k!r} must be a non-negative integer, got {v!r}")
+        if not isinstance(header.get("metadata") or {}, dict):
+            raise IntegrityError(f"{d / _HEADER}: 'metadata' must be a JSON object")
         E, R, T, L = (int(header[k]) for k in ("num_entities", "num_relations", "num_triples", "num_labels"))
         triples = _tensor_from_npy(d / _TRIPLES, mmap)
         _check_shape(d / _TRIPLES, triples, (T, 3))
         label_ptr = _tensor_from_npy(d / _LABEL_PTR, False)
         _check_shape(d / _LABEL_PTR, label_ptr, (E + 1,))
         if int(label_ptr[-1]) != L:
-            raise ValueError(f"{d / _LABEL_PTR}: ends at {int(label_ptr[-1])}, header says {L} labels")
+            raise IntegrityError(f"{d / _LABEL_PTR}: ends at {int(label_ptr[-1])}, header says {L} labels")
         relations = _read_json(d / _RELATIONS)
-        if len(relations) != R:
-            raise ValueError(f"{d / _RELATIONS}: {len(relations)} relations, header says {R}")
+        if not isinstance(relations, list) or len(relations) != R:
+            n = len(relations) if isinstance(relations, list) else "no list of"
+            raise IntegrityError(f"{d / _RELATIONS}: {n} relations, header says {R}")
         csr: dict[str, tuple[torch.Tensor, ...]] = {}
         for direction in ("out", "in"):
             parts = []
@@ -782,30 +830,117 @@ class KnowledgeGraph:
             description_ptr = _tensor_from_npy(d / _DESCRIPTION_PTR, False)
             _check_shape(d / _DESCRIPTION_PTR, description_ptr, (E + 1,))
             if int(description_ptr[-1]) != D:
-                raise ValueError(
+                raise IntegrityError(
                     f"{d / _DESCRIPTION_PTR}: ends at {int(description_ptr[-1])}, header says {D} descriptions"
                 )
             lazy_files[_DESCRIPTIONS] = _LazyJSON(d / _DESCRIPTIONS)
         attribute_names = header.get("attributes") or []
         if not isinstance(attribute_names, list) or not all(isinstance(x, str) for x in attribute_names):
-            raise ValueError(f"{d / _HEADER}: 'attributes' must be a list of names")
+            raise IntegrityError(f"{d / _HEADER}: 'attributes' must be a list of names")
         if attribute_names:
             lazy_files[_ATTRIBUTES] = _LazyJSON(d / _ATTRIBUTES)
+        if validate:
+            _validate_loaded(d, relations, triples, label_ptr, description_ptr, csr, E, R, T)
         kg = cls.__new__(cls)
         kg._init(
             None, relations, triples, label_ptr, None, dict(header.get("metadata") or {}),
             num_entities=E,
             lazy_files=lazy_files,
             csr=csr,
-            fingerprint=header.get("fingerprint"),
+            fingerprint=None if validate else header.get("fingerprint"),
             description_ptr=description_ptr,
             description_text=None if D else [],
             attribute_names=attribute_names,
         )
+        if validate:
+            kg._validate_vocab = True
+            kg._stored_fingerprint = header.get("fingerprint")
+            kg._saved_at = str(d)
         return kg
 
 
 # ---------------------------------------------------------------------- helpers
+def _stored_where(kg: KnowledgeGraph) -> str:
+    """The directory a graph was loaded from (for messages), or ``"KnowledgeGraph"``."""
+    return getattr(kg, "_saved_at", None) or "KnowledgeGraph"
+
+
+def _check_vocab(path: Path, values: Any, what: str, unique: bool) -> None:
+    """A parsed vocabulary file must be a list of strings (distinct ones when ``unique``)."""
+    from kglm.errors import IntegrityError
+
+    if not isinstance(values, list):
+        raise IntegrityError(f"{path}: expected a JSON array of {what} strings, got {type(values).__name__}")
+    for i, v in enumerate(values):
+        if not isinstance(v, str):
+            raise IntegrityError(f"{path}: {what} {i} is {type(v).__name__} {str(v)[:40]!r}, not a string")
+    if unique and len(set(values)) != len(values):
+        seen: set[str] = set()
+        for v in values:
+            if v in seen:
+                raise IntegrityError(f"{path}: duplicate {what} name {v[:80]!r}")
+            seen.add(v)
+
+
+def _check_ptr(path: Path, ptr: torch.Tensor, total: int) -> None:
+    from kglm.errors import IntegrityError
+
+    if ptr.numel() == 0 or int(ptr[0]) != 0 or int(ptr[-1]) != total:
+        raise IntegrityError(f"{path}: pointers must start at 0 and end at {total}")
+    if ptr.numel() > 1 and bool((ptr[1:] < ptr[:-1]).any()):
+        raise IntegrityError(f"{path}: pointers decrease at position {int(torch.nonzero(ptr[1:] < ptr[:-1])[0]) + 1}")
+
+
+def _check_range(path: Path, values: torch.Tensor, bound: int, what: str) -> None:
+    from kglm.errors import IntegrityError
+
+    if values.numel() and (int(values.min()) < 0 or int(values.max()) >= bound):
+        bad = (values < 0) | (values >= bound)
+        pos = int(torch.nonzero(bad)[0])
+        raise IntegrityError(f"{path}: {what} {int(values[pos])} at position {pos} outside [0, {bound})")
+
+
+def _validate_loaded(
+    d: Path,
+    relations: Any,
+    triples: torch.Tensor,
+    label_ptr: torch.Tensor,
+    description_ptr: torch.Tensor | None,
+    csr: dict[str, tuple[torch.Tensor, ...]],
+    E: int,
+    R: int,
+    T: int,
+) -> None:
+    """Vectorised consistency checks of a loaded graph's arrays (see :meth:`KnowledgeGraph.load`)."""
+    from kglm.errors import IntegrityError
+
+    _check_vocab(d / _RELATIONS, relations, "relation", unique=True)
+    if T:
+        _check_range(d / _TRIPLES, triples[:, 0], E, "head id")
+        _check_range(d / _TRIPLES, triples[:, 1], R, "relation id")
+        _check_range(d / _TRIPLES, triples[:, 2], E, "tail id")
+    _check_ptr(d / _LABEL_PTR, label_ptr, int(label_ptr[-1]))
+    if description_ptr is not None:
+        _check_ptr(d / _DESCRIPTION_PTR, description_ptr, int(description_ptr[-1]))
+    for direction, (key_col, other_col) in (("out", (0, 2)), ("in", (2, 0))):
+        ptr, neighbor, relation, triple = csr[direction]
+        name = f"csr_{direction}"
+        _check_ptr(d / f"{name}_ptr.npy", ptr, T)
+        if not T:
+            continue
+        _check_range(d / f"{name}_triple.npy", triple, T, "triple id")
+        rows = triples[triple]
+        if not bool(torch.equal(rows[:, other_col], neighbor)):
+            raise IntegrityError(f"{d / f'{name}_neighbor.npy'}: does not match {_TRIPLES}")
+        if not bool(torch.equal(rows[:, 1], relation)):
+            raise IntegrityError(f"{d / f'{name}_relation.npy'}: does not match {_TRIPLES}")
+        owner = torch.repeat_interleave(torch.arange(E, dtype=torch.long), ptr[1:] - ptr[:-1])
+        if not bool(torch.equal(rows[:, key_col], owner)):
+            raise IntegrityError(f"{d / f'{name}_ptr.npy'}: rows do not match {_TRIPLES}")
+        if not bool((torch.bincount(triple, minlength=T) == 1).all()):
+            raise IntegrityError(f"{d / f'{name}_triple.npy'}: not a permutation of the triple ids")
+
+
 class _LazyJSON:
     """A JSON file mapped now and parsed on first :meth:`read`.
 
@@ -830,6 +965,10 @@ class _LazyJSON:
             return json.loads(self._map[:])
         except json.JSONDecodeError as exc:
             raise ValueError(f"{self.path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        except RecursionError:
+            from kglm.errors import IntegrityError
+
+            raise IntegrityError(f"{self.path}: JSON nested too deeply") from None
         finally:
             self._map.close()
             self._map = None
@@ -864,8 +1003,10 @@ def _check_unique(names: list[str], what: str) -> None:
 
 
 def _check_shape(path: Path, t: torch.Tensor, shape: tuple[int, ...]) -> None:
+    from kglm.errors import IntegrityError
+
     if tuple(t.shape) != shape or t.dtype != torch.long:
-        raise ValueError(f"{path}: shape {tuple(t.shape)} dtype {t.dtype}, expected {shape} int64")
+        raise IntegrityError(f"{path}: shape {tuple(t.shape)} dtype {t.dtype}, expected {shape} int64")
 
 
 def _labels_to_csr(
