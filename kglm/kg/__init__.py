@@ -1,4 +1,4 @@
-"""kglm.kg: the :class:`KnowledgeGraph` and its builders (RDF, ConceptNet, triples files).
+"""kglm.kg: the :class:`KnowledgeGraph` and its builders (RDF, ConceptNet, WordNet, triples files), merging.
 
 Names are imported lazily, so ``import kglm.kg`` stays cheap.
 """
@@ -15,6 +15,10 @@ _LAZY: dict[str, str] = {
     "to_rdf": "kglm.kg.rdf",
     "from_conceptnet": "kglm.kg.conceptnet",
     "MERGED_RELATIONS": "kglm.kg.conceptnet",
+    "from_wordnet": "kglm.kg.wordnet",
+    "merge": "kglm.kg.merge",
+    "normalise_label": "kglm.kg.merge",
+    "triple_sources": "kglm.kg.merge",
     "detect_format": "kglm.kg.formats",
     "load_kg_file": "kglm.kg.formats",
     "register_kg_format": "kglm.kg.formats",

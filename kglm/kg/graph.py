@@ -682,6 +682,17 @@ class KnowledgeGraph:
 
         return from_wordnet(directory, **kwargs)
 
+    @classmethod
+    def merge(
+        cls, graphs: Sequence[KnowledgeGraph], align: str | None = "label", names: Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> KnowledgeGraph:
+        """Merge graphs, joining entities whose normalised labels agree; relations are
+        prefixed by source (``cn:IsA``, ``wn:hypernym``). See :func:`kglm.kg.merge.merge`."""
+        from kglm.kg.merge import merge
+
+        return merge(graphs, align=align, names=names, **kwargs)
+
     def to_rdf(self, path: PathLike, format: str | None = None, **kwargs: Any) -> None:
         """Write the graph as RDF. See :func:`kglm.kg.rdf.to_rdf`."""
         from kglm.kg.rdf import to_rdf
