@@ -16,7 +16,6 @@ _LAZY: dict[str, str] = {
     "from_conceptnet": "kglm.kg.conceptnet",
     "MERGED_RELATIONS": "kglm.kg.conceptnet",
     "from_wordnet": "kglm.kg.wordnet",
-    "merge": "kglm.kg.merge",
     "normalise_label": "kglm.kg.merge",
     "triple_sources": "kglm.kg.merge",
     "detect_format": "kglm.kg.formats",
