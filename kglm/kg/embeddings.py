@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "KGE_MODELS",
     "EntityEmbeddings",
+    "check_kg_fingerprint",
     "encode_entity_labels",
     "evaluate_link_prediction",
     "train_kge",
@@ -41,6 +42,29 @@ __all__ = [
 #: KG-embedding methods :func:`train_kge` knows (names of ``torch_geometric.nn.kge`` classes).
 KGE_MODELS: dict[str, str] = {"transe": "TransE", "distmult": "DistMult", "rotate": "RotatE"}
 _FORMAT = "kglm-entity-embeddings-v1"
+
+
+def check_kg_fingerprint(expected: str | None, kg: KnowledgeGraph, what: str = "these entity ids") -> None:
+    """Raise :class:`~kglm.errors.KGMismatchError` unless ``kg`` has the ``expected`` fingerprint.
+
+    The one check behind :meth:`EntityEmbeddings.check`,
+    :meth:`~kglm.models.base.KGPreTrainedModel.check_kg` and
+    :meth:`~kglm.training.Predictor.load`. Passes when ``expected`` is ``None``
+    (nothing recorded).
+
+    Args:
+        expected: the recorded :attr:`KnowledgeGraph.fingerprint`.
+        kg: the graph about to be used.
+        what: what was made from the recorded graph (named in the message).
+    """
+    if expected is None or expected == kg.fingerprint:
+        return
+    from kglm.errors import KGMismatchError
+
+    raise KGMismatchError(
+        f"{what} come from the KG with fingerprint {expected}, but the given KG has fingerprint "
+        f"{kg.fingerprint}: entity ids would not match (use the same graph, or retrain/recompute for this one)"
+    )
 
 
 @dataclass
@@ -80,13 +104,8 @@ class EntityEmbeddings:
         return int(self.weight.shape[1])
 
     def check(self, kg: KnowledgeGraph) -> None:
-        """Raise ``ValueError`` unless these embeddings were made from ``kg``."""
-        if self.kg_fingerprint != kg.fingerprint:
-            raise ValueError(
-                f"entity embeddings ({self.method}) were made from the KG with fingerprint "
-                f"{self.kg_fingerprint[:12]}..., not from this KG ({kg.fingerprint[:12]}...); "
-                "recompute them for this graph"
-            )
+        """Raise :class:`~kglm.errors.KGMismatchError` unless these embeddings were made from ``kg``."""
+        check_kg_fingerprint(self.kg_fingerprint, kg, f"entity embeddings ({self.method})")
         if self.num_entities != kg.num_entities:
             raise ValueError(f"{self.num_entities} embeddings for a KG of {kg.num_entities} entities")
 

@@ -212,16 +212,14 @@ class KGPreTrainedModel(PreTrainedModel):
             self.config.kg_fingerprint = fingerprint
 
     def check_kg(self, kg: Any) -> None:
-        """Raise ``ValueError`` when the model's entity ids come from another KG than ``kg``.
+        """Raise :class:`~kglm.errors.KGMismatchError` (a ``ValueError``) when the model's
+        entity ids come from another KG than ``kg``, naming both fingerprints.
 
         Passes when the model records no KG (``config.kg_fingerprint is None``).
         """
-        expected = self.config.kg_fingerprint
-        if expected is not None and expected != kg.fingerprint:
-            raise ValueError(
-                f"this model's entity embeddings come from the KG with fingerprint {expected[:12]}..., "
-                f"not from the given KG ({kg.fingerprint[:12]}...): entity ids would not match"
-            )
+        from kglm.kg.embeddings import check_kg_fingerprint
+
+        check_kg_fingerprint(self.config.kg_fingerprint, kg, "this model's entity ids")
 
     @classmethod
     def from_encoder(

@@ -169,6 +169,11 @@ class Predictor:
 
             kg_dir = resources.kg_directory(kg_source, info.get("kg_format", "auto") if kg is None else "auto", cache_dir)
             graph = KnowledgeGraph.load(kg_dir)
+            if hasattr(model, "check_kg"):
+                model.check_kg(graph)
+            from kglm.kg.embeddings import check_kg_fingerprint
+
+            check_kg_fingerprint(info.get("kg_fingerprint"), graph, f"the model in {model_dir}")
             linker = resources.make_linker(graph, kg_dir)
         return cls(model, tokenizer, graph, linker, info, show_progress=show_progress)
 

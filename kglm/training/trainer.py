@@ -362,6 +362,7 @@ def build_model(config: TrainingConfig, data: PreparedData) -> torch.nn.Module:
         kwargs.setdefault("num_relations", 2 * data.kg.num_relations)
         kwargs.setdefault("graph_kind", config.graph_kind)
         kwargs.setdefault("kg_control", config.kg_control)
+        kwargs.setdefault("kg_fingerprint", data.kg.fingerprint)  # checked when the model meets a KG again
         if data.entity_embeddings is not None:
             embeddings = data.entity_embeddings
             kwargs.setdefault("freeze_entity_embeddings", True)
@@ -539,6 +540,7 @@ def train(config: TrainingConfig, data: PreparedData | None = None) -> TrainResu
             "model": config.model,
             "backbone": config.backbone,
             "kg": data.kg_source,
+            "kg_fingerprint": data.kg.fingerprint if data.kg is not None else None,
             "kg_format": config.kg_format,
             "max_seq_length": config.max_seq_length,
             "max_nodes": config.max_nodes,
