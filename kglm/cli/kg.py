@@ -4,6 +4,8 @@ Examples::
 
     kglm kg build data/demo/commonsense.ttl -o runs/kg
     kglm kg build train.txt valid.txt test.txt --conceptnet -o runs/cn100k
+    kglm kg build ../shared/data/wordnet -o runs/wordnet
+    kglm kg build runs/cn100k runs/wordnet --merge-by label -o runs/cn100k+wn
     kglm kg info runs/kg
     kglm kg export runs/kg -o kg.ttl --format ttl
 """
@@ -33,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                                    "head<TAB>relation<TAB>tail triples (middle column the relation; a header "
                                    "row is detected; .csv: comma-separated). Ambiguous input is an error: "
                                    "force the kind with --rdf / --conceptnet / --triples.")
-    b.add_argument("inputs", nargs="+", metavar="INPUT", help="input files (merged into one graph)")
+    b.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="input files (read into one graph) or directories (a WordNet database, a saved KG); "
+                        "with --merge-by each INPUT is a separate graph")
     b.add_argument("-o", "--output", required=True, help="output directory")
     kind = b.add_mutually_exclusive_group()
     kind.add_argument("--conceptnet", action="store_true",
@@ -53,6 +57,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="ConceptNet: keep original relation names instead of the 17 merged ones")
     b.add_argument("--drop-unmerged", action="store_true",
                    help="ConceptNet: drop relations outside the 17-relation merge table")
+    b.add_argument("--description-predicate", action="append", metavar="IRI",
+                   help="RDF predicate whose literals are descriptions (repeatable). Default: skos:definition, "
+                        "rdfs:comment, obo:IAO_0000115, dcterms:description")
+    b.add_argument("--merge-by", choices=["label"], metavar="label",
+                   help="read each INPUT as its own graph and merge them, joining entities whose normalised "
+                        "labels agree; relations are prefixed by source (kglm.kg.merge)")
+    b.add_argument("--merge-names", metavar="A,B,...",
+                   help="source names used as relation prefixes with --merge-by (default: cn, wn, kgN)")
+    b.add_argument("--merge-senses", choices=["first", "all"], default="first",
+                   help="with --merge-by: of several entities of one graph sharing a label, join only the most "
+                        "frequent sense (first, default) or all of them")
     b.add_argument("--header", action="store_true", help="triples files: skip the first line")
     b.add_argument("--deduplicate", action="store_true", help="remove repeated triples")
     b.add_argument("--add-inverse", action="store_true", help="add inverse relations (name_inv)")
@@ -72,6 +87,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _input_kind(path: Path, args: argparse.Namespace) -> str:
+    if path.is_dir():  # a saved KG or a WordNet database: the kind flags are about files
+        from kglm.kg.formats import detect_format
+
+        return detect_format(path, flag="--conceptnet, --triples or --rdf").format
     if args.conceptnet:
         return "conceptnet"
     if args.triples:
@@ -85,21 +104,47 @@ def _input_kind(path: Path, args: argparse.Namespace) -> str:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from kglm.kg.conceptnet import from_conceptnet
-    from kglm.kg.rdf import DEFAULT_LABEL_PREDICATES, from_rdf
-
     paths = [Path(p) for p in args.inputs]
-    kinds = {_input_kind(p, args) for p in paths}
-    if len(kinds) > 1:
-        raise ValueError(f"inputs mix kinds {sorted(kinds)}; build them separately or force one "
-                         f"with --rdf / --conceptnet / --triples")
-    kind = kinds.pop()
     start = time.perf_counter()
+    if args.merge_by:
+        from kglm.kg.merge import merge
+
+        if len(paths) < 2:
+            raise ValueError("--merge-by needs at least two inputs")
+        names = [n.strip() for n in args.merge_names.split(",")] if args.merge_names else None
+        graphs = [_read([p], _input_kind(p, args), args) for p in paths]
+        kg = merge(graphs, align=args.merge_by, names=names, senses=args.merge_senses)
+        kind = "merged"
+    else:
+        if args.merge_names:
+            raise ValueError("--merge-names needs --merge-by")
+        kinds = {_input_kind(p, args) for p in paths}
+        if len(kinds) > 1:
+            raise ValueError(f"inputs mix kinds {sorted(kinds)}; build them separately or force one "
+                             f"with --rdf / --conceptnet / --triples (or merge them with --merge-by label)")
+        kind = kinds.pop()
+        kg = _read(paths, kind, args)
+    if args.deduplicate:
+        kg = kg.deduplicate()
+    if args.add_inverse:
+        kg = kg.add_inverse_relations()
+    built = time.perf_counter() - start
+    kg.save(args.output)
+    print(f"{kg!r}\nbuilt from {len(paths)} {kind} input(s) in {built:.2f}s, saved to {args.output}")
+    return 0
+
+
+def _read(paths: list[Path], kind: str, args: argparse.Namespace) -> Any:
+    """One graph from ``paths`` (all of ``kind``), with the command's reader options."""
+    from kglm.kg.conceptnet import from_conceptnet
+    from kglm.kg.rdf import DEFAULT_DESCRIPTION_PREDICATES, DEFAULT_LABEL_PREDICATES, from_rdf
+
     if kind == "rdf":
         languages = None if not args.language else tuple(None if x.lower() == "none" else x for x in args.language)
         kg = from_rdf(paths, format=args.format,
                       label_predicates=args.label_predicate or DEFAULT_LABEL_PREDICATES,
                       languages=languages, keep_literals=args.keep_literals,
+                      description_predicates=args.description_predicate or DEFAULT_DESCRIPTION_PREDICATES,
                       drop_rdf_type=args.drop_rdf_type, drop_owl_restrictions=args.drop_owl_restrictions)
     elif kind == "conceptnet":
         kg = from_conceptnet(paths, merge_relations=not args.no_merge_relations,
@@ -108,14 +153,7 @@ def _build(args: argparse.Namespace) -> int:
         from kglm.kg.formats import load_kg_file
 
         kg = load_kg_file(paths, kind, **({"header": True} if args.header else {}))
-    if args.deduplicate:
-        kg = kg.deduplicate()
-    if args.add_inverse:
-        kg = kg.add_inverse_relations()
-    built = time.perf_counter() - start
-    kg.save(args.output)
-    print(f"{kg!r}\nbuilt from {len(paths)} {kind} file(s) in {built:.2f}s, saved to {args.output}")
-    return 0
+    return kg
 
 
 def summary(directory: str | Path, top: int = 10) -> dict[str, Any]:
@@ -133,6 +171,7 @@ def summary(directory: str | Path, top: int = 10) -> dict[str, Any]:
         "num_relations": kg.num_relations,
         "num_triples": kg.num_triples,
         "num_labels": kg.num_labels,
+        "num_descriptions": kg.num_descriptions,
         "fingerprint": kg.fingerprint,
         "top_relations": [[kg.relations[r], int(rel_counts[r])] for r in order],
     }
@@ -158,6 +197,7 @@ def _info(args: argparse.Namespace) -> int:
     out.write(f"{s['directory']}\n")
     out.write(f"  entities   {s['num_entities']:>12,}\n  relations  {s['num_relations']:>12,}\n"
               f"  triples    {s['num_triples']:>12,}\n  labels     {s['num_labels']:>12,}\n"
+              f"  descriptions {s['num_descriptions']:>10,}\n"
               f"  fingerprint {s['fingerprint'][:16]}\n")
     out.write("  top relations:\n")
     width = max((len(r) for r, _ in s["top_relations"]), default=0)

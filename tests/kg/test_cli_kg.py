@@ -63,3 +63,28 @@ def test_build_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     shutil.rmtree(tmp_path / "y")
     assert main(["kg", "info", str(tmp_path / "missing")]) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_build_wordnet_dir_and_merge_by_label(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.kg.test_wordnet import write_wordnet
+
+    wn_dir = write_wordnet(tmp_path / "wordnet", compress=True)
+    assert main(["kg", "build", str(wn_dir), "-o", str(tmp_path / "wn")]) == 0  # detected as WordNet
+    wn = KnowledgeGraph.load(tmp_path / "wn")
+    assert wn.num_entities == 10 and wn.num_descriptions == 10
+    triples = tmp_path / "cn.tsv"
+    triples.write_text("physicist\tIsA\tscientist\nHot\tRelatedTo\tstove\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["kg", "build", str(triples), str(tmp_path / "wn"), "--triples", "--merge-by", "label",
+                 "--merge-names", "cn,wn", "-o", str(tmp_path / "m")]) == 0
+    assert "merged input(s)" in capsys.readouterr().out
+    kg = KnowledgeGraph.load(tmp_path / "m")
+    assert kg.relations[:2] == ["cn:IsA", "cn:RelatedTo"] and "wn:hypernym" in kg.relations
+    assert kg.descriptions_of(kg.entity_id("physicist")) == ["a scientist trained in physics"]
+    assert kg.descriptions_of(kg.entity_id("Hot")) == [
+        "used of physical heat; having a high or higher than desirable temperature"]
+    assert kg.metadata["merge"]["sources"] == ["cn", "wn"]
+    assert main(["kg", "info", str(tmp_path / "m")]) == 0
+    assert "descriptions" in capsys.readouterr().out
+    assert main(["kg", "build", str(triples), "--merge-by", "label", "-o", str(tmp_path / "x")]) == 1
+    assert "--merge-by needs at least two inputs" in capsys.readouterr().err
