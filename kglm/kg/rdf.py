@@ -62,6 +62,8 @@ __all__ = [
     "DEFAULT_DESCRIPTION_PREDICATES",
     "ENTITY_NS",
     "RELATION_NS",
+    "ENTITY_INDEX",
+    "RELATION_INDEX",
 ]
 
 PathLike = str | os.PathLike
@@ -88,6 +90,12 @@ DEFAULT_DESCRIPTION_PREDICATES: tuple[str, ...] = (SKOS_DEFINITION, RDFS_COMMENT
 #: Namespaces used by :func:`to_rdf` for names that are not IRIs (stripped by :func:`from_rdf`).
 ENTITY_NS = "urn:kglm:entity:"
 RELATION_NS = "urn:kglm:relation:"
+#: Predicates of the id declarations :func:`to_rdf` writes (``<entity> <ENTITY_INDEX> "3"``,
+#: ``<relation> <RELATION_INDEX> "0"``) and :func:`from_rdf` reads back, so entity and relation
+#: ids, their order and relations without triples survive a round trip.
+ENTITY_INDEX = "urn:kglm:entityIndex"
+RELATION_INDEX = "urn:kglm:relationIndex"
+_XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 
 #: Prefixes accepted in ``label_predicates`` (``"skos:prefLabel"``).
 PREFIXES: dict[str, str] = {
@@ -281,6 +289,8 @@ class _RdfCollector:
         self.label_stats: Counter[str] = Counter()
         self.literal_nodes: set[int] = set()
         self.restrictions: set[str] = set()
+        self.entity_index: dict[int, int] = {}  # entity id -> declared id (ENTITY_INDEX)
+        self.relation_index: dict[str, int] = {}  # relation IRI -> declared id (RELATION_INDEX)
 
     def node(self, name: str) -> int:
         i = self.ent.get(name)
@@ -308,6 +318,16 @@ class _RdfCollector:
         self.ids.extend((si, pi, oi))
 
     def literal(self, s: str, p: str, value: str, lang: str | None, datatype: str | None) -> None:
+        if p == ENTITY_INDEX or p == RELATION_INDEX:
+            try:
+                index = int(value)
+            except ValueError:
+                raise ValueError(f"{p} of {s} must be an integer, got {value!r}") from None
+            if p == ENTITY_INDEX:
+                self.entity_index[self.node(s)] = index
+            else:
+                self.relation_index[s] = index
+            return
         if p in self.label_preds:
             self.label_stats[p] += 1
             self.labels.setdefault(self.node(s), []).append((value, lang.lower() if lang else None, p))
@@ -332,7 +352,40 @@ class _RdfCollector:
             return True
         return lang in langs or (lang is not None and lang.split("-")[0] in langs)
 
+    def _apply_declared_ids(self) -> None:
+        """Renumber entities and relations by their declared ids (files written by :func:`to_rdf`).
+
+        Declared relations without triples are added; undeclared names follow
+        the declared ones in the order they were read.
+        """
+        if not self.entity_index and not self.relation_index:
+            return
+        for iri in sorted(self.relation_index, key=self.relation_index.__getitem__):
+            if iri not in self.rel:
+                self.rel[iri] = len(self.rel)
+
+        def order(ids: dict[str, int], declared: dict[int, int]) -> np.ndarray:
+            old = sorted(ids.values(), key=lambda i: (0, declared[i], i) if i in declared else (1, 0, i))
+            new_of_old = np.empty(len(old), dtype=np.int64)
+            new_of_old[np.asarray(old, dtype=np.int64)] = np.arange(len(old))
+            return new_of_old
+
+        ent_map = order(self.ent, self.entity_index)
+        rel_map = order(self.rel, {i: self.relation_index[iri] for iri, i in self.rel.items()
+                                   if iri in self.relation_index})
+        self.ent = {name: int(ent_map[i]) for name, i in sorted(self.ent.items(), key=lambda x: ent_map[x[1]])}
+        self.rel = {iri: int(rel_map[i]) for iri, i in sorted(self.rel.items(), key=lambda x: rel_map[x[1]])}
+        ids = np.frombuffer(self.ids, dtype=np.int64).reshape(-1, 3)
+        if ids.size:
+            remapped = np.stack([ent_map[ids[:, 0]], rel_map[ids[:, 1]], ent_map[ids[:, 2]]], axis=1)
+            self.ids = array("q", remapped.astype(np.int64).ravel().tobytes())
+        self.labels = {int(ent_map[i]): v for i, v in self.labels.items()}
+        self.descriptions = {int(ent_map[i]): v for i, v in self.descriptions.items()}
+        self.literal_nodes = {int(ent_map[i]) for i in self.literal_nodes}
+        self.entity_index = {}
+
     def build(self, metadata: dict[str, Any], drop_owl_restrictions: bool, local_names: bool) -> KnowledgeGraph:
+        self._apply_declared_ids()
         raw = list(self.ent)
         n_ns = len(ENTITY_NS)
         names = [unquote(n[n_ns:]) if n.startswith(ENTITY_NS) else n for n in raw]
@@ -638,7 +691,9 @@ def _nt_term(name: str, ns: str) -> str:
 _NT_LITERAL_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
 
-def _write_ntriples(kg: KnowledgeGraph, f: IO[str], label_predicate: str, description_predicate: str) -> None:
+def _write_ntriples(
+    kg: KnowledgeGraph, f: IO[str], label_predicate: str, description_predicate: str, declare_ids: bool = True
+) -> None:
     # written directly, line by line: rdflib's serializer first builds a whole
     # in-memory graph and is much slower on large graphs
     ents = [_nt_term(n, ENTITY_NS) for n in kg.entities]
@@ -658,6 +713,11 @@ def _write_ntriples(kg: KnowledgeGraph, f: IO[str], label_predicate: str, descri
         for i, d in zip(owner.tolist(), text)
         if not ents[i].startswith('"')
     )
+    if declare_ids:
+        f.writelines(f'{r} <{RELATION_INDEX}> "{i}"^^<{_XSD_INTEGER}> .\n' for i, r in enumerate(rels))
+        f.writelines(
+            f'{e} <{ENTITY_INDEX}> "{i}"^^<{_XSD_INTEGER}> .\n' for i, e in enumerate(ents) if not e.startswith('"')
+        )
 
 
 def to_rdf(
@@ -667,6 +727,7 @@ def to_rdf(
     *,
     label_predicate: str = RDFS_LABEL,
     description_predicate: str = SKOS_DEFINITION,
+    declare_ids: bool = True,
 ) -> None:
     """Write ``kg`` as RDF (format from ``format`` or the suffix; ``.gz`` / ``.bz2`` compress).
 
@@ -675,8 +736,15 @@ def to_rdf(
     other names (ConceptNet phrases) under :data:`ENTITY_NS` / :data:`RELATION_NS`,
     percent-encoded. Every label is written with ``label_predicate``, every
     description with ``description_predicate`` (default ``skos:definition``). N-Triples are
-    streamed directly; other formats go through rdflib's serializers. Relations
-    without any triple have no statement to appear in, so they are not written.
+    streamed directly; other formats go through rdflib's serializers.
+
+    With ``declare_ids`` (the default) every relation and entity also gets a
+    ``<RELATION_INDEX>`` / ``<ENTITY_INDEX>`` integer statement, which
+    :func:`from_rdf` reads back: entity and relation ids, their order and
+    relations without triples survive the round trip. N-Triples keep the triple
+    order as well, so ``from_rdf(to_rdf(kg))`` has ``kg``'s fingerprint (for a
+    graph without repeated triples or literal-valued entities); other syntaxes
+    may reorder triples.
     The file is written to a temporary name and renamed into place.
     """
     out = Path(path)
@@ -689,7 +757,7 @@ def to_rdf(
     try:
         if fmt == "nt":
             with opener(tmp, "wt", encoding="utf-8", newline="\n") as f:  # type: ignore[operator]
-                _write_ntriples(kg, f, lp_iri, dp_iri)
+                _write_ntriples(kg, f, lp_iri, dp_iri, declare_ids)
         else:
             import rdflib
             from rdflib import Literal, URIRef
@@ -709,6 +777,13 @@ def to_rdf(
             for i, d in zip(owner.tolist(), text):
                 if not isinstance(ents[i], Literal):
                     g.add((ents[i], dp, Literal(d)))
+            if declare_ids:
+                integer = URIRef(_XSD_INTEGER)
+                for i, r in enumerate(rels):
+                    g.add((r, URIRef(RELATION_INDEX), Literal(str(i), datatype=integer)))
+                for i, e in enumerate(ents):
+                    if not isinstance(e, Literal):
+                        g.add((e, URIRef(ENTITY_INDEX), Literal(str(i), datatype=integer)))
             data = g.serialize(format=fmt, encoding="utf-8")
             with opener(tmp, "wb") as f:  # type: ignore[operator]
                 f.write(data)
