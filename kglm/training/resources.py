@@ -125,7 +125,12 @@ def kg_directory(
 
     Args:
         source: ``"demo"``, a saved KG directory, an RDF file, a ConceptNet CSV
-            or a ConceptNet-100K ``train.txt``.
+            or a ConceptNet-100K ``train.txt``; or several of these joined by
+            ``" + "`` (``"cn100k/train.txt + wordnet"``): each is read as above
+            (format detected) and the graphs are merged by label
+            (:func:`kglm.kg.merge.merge`, most frequent sense, relations
+            prefixed ``cn:`` / ``wn:``), so ConceptNet concepts gain WordNet
+            glosses as descriptions.
         kg_format: ``"auto"`` (detected from the content by :func:`kglm.kg.formats.detect_format`)
             or a format of :data:`kglm.kg.formats.KG_FORMATS` (``"saved"``, ``"wordnet"``,
             ``"rdf"``, ``"conceptnet"``, ``"cn100k"``, ``"triples"``).
@@ -135,6 +140,8 @@ def kg_directory(
     """
     from kglm.kg.graph import KnowledgeGraph
 
+    if " + " in source:
+        return _merged_kg_directory([s.strip() for s in source.split(" + ")], kg_format, cache_dir)
     if source == "demo":
         from kglm.datasets.bundled import demo_kg_path
 
@@ -154,6 +161,28 @@ def kg_directory(
     if (target / ".complete").is_file():
         return target
     kg = load_kg_file(path, kg_format, flag="kg_format")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    kg.save(target)
+    (target / ".complete").write_text("ok\n", encoding="utf-8")
+    return target
+
+
+def _merged_kg_directory(sources: list[str], kg_format: str, cache_dir: str | os.PathLike[str] | None) -> Path:
+    """The saved merge (by label, first sense) of ``sources``, built once under ``cache_dir/kg``."""
+    from kglm.errors import ConfigError
+    from kglm.kg.graph import KnowledgeGraph
+    from kglm.kg.merge import merge
+
+    if kg_format != "auto":
+        raise ConfigError(f"kg_format={kg_format!r}: a merged kg ('A + B') detects each part's format; use 'auto'")
+    if len(sources) < 2 or not all(sources):
+        raise ConfigError(f"kg={' + '.join(sources)!r}: give two or more sources joined by ' + '")
+    parts = [kg_directory(s, "auto", cache_dir) for s in sources]
+    key = hashlib.sha256("|".join([str(p.resolve()) for p in parts] + ["label", "first"]).encode()).hexdigest()[:16]
+    target = cache_root(cache_dir) / "kg" / f"merged-{key}"
+    if (target / ".complete").is_file():
+        return target
+    kg = merge([KnowledgeGraph.load(p) for p in parts], align="label", senses="first")
     target.parent.mkdir(parents=True, exist_ok=True)
     kg.save(target)
     (target / ".complete").write_text("ok\n", encoding="utf-8")

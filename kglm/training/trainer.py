@@ -264,8 +264,8 @@ def prepare_data(
         graph_kinds: graphs to build (default: the one ``config.model`` needs);
             a benchmark asks for ``("qa", "paths")`` to serve every model.
         with_kg: load the KG and ground the data (default: when the model needs a KG,
-            per :mod:`kglm.models.registry`, or a knowledge text). Entity
-            embeddings are made when ``with_kg`` is given or the model needs a KG.
+            per :mod:`kglm.models.registry`); a knowledge text always loads
+            it. Entity embeddings are made when ``with_kg`` is true or the model needs a KG.
 
     With ``config.knowledge_text`` the inputs carry its knowledge text
     (:mod:`kglm.knowledge_text`); :func:`train` rebuilds them for a job with
@@ -281,9 +281,7 @@ def prepare_data(
     tokenizer = AutoTokenizer.from_pretrained(backbone)
     embed = config.needs_kg if with_kg is None else with_kg
     knowledge = config.knowledge_config
-    with_kg = (config.needs_kg or knowledge is not None) if with_kg is None else with_kg
-    if knowledge is not None and not with_kg:
-        raise ValueError(f"knowledge_text={config.knowledge_text!r} needs the KG (with_kg=True)")
+    with_kg = (config.needs_kg if with_kg is None else with_kg) or knowledge is not None  # the texts need it
     if graph_kinds is None:
         graph_kinds = () if config.graph_kind is None else (config.graph_kind,)
     kg = linker = None

@@ -75,3 +75,23 @@ def test_lm_kt_trains_and_predict_shows_the_knowledge(tmp_path):
     lm = Predictor.load(tmp_path / "lm") if (tmp_path / "lm" / "config.json").is_file() else None
     if lm is not None:
         assert "knowledge:" not in lm.predict("Where is milk?", ["fridge", "garage"]).format()
+
+
+def test_kg_source_a_plus_b_is_merged_by_label(tmp_path):
+    from kglm.kg.graph import KnowledgeGraph
+    from kglm.training import resources
+
+    cn = KnowledgeGraph.from_triples([("dog", "IsA", "pet")])
+    wn = KnowledgeGraph(["wn:1-n", "wn:2-n"], ["hypernym"], [[0, 0, 1]],
+                        labels={0: ["dog"], 1: ["canine"]}, descriptions={0: ["a domestic canid"]})
+    cn.save(tmp_path / "cn")
+    wn.save(tmp_path / "wn")
+    source = f"{tmp_path / 'cn'} + {tmp_path / 'wn'}"
+    kg_dir = resources.kg_directory(source, cache_dir=tmp_path / "cache")
+    assert resources.kg_directory(source, cache_dir=tmp_path / "cache") == kg_dir  # built once
+    kg = KnowledgeGraph.load(kg_dir)
+    assert kg.descriptions_of(kg.entity_id("dog")) == ["a domestic canid"]
+    assert sorted(kg.relations) == ["kg0:IsA", "kg1:hypernym"]
+    assert TrainingConfig(model="lm+kt", kg=source).kg == source
+    with pytest.raises(ConfigError, match="merged kg"):
+        resources.kg_directory(source, kg_format="cn100k", cache_dir=tmp_path / "cache")
