@@ -443,6 +443,11 @@ class KnowledgeGraph:
             raise ValueError(f"direction must be 'out' or 'in', got {direction!r}")
         cached = self._csr.get(direction)
         if cached is not None:
+            unchecked = getattr(self, "_csr_unchecked", None)
+            if unchecked and direction in unchecked:  # loaded with validate=True: checked on first use
+                _validate_csr(Path(_stored_where(self)), direction, self._triples, cached, self.num_entities,
+                              self.num_relations, self._triples_digest)
+                unchecked.discard(direction)
             return cached  # type: ignore[return-value]
         key, other = (self.head, self.tail) if direction == "out" else (self.tail, self.head)
         order = torch.argsort(key, stable=True)
@@ -851,7 +856,7 @@ class KnowledgeGraph:
         if attribute_names:
             lazy_files[_ATTRIBUTES] = _LazyJSON(d / _ATTRIBUTES)
         if validate:
-            _validate_loaded(d, relations, triples, label_ptr, description_ptr, csr, E, R, T)
+            _validate_loaded(d, relations, triples, label_ptr, description_ptr, E, R, T)
         kg = cls.__new__(cls)
         kg._init(
             None, relations, triples, label_ptr, None, dict(header.get("metadata") or {}),
@@ -867,6 +872,16 @@ class KnowledgeGraph:
             kg._validate_vocab = True
             kg._stored_fingerprint = header.get("fingerprint")
             kg._saved_at = str(d)
+            kg._csr_unchecked = {"out", "in"}
+            digest: list[int] = []
+
+            def triples_digest() -> int:  # computed once, for whichever direction is checked first
+                if not digest:
+                    arr = kg._triples.numpy()
+                    digest.append(_row_hash(arr[:, 0], arr[:, 1], arr[:, 2], np.arange(T, dtype=np.int64), _SALT))
+                return digest[0]
+
+            kg._triples_digest = triples_digest
         return kg
 
 
@@ -917,39 +932,81 @@ def _validate_loaded(
     triples: torch.Tensor,
     label_ptr: torch.Tensor,
     description_ptr: torch.Tensor | None,
-    csr: dict[str, tuple[torch.Tensor, ...]],
     E: int,
     R: int,
     T: int,
 ) -> None:
-    """Vectorised consistency checks of a loaded graph's arrays (see :meth:`KnowledgeGraph.load`)."""
+    """Vectorised checks of a loaded graph's header-level parts (the CSR indexes are checked on first use)."""
     from kglm.errors import IntegrityError
 
     _check_vocab(d / _RELATIONS, relations, "relation", unique=True)
     if T:
-        _check_range(d / _TRIPLES, triples[:, 0], E, "head id")
-        _check_range(d / _TRIPLES, triples[:, 1], R, "relation id")
-        _check_range(d / _TRIPLES, triples[:, 2], E, "tail id")
+        arr = triples.numpy()
+        low, high = arr.min(axis=0), arr.max(axis=0)
+        for col, what, bound in ((0, "head id", E), (1, "relation id", R), (2, "tail id", E)):
+            if low[col] < 0 or high[col] >= bound:
+                c = triples[:, col]
+                row = int(torch.nonzero((c < 0) | (c >= bound))[0])
+                raise IntegrityError(f"{d / _TRIPLES}: triple {row} has {what} {int(c[row])} outside [0, {bound})")
     _check_ptr(d / _LABEL_PTR, label_ptr, int(label_ptr[-1]))
     if description_ptr is not None:
         _check_ptr(d / _DESCRIPTION_PTR, description_ptr, int(description_ptr[-1]))
-    for direction, (key_col, other_col) in (("out", (0, 2)), ("in", (2, 0))):
-        ptr, neighbor, relation, triple = csr[direction]
-        name = f"csr_{direction}"
-        _check_ptr(d / f"{name}_ptr.npy", ptr, T)
-        if not T:
-            continue
-        _check_range(d / f"{name}_triple.npy", triple, T, "triple id")
-        rows = triples[triple]
-        if not bool(torch.equal(rows[:, other_col], neighbor)):
-            raise IntegrityError(f"{d / f'{name}_neighbor.npy'}: does not match {_TRIPLES}")
-        if not bool(torch.equal(rows[:, 1], relation)):
-            raise IntegrityError(f"{d / f'{name}_relation.npy'}: does not match {_TRIPLES}")
-        owner = torch.repeat_interleave(torch.arange(E, dtype=torch.long), ptr[1:] - ptr[:-1])
-        if not bool(torch.equal(rows[:, key_col], owner)):
-            raise IntegrityError(f"{d / f'{name}_ptr.npy'}: rows do not match {_TRIPLES}")
-        if not bool((torch.bincount(triple, minlength=T) == 1).all()):
-            raise IntegrityError(f"{d / f'{name}_triple.npy'}: not a permutation of the triple ids")
+
+
+def _row_hash(h: np.ndarray, r: np.ndarray, t: np.ndarray, idx: np.ndarray, salt: np.ndarray) -> int:
+    """Order-independent digest of the rows ``(h, r, t, idx)``: the wrapping sum of a salted 64-bit mix
+    (splitmix64) of each row. Two arrays of rows with equal digests hold the same rows (the salt is
+    drawn per process, so a collision cannot be prepared in a file)."""
+    with np.errstate(over="ignore"):
+        x = h.astype(np.uint64) * salt[0]
+        x ^= r.astype(np.uint64) * salt[1]
+        x ^= t.astype(np.uint64) * salt[2]
+        x ^= idx.astype(np.uint64) * salt[3]
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+        return int(x.sum(dtype=np.uint64))
+
+
+_SALT = np.random.default_rng().integers(1, 2**63, size=4, dtype=np.uint64) | np.uint64(1)
+
+
+def _validate_csr(
+    d: Path, direction: str, triples: torch.Tensor, csr: tuple[torch.Tensor, ...], E: int, R: int,
+    triples_digest: Any,
+) -> None:
+    """A stored CSR index must be the one :meth:`KnowledgeGraph.csr` would build from the triples:
+    pointers from 0 to T, never decreasing; ids in range; triple ids a permutation, increasing within
+    each row; and the same ``(head, relation, tail, triple id)`` rows as the triples (order-independent
+    digest: vectorised and sequential, no random gathers)."""
+    from kglm.errors import IntegrityError
+
+    ptr, neighbor, relation, triple = csr
+    T = triples.shape[0]
+    name = f"csr_{direction}"
+    _check_ptr(d / f"{name}_ptr.npy", ptr, T)
+    if not T:
+        return
+    _check_range(d / f"{name}_neighbor.npy", neighbor, E, "entity id")
+    _check_range(d / f"{name}_relation.npy", relation, R, "relation id")
+    _check_range(d / f"{name}_triple.npy", triple, T, "triple id")
+    tid = triple.numpy()
+    if not bool((np.bincount(tid, minlength=T) == 1).all()):
+        raise IntegrityError(f"{d / f'{name}_triple.npy'}: not a permutation of the triple ids")
+    counts = (ptr[1:] - ptr[:-1]).numpy()
+    owner = np.repeat(np.arange(E, dtype=np.int64), counts)
+    bad = np.diff(tid) <= 0  # bad[i]: position i + 1 does not follow position i
+    starts = ptr[1:-1].numpy()
+    bad[starts[(starts > 0) & (starts < T)] - 1] = False  # ... which is fine where a new row starts
+    if bool(bad.any()):
+        raise IntegrityError(f"{d / f'{name}_triple.npy'}: triple ids not in increasing order within a row")
+    want = triples_digest()
+    nb, rel = neighbor.numpy(), relation.numpy()
+    got = _row_hash(owner, rel, nb, tid, _SALT) if direction == "out" else _row_hash(nb, rel, owner, tid, _SALT)
+    if got != want:
+        raise IntegrityError(f"{d}/{name}_*.npy: the index does not match {_TRIPLES}")
 
 
 class _LazyJSON:

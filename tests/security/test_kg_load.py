@@ -70,6 +70,7 @@ def test_tampered_arrays_and_header(saved: Path, case: str, capsys: pytest.Captu
     with pytest.raises(KGLMError) as info:
         kg = KnowledgeGraph.load(saved)
         kg.entities  # noqa: B018
+        kg.csr("out"), kg.csr("in")  # the stored CSR indexes are checked on first use
     assert str(saved) in str(info.value)
     assert main(["kg", "info", str(saved)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
@@ -105,6 +106,20 @@ def test_edited_under_old_header_gets_new_fingerprint(saved: Path) -> None:
     assert fp != stored
     trusted = KnowledgeGraph.load(saved, validate=False)
     assert trusted.fingerprint == stored  # validate=False trusts the header
+
+
+def test_csr_row_order_and_permutation(saved: Path) -> None:
+    # a permutation of the triple ids that keeps every row's multiset but breaks the documented order
+    kg = KnowledgeGraph.load(saved, validate=False)
+    tid = np.load(saved / "csr_out_triple.npy")
+    ptr = np.load(saved / "csr_out_ptr.npy")
+    first = int(np.argmax(np.diff(ptr) >= 2))
+    a, b = int(ptr[first]), int(ptr[first] + 1)
+    for part in ("triple", "neighbor", "relation"):
+        _npy(saved / f"csr_out_{part}.npy", lambda x: (x.__setitem__([a, b], x[[b, a]]), x)[1])
+    with pytest.raises(IntegrityError, match="increasing order"):
+        KnowledgeGraph.load(saved).csr("out")
+    assert kg.num_triples == len(tid)
 
 
 def test_validate_false_skips_checks(saved: Path) -> None:
