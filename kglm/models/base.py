@@ -26,6 +26,7 @@ __all__ = ["KGModelConfig", "KGPreTrainedModel", "build_text_encoder", "text_enc
 _GNN_CONVS = ("qagnn", "rgcn", "gat")
 _GRAPH_KINDS = ("qa", "paths")
 _KG_CONTROLS = ("none", "no_graph", "permute_edges", "permute_relations")
+_TEXT_POOLINGS = ("auto", "cls", "mean")
 
 
 class KGModelConfig(PretrainedConfig):
@@ -64,6 +65,13 @@ class KGModelConfig(PretrainedConfig):
         kg_fingerprint: fingerprint of the KG whose entity ids the model uses;
             set when :class:`~kglm.kg.embeddings.EntityEmbeddings` are loaded, so
             :meth:`KGPreTrainedModel.check_kg` can refuse another graph.
+        text_pooling: how :meth:`KGPreTrainedModel.encode_text` pools a
+            sequence into one vector: ``"auto"`` (the encoder's pooler when it
+            has one, else the first token: ``BertForMultipleChoice``'s choice),
+            ``"cls"`` (the first token's final state) or ``"mean"`` (mean of the
+            final states over the attention mask: what sentence-transformers
+            encoders such as the packaged all-MiniLM-L6-v2 were trained for; its
+            [CLS] state and pooler barely vary between inputs).
     """
 
     model_type = "kglm"
@@ -83,6 +91,7 @@ class KGModelConfig(PretrainedConfig):
     kg_control: str = "none"
     initializer_range: float = 0.02
     kg_fingerprint: str | None = None
+    text_pooling: str = "auto"
 
     def __post_init__(self, **kwargs: Any) -> None:
         if isinstance(self.encoder, PretrainedConfig):
@@ -91,6 +100,7 @@ class KGModelConfig(PretrainedConfig):
             ("gnn_conv", self.gnn_conv, _GNN_CONVS),
             ("graph_kind", self.graph_kind, _GRAPH_KINDS),
             ("kg_control", self.kg_control, _KG_CONTROLS),
+            ("text_pooling", self.text_pooling, _TEXT_POOLINGS),
         ):
             if value not in allowed:
                 raise ValueError(f"{name}={value!r} is not one of {allowed}")
@@ -267,9 +277,12 @@ class KGPreTrainedModel(PreTrainedModel):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the text encoder over every (question, choice) pair.
 
-        The pooled vector is the encoder's pooler output when it has a pooler
-        (BERT, ALBERT, RoBERTa: like ``BertForMultipleChoice``), else the first
-        token's final state (ELECTRA, DistilBERT, MiniLM without pooler).
+        The pooled vector follows ``config.text_pooling``: with ``"auto"`` the
+        encoder's pooler output when it has a pooler (BERT, ALBERT, RoBERTa:
+        like ``BertForMultipleChoice``), else the first token's final state
+        (ELECTRA, DistilBERT, MiniLM without pooler); ``"cls"`` the first
+        token's final state; ``"mean"`` the mean final state over the
+        attention mask.
 
         Args:
             input_ids: ``(B, C, L)`` or ``(B*C, L)`` token ids.
@@ -288,7 +301,14 @@ class KGPreTrainedModel(PreTrainedModel):
             kwargs["token_type_ids"] = token_type_ids.reshape(-1, length)
         outputs = self.text_encoder(**kwargs, return_dict=True)
         sequence_output = outputs.last_hidden_state
-        pooled = getattr(outputs, "pooler_output", None)
+        mode = getattr(self.config, "text_pooling", "auto")
+        if mode == "mean":
+            mask = kwargs.get("attention_mask")
+            if mask is None:
+                return sequence_output, sequence_output.mean(1)
+            weights = mask.unsqueeze(-1).to(sequence_output.dtype)
+            return sequence_output, (sequence_output * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+        pooled = getattr(outputs, "pooler_output", None) if mode == "auto" else None
         if pooled is None:
             pooled = sequence_output[:, 0]
         return sequence_output, pooled
