@@ -34,6 +34,7 @@ def open_linker(
     lemmatizer: str = "auto",
     keep_overlapping: bool = False,
     show_progress: bool | None = None,
+    mode: str = "longest",
 ) -> tuple[Any, Any]:
     """Load a KG (see the module doc for ``source``) and its linker; return ``(kg, linker)``.
 
@@ -50,6 +51,7 @@ def open_linker(
         "lemmatizer": lemmatizer,
         "keep_overlapping": keep_overlapping,
         "show_progress": show_progress,
+        "mode": mode,
     }
     if source != "demo" and path.is_dir():
         kg = KnowledgeGraph.load(path)
@@ -61,7 +63,7 @@ def open_linker(
 
 
 def _link(args: argparse.Namespace) -> int:
-    _, linker = open_linker(args.kg, args.cache_dir, args.lemmatizer, args.overlapping)
+    _, linker = open_linker(args.kg, args.cache_dir, args.lemmatizer, args.overlapping, mode=args.mode)
     texts = args.text if args.text and args.text != ["-"] else [line.rstrip("\n") for line in sys.stdin]
     for i, mentions in enumerate(linker.pipe(texts, n_process=args.workers)):
         if args.json:
@@ -105,7 +107,9 @@ def _ground(args: argparse.Namespace) -> int:
     from kglm.grounding.cache import GroundedDataset, GroundingCache, build_grounded_dataset
 
     show = not args.quiet
-    kg, linker = open_linker(args.kg, args.cache_dir, args.lemmatizer, args.overlapping, show_progress=show)
+    kg, linker = open_linker(
+        args.kg, args.cache_dir, args.lemmatizer, args.overlapping, show_progress=show, mode=args.mode
+    )
     examples = read_examples(args.data, format=args.format)
     graphs = None if args.graphs == "none" else args.graphs
     extraction = {
@@ -154,6 +158,12 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="auto, spacy, spacy:<model>, lookup or rule (default: auto)",
     )
     p.add_argument("--overlapping", action="store_true", help="keep all overlapping n-gram matches")
+    p.add_argument(
+        "--mode",
+        default="longest",
+        choices=["longest", "qagnn"],
+        help="longest: greedy longest match (default); qagnn: the QA-GNN reference grounding rules",
+    )
     p.add_argument("--workers", type=int, default=1, help="linking worker processes (default: 1)")
     p.add_argument("--cache-dir", default=None, help="cache directory (default: $KGLM_CACHE, else ./.kglm_cache)")
 

@@ -12,6 +12,12 @@ The convention of MHGRN / QA-GNN: for each choice,
 Entity lists are unique and in order of first mention; the mentions are kept
 (character spans into the question / choice text) for ERNIE-style token
 alignment.
+
+A linker in the ``"qagnn"`` mode (``LexiconLinker(mode="qagnn")``) gets the
+reference's per-choice rules instead (:mod:`kglm.linking.qagnn`, rules 4-5):
+question spans whose text is the choice's text are left out, an empty side
+falls back to hard grounding rather than the whole-choice lookup, and both
+sides are pruned.
 """
 
 from __future__ import annotations
@@ -89,9 +95,42 @@ def _fallback(linker: EntityLinker, choice: str) -> list[Mention]:
     ]
 
 
-def _ground(
-    linker: EntityLinker, question_mentions: list[Mention], choice: str, choice_mentions: list[Mention]
+def _norm_span(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _ground_qagnn(
+    linker: Any, question: str, question_mentions: list[Mention], choice: str, choice_mentions: list[Mention]
 ) -> GroundedChoice:
+    """Rules 4 and 5 of :mod:`kglm.linking.qagnn` for one (question, choice)."""
+    from kglm.linking.qagnn import prune_concepts
+
+    answer_text = _norm_span(choice if isinstance(choice, str) else "")
+    kept = [m for m in question_mentions if _norm_span(m.text) != answer_text]
+    answer = _unique(m.entity_id for m in choice_mentions)
+    answer_set = set(answer)
+    q_mentions = [m for m in kept if m.entity_id not in answer_set]
+    if not q_mentions:
+        q_mentions = linker.hard_ground(question)
+    a_mentions = list(choice_mentions) or linker.hard_ground(choice)
+    q_names = prune_concepts(linker.concept_names(_unique(m.entity_id for m in q_mentions)), question=True)
+    a_names = prune_concepts(linker.concept_names(_unique(m.entity_id for m in a_mentions)), question=False)
+    q_ids, a_ids = linker.concept_ids(q_names), linker.concept_ids(a_names)
+    a_keep = set(a_ids)
+    return GroundedChoice(
+        q_ids, a_ids, list(question_mentions), [m for m in a_mentions if m.entity_id in a_keep]
+    )
+
+
+def _ground(
+    linker: EntityLinker,
+    question_mentions: list[Mention],
+    choice: str,
+    choice_mentions: list[Mention],
+    question: str = "",
+) -> GroundedChoice:
+    if getattr(linker, "mode", None) == "qagnn":
+        return _ground_qagnn(linker, question, question_mentions, choice, choice_mentions)
     if not choice_mentions:
         choice_mentions = _fallback(linker, choice)
     answer = _unique(m.entity_id for m in choice_mentions)
@@ -112,9 +151,10 @@ def ground_choices(linker: EntityLinker, question: str, choices: Sequence[str]) 
     Returns:
         One :class:`GroundedChoice` per choice, in order.
     """
-    q_mentions = linker(question if isinstance(question, str) else "")
+    question = question if isinstance(question, str) else ""
+    q_mentions = linker(question)
     return [
-        _ground(linker, q_mentions, c, linker(c if isinstance(c, str) else "")) for c in choices
+        _ground(linker, q_mentions, c, linker(c if isinstance(c, str) else ""), question) for c in choices
     ]
 
 
@@ -158,10 +198,11 @@ def ground_examples(
         linked[text] = mentions
     out: list[list[GroundedChoice]] = []
     for ex in examples:
-        q_mentions = linked[ex.question if isinstance(ex.question, str) else ""]
+        question = ex.question if isinstance(ex.question, str) else ""
+        q_mentions = linked[question]
         out.append(
             [
-                _ground(linker, q_mentions, c, linked[c if isinstance(c, str) else ""])
+                _ground(linker, q_mentions, c, linked[c if isinstance(c, str) else ""], question)
                 for c in ex.choices
             ]
         )

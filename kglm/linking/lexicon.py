@@ -49,9 +49,12 @@ import numpy as np
 from kglm.linking.lemmatizer import Lemmatizer, Tokens, get_lemmatizer
 from kglm.linking.mention import Mention
 
-__all__ = ["ENGLISH_STOPWORDS", "QAGNN_BLACKLIST", "LabeledGraph", "LexiconLinker"]
+__all__ = ["ENGLISH_STOPWORDS", "LINKING_MODES", "QAGNN_BLACKLIST", "LabeledGraph", "LexiconLinker"]
 
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
+#: ``"longest"``: kglm's matching (module doc); ``"qagnn"``: the QA-GNN reference rules
+#: (:mod:`kglm.linking.qagnn`).
+LINKING_MODES = ("longest", "qagnn")
 _EXTRA_NAME = "linker"
 _SEP = "\x1f"  # joins the tokens of a key on disk; never inside a spaCy token
 
@@ -135,7 +138,12 @@ class LexiconLinker:
         lowercase: bool = True,
         match_surface: bool = True,
         kg_fingerprint: str = "",
+        mode: str = "longest",
+        concept_lemmas: dict[str, str] | None = None,
     ):
+        if mode not in LINKING_MODES:
+            raise ValueError(f"unknown linking mode {mode!r}; expected one of {LINKING_MODES}")
+        self.mode = mode
         self._index = index
         self._exact = exact
         self.entities = entities
@@ -150,6 +158,16 @@ class LexiconLinker:
         longest = max((len(k) for k in index), default=0)
         self._max_len = longest if max_ngram is None else min(longest, max_ngram)
         self._prefixes: set[tuple[str, ...]] = {k[:i] for k in index for i in range(1, len(k))}
+        # qagnn mode: concept name -> out-of-context lemma string, and name -> entity id
+        self._concept_lemmas: dict[str, str] = dict(concept_lemmas or {})
+        self._concepts: dict[str, int] = {}
+        self._concept_of: list[str] = []
+        if mode == "qagnn":
+            from kglm.linking.qagnn import concept_name
+
+            self._concept_of = [concept_name(str(e).lower()) for e in entities]
+            for i, c in enumerate(self._concept_of):
+                self._concepts.setdefault(c, i)
 
     # ------------------------------------------------------------------ building
 
@@ -161,11 +179,12 @@ class LexiconLinker:
         max_ngram: int | None = None,
         keep_overlapping: bool = False,
         stopwords: Iterable[str] | None = None,
-        blacklist: Iterable[str] = (),
+        blacklist: Iterable[str] | None = None,
         lowercase: bool = True,
         match_surface: bool = True,
         show_progress: bool | None = None,
         n_process: int = 1,
+        mode: str = "longest",
     ) -> LexiconLinker:
         """Index all labels of ``kg`` (``kg.label_index()``).
 
@@ -181,7 +200,8 @@ class LexiconLinker:
             stopwords: words that cannot make an n-gram on their own (with
                 punctuation); ``None`` = :data:`ENGLISH_STOPWORDS`.
             blacklist: labels (case-folded, lemmatized with tokens joined by a
-                space, or as written) and entity names never linked.
+                space, or as written) and entity names never linked; ``None`` =
+                none in the ``"longest"`` mode, :data:`QAGNN_BLACKLIST` in ``"qagnn"``.
             lowercase: case-fold lemmas and surface forms (both sides).
             match_surface: also index labels by their surface tokens, and let
                 each text token match by its lemma or its surface form (mixed
@@ -191,6 +211,11 @@ class LexiconLinker:
             show_progress: tqdm bar while lemmatizing labels; ``None`` = only
                 for 10,000 labels or more.
             n_process: worker processes lemmatizing the labels (spaCy ``n_process``).
+            mode: ``"longest"`` (the rules in the module doc) or ``"qagnn"``: the
+                QA-GNN reference grounding rules (:mod:`kglm.linking.qagnn`); that
+                mode ignores ``max_ngram``, ``keep_overlapping``,
+                ``match_surface`` and ``lowercase``, and its stop words default
+                to NLTK's list.
         """
         ids, texts = kg.label_index()
         entity_ids = [int(i) for i in (ids.tolist() if hasattr(ids, "tolist") else ids)]
@@ -208,6 +233,7 @@ class LexiconLinker:
             show_progress=show_progress,
             n_process=n_process,
             kg_fingerprint=str(kg.fingerprint),
+            mode=mode,
         )
 
     @classmethod
@@ -246,18 +272,25 @@ class LexiconLinker:
         max_ngram: int | None = None,
         keep_overlapping: bool = False,
         stopwords: Iterable[str] | None = None,
-        blacklist: Iterable[str] = (),
+        blacklist: Iterable[str] | None = None,
         lowercase: bool = True,
         match_surface: bool = True,
         show_progress: bool | None = None,
         n_process: int = 1,
         kg_fingerprint: str = "",
+        mode: str = "longest",
     ) -> LexiconLinker:
         if max_ngram is not None and max_ngram < 1:
             raise ValueError("max_ngram must be at least 1 (or None)")
+        if mode not in LINKING_MODES:
+            raise ValueError(f"unknown linking mode {mode!r}; expected one of {LINKING_MODES}")
         lem = get_lemmatizer(lemmatizer)
-        stop = ENGLISH_STOPWORDS if stopwords is None else frozenset(w.lower() for w in stopwords)
-        black = frozenset(str(b).lower() for b in blacklist)
+        stop = _default_stopwords(mode) if stopwords is None else frozenset(w.lower() for w in stopwords)
+        black = _default_blacklist(mode, blacklist)
+        if mode == "qagnn":
+            return cls._build_qagnn(
+                entities, entity_ids, texts, lem, stop, black, show_progress, n_process, kg_fingerprint
+            )
         black_norm = frozenset(_normalize(b) for b in black)
 
         unique = sorted(set(texts))
@@ -312,6 +345,63 @@ class LexiconLinker:
             kg_fingerprint=kg_fingerprint,
         )
 
+    @classmethod
+    def _build_qagnn(
+        cls,
+        entities: Sequence[str],
+        entity_ids: Sequence[int],
+        texts: Sequence[str],
+        lem: Lemmatizer,
+        stop: frozenset[str],
+        black: frozenset[str],
+        show_progress: bool | None,
+        n_process: int,
+        kg_fingerprint: str,
+    ) -> LexiconLinker:
+        """The QA-GNN rules' index: patterns (label lemmas) and each concept's lemma string."""
+        from tqdm.auto import tqdm
+
+        from kglm.linking.qagnn import concept_name, is_pattern
+
+        names = [str(e).lower() for e in entities]
+        wanted = dict.fromkeys(t.lower() for t in texts)
+        wanted.update(dict.fromkeys(" ".join(n.split()) for n in names))
+        unique = [t for t in wanted if t.strip()]
+        if show_progress is None:
+            show_progress = len(unique) >= 10_000
+        tokens: dict[str, Tokens] = {}
+        stream = lem.pipe(unique, batch_size=1000, n_process=n_process)
+        for text, toks in tqdm(
+            zip(unique, stream), total=len(unique), desc="lemmatizing labels", unit="label",
+            disable=not show_progress,
+        ):  # fmt: skip
+            tokens[text] = toks
+        lemmas = {concept_name(t): "_".join(toks.lemmas) for t, toks in tokens.items()}
+        # one-token concepts also propose their lemma, whose own lemma the span rule needs
+        extra = [v.replace("_", " ") for k, v in lemmas.items() if "_" not in k and v not in lemmas]
+        extra = list(dict.fromkeys(e for e in extra if e.strip()))
+        for text, toks in zip(extra, lem.pipe(extra, batch_size=1000)):
+            lemmas.setdefault(concept_name(text), "_".join(toks.lemmas))
+        index: dict[tuple[str, ...], set[int]] = {}
+        for eid, text in zip(entity_ids, texts):
+            toks = tokens.get(text.lower())
+            if toks is None or not is_pattern(toks.forms, toks.lemmas, stop, black):
+                continue
+            index.setdefault(tuple(toks.lemmas), set()).add(eid)
+        return cls(
+            {k: tuple(sorted(v)) for k, v in index.items()},
+            {},
+            list(entities),
+            lem,
+            stopwords=stop,
+            blacklist=black,
+            lowercase=False,
+            match_surface=False,
+            kg_fingerprint=kg_fingerprint,
+            mode="qagnn",
+            concept_lemmas=lemmas,
+        )
+
     # ------------------------------------------------------------------ settings
 
     @property
@@ -319,6 +409,7 @@ class LexiconLinker:
         """Everything the saved index depends on, besides the KG itself."""
         return {
             "format_version": _FORMAT_VERSION,
+            "mode": self.mode,
             "lemmatizer": self.lemmatizer.settings,
             "max_ngram": self.max_ngram,
             "lowercase": self.lowercase,
@@ -344,7 +435,7 @@ class LexiconLinker:
     def __repr__(self) -> str:
         return (
             f"LexiconLinker(keys={len(self._index)}, entities={len(self.entities)}, "
-            f"lemmatizer={self.lemmatizer!r}, keep_overlapping={self.keep_overlapping})"
+            f"lemmatizer={self.lemmatizer!r}, mode={self.mode!r}, keep_overlapping={self.keep_overlapping})"
         )
 
     # ------------------------------------------------------------------ linking
@@ -353,6 +444,8 @@ class LexiconLinker:
         """Link one text; mentions sorted by ``(start, end, entity_id)``."""
         if not isinstance(text, str) or not text.strip():
             return []
+        if self.mode == "qagnn":
+            return self._match_qagnn(self.lemmatizer(_lower(text)), text)
         return self._match(self.lemmatizer(text), text)
 
     def pipe(
@@ -360,6 +453,11 @@ class LexiconLinker:
     ) -> Iterator[list[Mention]]:
         """Link many texts lazily, in order (``n_process`` spaCy worker processes)."""
         a, b = tee(t if isinstance(t, str) else "" for t in texts)
+        if self.mode == "qagnn":
+            lowered = (_lower(t) for t in b)
+            for text, toks in zip(a, self.lemmatizer.pipe(lowered, batch_size=batch_size, n_process=n_process)):
+                yield self._match_qagnn(toks, text)
+            return
         for text, toks in zip(a, self.lemmatizer.pipe(b, batch_size=batch_size, n_process=n_process)):
             yield self._match(toks, text)
 
@@ -373,6 +471,70 @@ class LexiconLinker:
         if not isinstance(text, str):
             return []
         return list(self._exact.get(_normalize(text), ()))
+
+    # ------------------------------------------------------------------ qagnn mode
+
+    def concept_lemma(self, concept: str) -> str:
+        """qagnn mode: the ``_``-joined out-of-context lemmas of a concept name (memoized)."""
+        found = self._concept_lemmas.get(concept)
+        if found is None:
+            found = "_".join(self.lemmatizer(concept.replace("_", " ")).lemmas)
+            self._concept_lemmas[concept] = found
+        return found
+
+    def concept_names(self, entity_ids: Iterable[int]) -> list[str]:
+        """qagnn mode: the reference's concept names of entity ids (``"ice_hockey"``)."""
+        return [self._concept_of[i] for i in entity_ids]
+
+    def concept_ids(self, names: Iterable[str]) -> list[int]:
+        """qagnn mode: entity ids of concept names; names that are not concepts are left out."""
+        return [self._concepts[n] for n in names if n in self._concepts]
+
+    def hard_ground(self, text: str) -> list[Mention]:
+        """qagnn mode's fallback: token lemmas that are concepts, and the whole token sequence.
+
+        One mention per concept, spanning the stripped text.
+        """
+        from kglm.linking.qagnn import hard_ground_names
+
+        if self.mode != "qagnn" or not isinstance(text, str) or not text.strip():
+            return []
+        toks = self.lemmatizer(_lower(text))
+        ids = self.concept_ids(hard_ground_names([f.lower() for f in toks.forms], toks.lemmas, self._concepts))
+        stripped = text.strip()
+        start = text.index(stripped)
+        end = start + len(stripped)
+        return [Mention(start, end, text[start:end], i, self.entities[i], 1.0 / len(ids)) for i in ids]
+
+    def _match_qagnn(self, toks: Tokens, text: str) -> list[Mention]:
+        """Rules 2 and 3 of :mod:`kglm.linking.qagnn`: every pattern match, then per span text."""
+        from kglm.linking.qagnn import select_span_concepts
+
+        if not toks.lemmas or not self._index:
+            return []
+        found = self._spans([(lemma,) for lemma in toks.lemmas])
+        if not found:
+            return []
+        starts, ends = toks.starts, toks.ends
+        groups: dict[str, tuple[int, int, set[int]]] = {}
+        for (i, k), ids in sorted(found.items()):
+            start, end = starts[i], ends[i + k - 1]
+            span = _lower(text[start:end])
+            group = groups.get(span)
+            if group is None:
+                groups[span] = (start, end, set(ids))
+            else:
+                group[2].update(ids)
+        names, entities = self._concept_of, self.entities
+        mentions: list[Mention] = []
+        for span, (start, end, ids) in groups.items():
+            chosen = self.concept_ids(
+                select_span_concepts(span, (names[i] for i in ids), self.concept_lemma, self.blacklist)
+            )
+            for eid in chosen:
+                mentions.append(Mention(start, end, text[start:end], eid, entities[eid], 1.0 / len(chosen)))
+        mentions.sort(key=lambda m: (m.start, m.end, m.entity_id))
+        return mentions
 
     def _spans(self, alts: list[tuple[str, ...]]) -> dict[tuple[int, int], tuple[int, ...]]:
         """All ``(start token, length) -> entity ids`` label matches.
@@ -466,6 +628,9 @@ class LexiconLinker:
                 json.dump([_SEP.join(k) for k in keys], f)
             with open(tmp / "exact.json", "w", encoding="utf-8") as f:
                 json.dump(exact_keys, f)
+            if self.mode == "qagnn":
+                with open(tmp / "lemmas.json", "w", encoding="utf-8") as f:
+                    json.dump(self._concept_lemmas, f)
             meta = {
                 "kg_fingerprint": self.kg_fingerprint,
                 "settings": self.index_settings,
@@ -527,20 +692,23 @@ class LexiconLinker:
             kg = KnowledgeGraph.load(kg_dir)
         show_progress = options.pop("show_progress", None)
         n_process = options.pop("n_process", 1)
+        mode = options.get("mode", "longest")
+        qagnn = mode == "qagnn"
         probe = cls(
             {},
             {},
             [],
             get_lemmatizer(options.get("lemmatizer", "auto")),
-            max_ngram=options.get("max_ngram"),
+            max_ngram=None if qagnn else options.get("max_ngram"),
             stopwords=(
-                ENGLISH_STOPWORDS
+                _default_stopwords(mode)
                 if options.get("stopwords") is None
                 else frozenset(w.lower() for w in options["stopwords"])
             ),
-            blacklist=frozenset(str(b).lower() for b in options.get("blacklist", ())),
-            lowercase=options.get("lowercase", True),
-            match_surface=options.get("match_surface", True),
+            blacklist=_default_blacklist(mode, options.get("blacklist")),
+            lowercase=False if qagnn else options.get("lowercase", True),
+            match_surface=False if qagnn else options.get("match_surface", True),
+            mode=mode,
         )
         target = Path(kg_dir) / "extras" / _EXTRA_NAME
         reason = None
@@ -559,6 +727,12 @@ class LexiconLinker:
                     exact_values = _read_csr(target, "exact_", len(exact_keys))
                     index = {tuple(k.split(_SEP)): v for k, v in zip(keys, values)}
                     exact = dict(zip(exact_keys, exact_values))
+                    lemmas: dict[str, str] | None = None
+                    if qagnn:
+                        with open(target / "lemmas.json", encoding="utf-8") as f:
+                            lemmas = json.load(f)
+                        if not isinstance(lemmas, dict):
+                            raise ValueError("lemmas.json is not an object")
                     num = len(kg.entities)
                     if any(i < 0 or i >= num for v in values for i in v[:1] + v[-1:]):
                         raise ValueError("entity id out of range")
@@ -574,6 +748,8 @@ class LexiconLinker:
                         lowercase=probe.lowercase,
                         match_surface=probe.match_surface,
                         kg_fingerprint=kg.fingerprint,
+                        mode=mode,
+                        concept_lemmas=lemmas,
                     )
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 reason = f"its files are damaged ({exc})"
@@ -587,6 +763,28 @@ class LexiconLinker:
             except OSError as exc:
                 warnings.warn(f"could not save the linker index to {target}: {exc}", stacklevel=2)
         return linker
+
+
+def _lower(text: str) -> str:
+    """``text.lower()`` where that keeps every character's offset, else character by character."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+def _default_stopwords(mode: str) -> frozenset[str]:
+    if mode == "qagnn":
+        from kglm.linking.qagnn import NLTK_STOPWORDS
+
+        return NLTK_STOPWORDS
+    return ENGLISH_STOPWORDS
+
+
+def _default_blacklist(mode: str, blacklist: Iterable[str] | None) -> frozenset[str]:
+    if blacklist is None:
+        blacklist = QAGNN_BLACKLIST if mode == "qagnn" else ()
+    return frozenset(str(b).lower() for b in blacklist)
 
 
 def _default_cache_dir() -> Path:

@@ -76,3 +76,12 @@ def test_ground_missing_file_is_a_clean_error(kg_dir: Path, tmp_path: Path, caps
                  "--lemmatizer", "rule", "--no-cache", "-q"])  # fmt: skip
     assert code == 1
     assert "kglm: error:" in capsys.readouterr().err
+
+
+def test_link_mode_qagnn(kg_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the QA-GNN rules link every overlapping pattern on lemmas of the lower-cased text
+    assert main(["link", "--kg", str(kg_dir), "--lemmatizer", "rule", "--mode", "qagnn", "--json", "Cold milk"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(m["text"], m["entity"]) for m in out] == [("Cold", "cold"), ("milk", "milk")]
+    meta = json.loads((kg_dir / "extras" / "linker" / "meta.json").read_text())
+    assert meta["settings"]["mode"] == "qagnn"
