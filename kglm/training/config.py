@@ -148,6 +148,9 @@ class TrainingConfig:
         knowledge_max_facts: the most facts in a knowledge text.
         knowledge_templates: relation name -> sentence template with
             ``{head}`` and ``{tail}``, overriding the built-in ones.
+        grounding_mode: how text is linked to the KG: ``"longest"`` (kglm's
+            greedy longest match) or ``"qagnn"`` (the QA-GNN reference rules,
+            :mod:`kglm.linking.qagnn`).
     """
 
     model: str = "qagnn"
@@ -202,6 +205,8 @@ class TrainingConfig:
     knowledge_max_tokens: int = 64
     knowledge_max_facts: int = 3
     knowledge_templates: dict[str, str] = field(default_factory=dict)
+    # grounding (issue 12)
+    grounding_mode: str = "longest"
 
     def __post_init__(self) -> None:
         from kglm.models.registry import resolve_model
@@ -215,6 +220,8 @@ class TrainingConfig:
             _fill_alias_settings(self, alias_settings)
         if self.kg_control not in KG_CONTROLS:
             raise ConfigError(f"kg_control={self.kg_control!r} is not one of {KG_CONTROLS}")
+        if self.grounding_mode not in ("longest", "qagnn"):
+            raise ConfigError(f"grounding_mode={self.grounding_mode!r} is not one of ('longest', 'qagnn')")
         if entry.needs_kg and not self.kg:
             raise ConfigError(f"model={self.model!r} needs a knowledge graph (set kg)")
         if self.knowledge_text != "none" or self.knowledge_control != "none":

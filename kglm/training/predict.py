@@ -174,7 +174,8 @@ class Predictor:
             from kglm.kg.embeddings import check_kg_fingerprint
 
             check_kg_fingerprint(info.get("kg_fingerprint"), graph, f"the model in {model_dir}")
-            linker = resources.make_linker(graph, kg_dir)
+            mode = (info.get("config") or {}).get("grounding_mode", "longest")  # link as in training
+            linker = resources.make_linker(graph, kg_dir, mode=mode)
         return cls(model, tokenizer, graph, linker, info, show_progress=show_progress)
 
     # ------------------------------------------------------------------ scoring

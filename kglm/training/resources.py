@@ -220,17 +220,20 @@ def load_examples(source: str, data_format: str = "auto", split: str = "train") 
     return list(read_examples(source, format=data_format))
 
 
-def make_linker(kg: KnowledgeGraph, kg_dir: str | os.PathLike[str] | None = None) -> Any:
+def make_linker(
+    kg: KnowledgeGraph, kg_dir: str | os.PathLike[str] | None = None, mode: str = "longest"
+) -> Any:
     """The default entity linker for ``kg`` (a :class:`~kglm.linking.LexiconLinker`).
 
     With ``kg_dir`` (the KG's saved directory) the linker's index is loaded from
-    there, or built once and saved there.
+    there, or built once and saved there. ``mode``: ``"longest"`` or ``"qagnn"``
+    (see :class:`~kglm.linking.LexiconLinker`).
     """
     from kglm.linking import LexiconLinker
 
     if kg_dir is not None:
-        return LexiconLinker.load(kg_dir, kg)
-    return LexiconLinker.from_kg(kg)
+        return LexiconLinker.load(kg_dir, kg, mode=mode)
+    return LexiconLinker.from_kg(kg, mode=mode)
 
 
 def text_entity_embeddings(

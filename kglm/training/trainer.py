@@ -292,7 +292,7 @@ def prepare_data(
 
         kg_dir = resources.kg_directory(config.kg, config.kg_format, config.cache_dir)
         kg = KnowledgeGraph.load(kg_dir)
-        linker = resources.make_linker(kg, kg_dir)
+        linker = resources.make_linker(kg, kg_dir, mode=config.grounding_mode)
     features = FeatureConfig(
         max_seq_length=config.max_seq_length,
         graph_kinds=tuple(graph_kinds) if with_kg else (),
