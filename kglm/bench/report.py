@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from kglm.bench.runner import SuiteResult
 
-__all__ = ["write_results", "results_markdown", "plot_results", "load_results", "merge_results"]
+__all__ = [
+    "write_results",
+    "results_markdown",
+    "results_text",
+    "controls_reading",
+    "plot_results",
+    "load_results",
+    "merge_results",
+]
 
 
 def _pct(value: float | None) -> str:
@@ -19,6 +27,167 @@ def _pct(value: float | None) -> str:
 
 def _num(value: float | None, fmt: str = "{:.1f}") -> str:
     return "—" if value is None else fmt.format(value)
+
+
+_CONTROL_READING = {
+    # control: (what it removes, when the model clearly beats it, when it does not)
+    "no_graph": ("no-KG control", "the KG input matters", "the KG input adds nothing measurable here"),
+    "permute_edges": (
+        "permuted-edges control",
+        "the graph structure matters",
+        "the graph structure does not matter measurably here (what the KG adds comes from the linked "
+        "entities, not from which edges join them)",
+    ),
+    "permute_relations": (
+        "permuted-relations control",
+        "the relation types matter",
+        "the relation types do not matter measurably here",
+    ),
+}
+
+
+def _dataset_facts(data: dict[str, Any], dataset: str) -> dict[str, Any]:
+    """Chance (%), dev/train question counts, one dev question in points, seeds of one dataset."""
+    info = (data.get("datasets") or {}).get(dataset, {})
+    choices = info.get("num_choices")
+    dev = info.get("dev_examples") or 0
+    return {
+        "chance": 100.0 / choices if choices else None,
+        "num_choices": choices,
+        "dev": dev,
+        "train": info.get("train_examples"),
+        "point": 100.0 / dev if dev else None,
+        "seeds": sorted({j["seed"] for j in data.get("jobs", []) if j.get("dataset") == dataset}),
+    }
+
+
+def _by_seed(data: dict[str, Any], dataset: str, key: str) -> dict[int, dict[str, Any]]:
+    return {
+        int(j["seed"]): j
+        for j in data.get("jobs", [])
+        if j.get("dataset") == dataset and j.get("model_key") == key and j.get("accuracy") is not None
+    }
+
+
+def _paired(data: dict[str, Any], dataset: str, a: str, b: str) -> list[float]:
+    """Per-seed accuracy differences ``a - b`` in points, over the seeds both finished."""
+    ja, jb = _by_seed(data, dataset, a), _by_seed(data, dataset, b)
+    return [100.0 * (ja[s]["accuracy"] - jb[s]["accuracy"]) for s in sorted(set(ja) & set(jb))]
+
+
+def _clear(diffs: list[float], point: float | None) -> tuple[float, float, bool]:
+    """Mean and std of ``diffs`` and whether the mean is beyond noise: more than one
+    dev question and more than two standard errors of the per-seed differences."""
+    import statistics
+
+    mean = sum(diffs) / len(diffs)
+    std = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+    noise = max(point or 0.0, 2 * std / len(diffs) ** 0.5)
+    return mean, std, abs(mean) > noise
+
+
+def controls_reading(result: SuiteResult | dict[str, Any]) -> str:
+    """One paragraph per dataset reading the LM baseline and the KG controls, from the numbers.
+
+    The LM baseline is compared with chance (and its training loss, first and
+    last logged step); each KG model with the LM baseline; each model with each
+    of its controls (same model and seeds, no real KG signal), as the mean ±
+    std of the per-seed differences. A difference counts only when it exceeds
+    both one dev question and two standard errors; otherwise it is read as
+    noise. Returns ``""`` when there is nothing to compare.
+    """
+    data = result.to_dict() if hasattr(result, "to_dict") else result
+    rows = data.get("summary") or []
+    paragraphs: list[str] = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        facts = _dataset_facts(data, dataset)
+        sub = {r["model_key"]: r for r in rows if r["dataset"] == dataset and r["accuracy_mean"] is not None}
+        names = {r["model_key"]: r["model"] for r in rows if r["dataset"] == dataset}
+        point = facts["point"]
+        sentences: list[str] = []
+        lm = sub.get("lm")
+        if lm is not None and facts["chance"] is not None:
+            mean, std = 100 * lm["accuracy_mean"], 100 * (lm["accuracy_std"] or 0.0)
+            jobs = list(_by_seed(data, dataset, "lm").values())
+            first = [j["loss_first"] for j in jobs if j.get("loss_first") is not None]
+            last = [j["loss_last"] for j in jobs if j.get("loss_last") is not None]
+            loss = ""
+            if first and last:
+                loss = f", training loss {sum(first) / len(first):.2f} -> {sum(last) / len(last):.2f}"
+            above = mean - facts["chance"] > max(point or 0.0, 2 * std / max(lm["runs"], 1) ** 0.5)
+            verdict = "it learns from the text alone" if above else "it is at chance: it learned nothing usable"
+            sentences.append(
+                f"The LM baseline reaches {mean:.1f} ± {std:.1f}% against {facts['chance']:.1f}% chance "
+                f"over {lm['runs']} seeds{loss}: {verdict}."
+            )
+        for key, row in sub.items():
+            if key == "lm" or "+" in key or lm is None:
+                continue
+            diffs = _paired(data, dataset, key, "lm")
+            if not diffs:
+                continue
+            mean, std, clear = _clear(diffs, point)
+            how = "beats" if mean >= 0 else "trails"
+            tail = "" if clear else " (within noise)"
+            sentences.append(
+                f"{row['model']} {how} the LM baseline by {abs(mean):.1f} ± {std:.1f} points{tail}."
+            )
+        for key, row in sub.items():
+            if "+" not in key:
+                continue
+            base, control = key.split("+", 1)
+            if base not in sub or control not in _CONTROL_READING:
+                continue
+            diffs = _paired(data, dataset, base, key)
+            if not diffs:
+                continue
+            label, yes, no = _CONTROL_READING[control]
+            mean, std, clear = _clear(diffs, point)
+            how = "beats" if mean >= 0 else "trails"
+            verdict = yes if clear and mean > 0 else no
+            sentences.append(
+                f"{names[base]} {how} its {label} by {abs(mean):.1f} ± {std:.1f} points over "
+                f"{len(diffs)} seeds: {verdict}."
+            )
+        if not sentences:
+            continue
+        if point is not None:
+            sentences.append(
+                f"With {facts['dev']} dev questions one question is {point:.1f} points; a difference counts "
+                "only beyond one question and two standard errors of the per-seed differences."
+            )
+        prefix = f"{dataset}: " if len(data.get("datasets") or {}) > 1 else ""
+        paragraphs.append(prefix + " ".join(sentences))
+    return "\n\n".join(paragraphs)
+
+
+def results_text(result: SuiteResult | dict[str, Any]) -> str:
+    """The result table for a terminal: accuracy, seeds, train time per model, and a chance row."""
+    data = result.to_dict() if hasattr(result, "to_dict") else result
+    rows = data.get("summary") or []
+    lines: list[str] = []
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        facts = _dataset_facts(data, dataset)
+        if len(data.get("datasets") or {}) > 1:
+            lines.append(f"{dataset}:")
+        lines.append(f"{'model':<36} {'dev accuracy':>16} {'seeds':>5} {'train s':>8}")
+        for row in (r for r in rows if r["dataset"] == dataset):
+            acc = "failed" if row["accuracy_mean"] is None else (
+                f"{_pct(row['accuracy_mean'])} ± {_pct(row['accuracy_std'])} %"
+            )
+            train_s = "—" if row["train_time_s"] is None else f"{row['train_time_s']:.1f}"
+            lines.append(f"{row['model']:<36} {acc:>16} {row['runs']:>5} {train_s:>8}")
+        if facts["chance"] is not None:
+            label = f"chance ({facts['num_choices']} choices)"
+            lines.append(f"{label:<36} {facts['chance']:>14.1f} % {'':>5} {'':>8}")
+        if facts["dev"]:
+            lines.append(
+                f"{facts['dev']} dev questions (one question = {facts['point']:.1f} points), "
+                f"{facts['train']} training questions, {len(facts['seeds'])} seeds "
+                f"({', '.join(map(str, facts['seeds']))}); ± is the std over seeds."
+            )
+        lines.append("")
+    return "\n".join(lines).rstrip("\n")
 
 
 def results_markdown(result: SuiteResult | dict[str, Any]) -> str:
@@ -35,6 +204,14 @@ def results_markdown(result: SuiteResult | dict[str, Any]) -> str:
         lines.append(f"Jobs finished: {done} of {data['jobs_planned']}.")
     lines.append("Train time: per job, without the one-off data preparation (see Data).")
     lines.append("")
+    for name in data.get("datasets") or {}:
+        facts = _dataset_facts(data, name)
+        if facts["dev"]:
+            lines.append(
+                f"{name}: {facts['dev']} dev questions (one question = {facts['point']:.1f} points), "
+                f"{facts['train']} training questions, {len(facts['seeds'])} seeds; runs = seeds finished."
+            )
+    lines.append("")
     lines.append("| dataset | model | dev accuracy | runs | train time (s) | train q/s | eval q/s |")
     lines.append("|---|---|---|---|---|---|---|")
     for row in data["summary"]:
@@ -50,6 +227,13 @@ def results_markdown(result: SuiteResult | dict[str, Any]) -> str:
         if row["model_key"] == "lm" and reference:
             lines.append(f"| {row['dataset']} | *reference: plain transformers.Trainer (not run by this suite)* | "
                          f"{_pct(reference['accuracy'])} | seed 0 | — | — | — |")
+    for name in dict.fromkeys(r["dataset"] for r in data["summary"]):
+        facts = _dataset_facts(data, name)
+        if facts["chance"] is not None:
+            lines.append(f"| {name} | *chance ({facts['num_choices']} choices)* | {facts['chance']:.1f} | — | — | — | — |")
+    reading = controls_reading(data)
+    if reading:
+        lines += ["", "## Reading", "", reading]
     errors = [(r["model"], e) for r in data["summary"] for e in r["errors"]]
     if errors:
         lines += ["", "Failed jobs:", ""]
@@ -84,15 +268,15 @@ def results_markdown(result: SuiteResult | dict[str, Any]) -> str:
 
 def plot_results(result: SuiteResult | dict[str, Any], path: str | os.PathLike[str]) -> Path:
     """A bar chart of dev accuracy per model (mean ± std over seeds), one panel per dataset."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     data = result.to_dict() if hasattr(result, "to_dict") else result
     rows = data["summary"]
     names = list(dict.fromkeys(r["dataset"] for r in rows)) or list(data.get("datasets") or {}) or ["no jobs yet"]
-    fig, axes = plt.subplots(1, len(names), figsize=(max(6, 1.3 * 6) * len(names), 4.5), squeeze=False)
+    fig = Figure(figsize=(max(6, 1.3 * 6) * len(names), 4.8))
+    axes = fig.subplots(1, len(names), squeeze=False)
     for ax, dataset in zip(axes[0], names):
         sub = [r for r in rows if r["dataset"] == dataset]
         means = [100 * (r["accuracy_mean"] or 0.0) for r in sub]
@@ -107,9 +291,18 @@ def plot_results(result: SuiteResult | dict[str, Any], path: str | os.PathLike[s
             label = "failed" if r["accuracy_mean"] is None else f"{m:.1f}"
             ax.text(x, m + sd + 0.8, label, ha="center", va="bottom", fontsize=8)
         choices = data.get("datasets", {}).get(dataset, {}).get("num_choices")
+        handles = [
+            Patch(color="#BAB0AC", label="LM baseline (text only)"),
+            Patch(color="#4C78A8", label="KG model"),
+            Patch(color="#E45756", label="KG control (no real KG signal)"),
+        ]
         if choices:
-            ax.axhline(100.0 / choices, color="#555555", linestyle="--", linewidth=1)
-            ax.text(len(sub) - 0.5, 100.0 / choices, " chance", va="bottom", ha="right", fontsize=7, color="#555555")
+            chance = 100.0 / choices
+            ax.axhline(chance, color="#333333", linestyle="--", linewidth=1.2)
+            ax.text(-0.45, chance + 0.8, f"chance {chance:.0f}%", va="bottom", ha="left", fontsize=9,
+                    color="#333333", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
+            handles.append(Line2D([0], [0], color="#333333", linestyle="--", label=f"chance ({choices} choices)"))
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
         ax.set_xticks(list(xs))
         ax.set_xticklabels([r["model"] for r in sub], rotation=25, ha="right", fontsize=8)
         ax.set_ylabel("dev accuracy (%)")
@@ -119,8 +312,7 @@ def plot_results(result: SuiteResult | dict[str, Any], path: str | os.PathLike[s
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    fig.savefig(out, dpi=110, bbox_inches="tight")
     return out
 
 

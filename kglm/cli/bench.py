@@ -69,21 +69,19 @@ def _demo(args: argparse.Namespace) -> int:
         f"\nData: {info['train_examples']} training and {info['dev_examples']} dev questions, "
         f"KG with {info['kg_entities']} concepts and {info['kg_triples']} triples."
     )
-    print(f"Backbone: {result.backbone}; seeds {', '.join(map(str, result.seeds))}.\n")
-    print(f"{'model':<36} {'dev accuracy':>16} {'train s':>8}")
-    for row in result.summary():
-        acc = "failed" if row["accuracy_mean"] is None else (
-            f"{100 * row['accuracy_mean']:.1f} ± {100 * row['accuracy_std']:.1f} %"
-        )
-        train_s = "—" if row["train_time_s"] is None else f"{row['train_time_s']:.1f}"
-        print(f"{row['model']:<36} {acc:>16} {train_s:>8}")
+    print(f"Backbone: {result.backbone} (frozen, mean-pooled); seeds {', '.join(map(str, result.seeds))}.\n")
+    from kglm.bench.report import controls_reading, results_text
+
+    print(results_text(result))
     failed = [j for j in result.jobs if j.error]
     for job in failed:
         print(f"  {job.model} (seed {job.seed}) failed: {job.error}")
+    reading = controls_reading(result)
+    if reading:
+        print("\nReading: " + reading)
     print(
-        f"\nThe dev set has only {info['dev_examples']} questions: one question is "
-        f"{100 / max(info['dev_examples'], 1):.0f} points, so read this as a smoke test of the whole "
-        "pipeline (linking, grounding, graphs, training, evaluation), not as a result."
+        f"\nThe dev set has only {info['dev_examples']} questions, so read this as a check of the whole "
+        "pipeline (linking, grounding, graphs, training, evaluation) and of the controls, not as a result."
     )
     print(f"Done in {elapsed:.0f} s. Table: {out / 'results.md'}, chart: {out / 'results.png'}.")
     print("Next: 'kglm bench csqa-quick' runs the same comparison on CommonsenseQA with ConceptNet-100K.")
