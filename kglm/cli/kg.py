@@ -52,6 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="keep RDF labels in this language (repeatable; 'none' = untagged). Default: all")
     b.add_argument("--keep-literals", action="store_true", help="keep non-label RDF literals as attribute nodes")
     b.add_argument("--drop-rdf-type", action="store_true", help="leave out rdf:type edges")
+    b.add_argument("--allow-remote-contexts", action="store_true",
+                   help="JSON-LD: load @context URLs (http, file) instead of refusing the file")
+    b.add_argument("--context-timeout", type=float, default=10.0, metavar="S",
+                   help="seconds to wait for one JSON-LD context with --allow-remote-contexts (default 10)")
     b.add_argument("--drop-owl-restrictions", action="store_true", help="leave out OWL restriction blank nodes")
     b.add_argument("--no-merge-relations", action="store_true",
                    help="ConceptNet: keep original relation names instead of the 17 merged ones")
@@ -145,7 +149,8 @@ def _read(paths: list[Path], kind: str, args: argparse.Namespace) -> Any:
                       label_predicates=args.label_predicate or DEFAULT_LABEL_PREDICATES,
                       languages=languages, keep_literals=args.keep_literals,
                       description_predicates=args.description_predicate or DEFAULT_DESCRIPTION_PREDICATES,
-                      drop_rdf_type=args.drop_rdf_type, drop_owl_restrictions=args.drop_owl_restrictions)
+                      drop_rdf_type=args.drop_rdf_type, drop_owl_restrictions=args.drop_owl_restrictions,
+                      allow_remote_contexts=args.allow_remote_contexts, context_timeout=args.context_timeout)
     elif kind == "conceptnet":
         kg = from_conceptnet(paths, merge_relations=not args.no_merge_relations,
                              drop_unmerged=args.drop_unmerged)

@@ -461,7 +461,10 @@ def _open_binary(path: Path) -> IO[bytes]:
     return open_compressed(path, "rb")
 
 
-def _read_with_rdflib(path: Path, fmt: str, c: _RdfCollector, file_no: int) -> int:
+def _read_with_rdflib(
+    path: Path, fmt: str, c: _RdfCollector, file_no: int,
+    allow_remote_contexts: bool = False, context_timeout: float = 10.0,
+) -> int:
     import rdflib
     from rdflib import BNode, Literal
 
@@ -478,15 +481,33 @@ def _read_with_rdflib(path: Path, fmt: str, c: _RdfCollector, file_no: int) -> i
 
     recorder = _OrderedStore()
     store: rdflib.Graph = rdflib.Dataset(store=recorder) if fmt in _QUAD_FORMATS else rdflib.Graph(store=recorder)
+    from kglm.errors import KGLMError
+
+    base = path.resolve().as_uri()
     try:
         with _open_binary(path) as f, warnings.catch_warnings():
             # rdflib's own parsers use its deprecated ConjunctiveGraph internally: not actionable here
             warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"rdflib\.")
-            store.parse(source=f, format=fmt, publicID=path.resolve().as_uri())
-    except (MemoryError, KeyboardInterrupt):
+            if fmt in ("xml", "trix"):  # entity expansion refused before expat sees the file
+                data = f.read()
+                _check_xml_entities(data, path)
+                store.parse(data=data, format=fmt, publicID=base)
+            elif fmt == "json-ld":  # contexts are inlined (or refused) here, so rdflib never fetches one
+                import json
+
+                try:
+                    doc = json.loads(f.read())
+                except RecursionError:
+                    raise ValueError("JSON nested too deeply") from None
+                doc = _inline_contexts(doc, base, path, allow_remote_contexts, context_timeout)
+                store.parse(data=json.dumps(doc), format=fmt, publicID=base)
+            else:
+                store.parse(source=f, format=fmt, publicID=base)
+    except (MemoryError, KeyboardInterrupt, KGLMError):
         raise
     except Exception as exc:  # rdflib raises many types; its text usually carries line/column
-        raise ValueError(f"{path}: invalid {fmt} RDF: {exc}") from None
+        detail = str(exc).replace("<unknown>", str(path))  # parsed from memory (xml, json-ld): name the file
+        raise ValueError(f"{path}: invalid {fmt} RDF: {detail}") from None
     bnodes: dict[Any, str] = {}
 
     def name(term: Any) -> str:
@@ -597,6 +618,8 @@ def from_rdf(
     local_name_labels: bool = True,
     ntriples_reader: str = "auto",
     metadata: Mapping[str, Any] | None = None,
+    allow_remote_contexts: bool = False,
+    context_timeout: float = 10.0,
 ) -> KnowledgeGraph:
     """Build a :class:`KnowledgeGraph` from one or more RDF files.
 
@@ -624,6 +647,17 @@ def from_rdf(
             graph: ``"oxigraph"`` (pyoxigraph, the ``fast`` extra), ``"python"``
             (:func:`iter_ntriples`), ``"rdflib"``, or ``"auto"`` (oxigraph when installed).
         metadata: extra metadata for the graph.
+        allow_remote_contexts: JSON-LD only: load ``@context`` / ``@import`` references
+            (``http(s)://`` and ``file://`` URLs, and relative ones) instead of refusing
+            the file with :class:`~kglm.errors.UnsafeInputError`; each is read with
+            ``context_timeout`` seconds and at most 10 MiB.
+        context_timeout: seconds to wait for one JSON-LD context when allowed.
+
+    Parsing does no I/O beyond the given files: JSON-LD contexts are not loaded
+    unless allowed, ``owl:imports`` are not followed, XML external entities are
+    not fetched, and RDF/XML whose entity declarations could expand without bound
+    ("billion laughs") is refused before parsing (:class:`~kglm.errors.UnsafeInputError`
+    or :class:`~kglm.errors.ResourceLimitError`).
 
     Every label statement that passes the language filter is kept, in file order;
     repeated edge statements count once (``dropped_duplicates``), as in rdflib.
@@ -654,12 +688,169 @@ def from_rdf(
         if fmt == "nt" and ntriples_reader in ("oxigraph", "python"):
             n = (_read_ntriples_oxigraph if ntriples_reader == "oxigraph" else _read_ntriples)(path, c, file_no)
         else:
-            n = _read_with_rdflib(path, fmt, c, file_no)
+            n = _read_with_rdflib(path, fmt, c, file_no, allow_remote_contexts, context_timeout)
         if n == 0:
             raise ValueError(f"{path}: empty input, no RDF statements found")
         total += n
     meta = {"sources": [str(p) for p in paths], "formats": formats, "statements": total, **dict(metadata or {})}
     return c.build(meta, drop_owl_restrictions, local_name_labels)
+
+
+# ---------------------------------------------------------------------- safety: no I/O beyond the file
+#: bounds of the RDF/XML entity pre-scan (see :func:`_check_xml_entities`)
+_MAX_ENTITY_DECLARATIONS = 10_000
+_MAX_ENTITY_VALUE = 4096
+_MAX_ENTITY_EXPANSION = 64 << 20
+#: bounds of JSON-LD context loading when it is allowed
+_MAX_CONTEXT_BYTES = 10 << 20
+_MAX_CONTEXTS = 64
+_DOCTYPE = re.compile(rb"<!DOCTYPE\s[^\[>]*(?:\[(.*?)\]\s*)?>", re.DOTALL)
+_ENTITY_DECL = re.compile(
+    rb"<!ENTITY\s+(%\s+)?([^\s%\"']+)\s+(?:(SYSTEM|PUBLIC)\b|\"([^\"]*)\"|'([^']*)')", re.DOTALL
+)
+_ENTITY_REF = re.compile(rb"&(?!#)[^;\s&]+;")
+
+
+def _check_xml_entities(data: bytes, path: Path) -> None:
+    """Refuse RDF/XML whose DTD could expand without bound ("billion laughs"), fast and before parsing.
+
+    Internal entities are allowed (ontologies use them for namespace IRIs) when
+    their values hold no entity references (no nesting), are at most
+    ``_MAX_ENTITY_VALUE`` bytes, and all their uses together expand to at most
+    ``_MAX_ENTITY_EXPANSION`` bytes. Parameter entities are refused; external
+    (``SYSTEM`` / ``PUBLIC``) entities are left to the parser, which does not fetch them.
+    """
+    from kglm.errors import ResourceLimitError, UnsafeInputError
+
+    head = data[: 1 << 20]
+    root = re.search(rb"<(?![?!])", head)  # the DOCTYPE comes before the root element
+    doctype = _DOCTYPE.search(data, 0, root.start() if root else len(head))
+    if doctype is None:
+        if b"<!ENTITY" in head[: root.start() if root else len(head)]:
+            raise UnsafeInputError(f"{path}: malformed DOCTYPE with entity declarations; refusing to parse")
+        return
+    subset = doctype.group(1) or b""
+    decls = _ENTITY_DECL.findall(subset)
+    if subset.count(b"<!ENTITY") != len(decls):
+        raise UnsafeInputError(f"{path}: an entity declaration kglm cannot check; refusing to parse")
+    if len(decls) > _MAX_ENTITY_DECLARATIONS:
+        raise ResourceLimitError(f"{path}: {len(decls)} entity declarations (at most {_MAX_ENTITY_DECLARATIONS})")
+    expansion = 0
+    for percent, name, external, v1, v2 in decls:
+        label = name.decode("utf-8", "replace")
+        if percent:
+            raise UnsafeInputError(f"{path}: parameter entity %{label} declared; refusing to parse")
+        if external:
+            continue
+        value = v1 or v2
+        if _ENTITY_REF.search(value):
+            raise UnsafeInputError(
+                f"{path}: entity &{label}; refers to other entities (nested entity expansion, "
+                f"the 'billion laughs' pattern); refusing to parse"
+            )
+        if len(value) > _MAX_ENTITY_VALUE:
+            raise ResourceLimitError(f"{path}: entity &{label}; is {len(value)} bytes (at most {_MAX_ENTITY_VALUE})")
+        expansion += data.count(b"&" + name + b";") * len(value)
+        if expansion > _MAX_ENTITY_EXPANSION:
+            raise ResourceLimitError(
+                f"{path}: entity references would expand to more than {_MAX_ENTITY_EXPANSION >> 20} MiB; refusing to parse"
+            )
+
+
+def _context_refs(doc: Any) -> Iterator[tuple[dict[str, Any], str, Any]]:
+    """Every ``(owner dict, key, value)`` of a JSON-LD document that loads a context from elsewhere:
+    ``"@context": "URL"`` (also inside lists) and ``"@import": "URL"``. Iterative (no recursion)."""
+    stack = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key == "@context" and (isinstance(value, str) or
+                                          (isinstance(value, list) and any(isinstance(v, str) for v in value))):
+                    yield node, key, value
+                elif key == "@import" and isinstance(value, str):
+                    yield node, key, value
+                if isinstance(value, (dict, list)):
+                    stack.append(value)
+
+
+def _fetch_context(url: str, timeout: float) -> Any:
+    """A remote (``http``/``https``) or local (``file``) JSON-LD context, read with a timeout and a size bound."""
+    import json
+    import urllib.request
+    from urllib.parse import urlsplit
+    from urllib.request import url2pathname
+
+    from kglm.errors import DataFormatError, DownloadError, UnsafeInputError
+
+    scheme = urlsplit(url).scheme.lower()
+    try:
+        if scheme == "file":
+            with open(url2pathname(urlsplit(url).path), "rb") as f:
+                raw = f.read(_MAX_CONTEXT_BYTES + 1)
+        elif scheme in ("http", "https"):
+            req = urllib.request.Request(url, headers={"Accept": "application/ld+json, application/json"})
+            with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (scheme checked)
+                raw = resp.read(_MAX_CONTEXT_BYTES + 1)
+        else:
+            raise UnsafeInputError(f"JSON-LD context {url}: scheme {scheme!r} not supported")
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, UnsafeInputError):
+            raise
+        raise DownloadError(f"JSON-LD context {url}: {exc}") from None
+    if len(raw) > _MAX_CONTEXT_BYTES:
+        raise DownloadError(f"JSON-LD context {url}: larger than {_MAX_CONTEXT_BYTES >> 20} MiB")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise DataFormatError(f"JSON-LD context {url}: not JSON ({str(exc)[:100]})") from None
+    if not isinstance(data, dict) or "@context" not in data:
+        raise DataFormatError(f"JSON-LD context {url}: no @context in it")
+    return data["@context"]
+
+
+def _inline_contexts(doc: Any, base: str, path: Path, allow: bool, timeout: float) -> Any:
+    """Replace every context reference of ``doc`` by the context it names (fetched with a timeout),
+    or refuse when ``allow`` is false; returns ``doc`` (changed in place)."""
+    from urllib.parse import urljoin
+
+    from kglm.errors import ResourceLimitError, UnsafeInputError
+
+    fetched: dict[str, Any] = {}
+    pending = [(doc, base)]
+    while pending:
+        node, node_base = pending.pop()
+        for owner, key, value in list(_context_refs(node)):
+            refs = [value] if isinstance(value, str) else [v for v in value if isinstance(v, str)]
+            urls = [urljoin(node_base, r) for r in refs]
+            if not allow:
+                raise UnsafeInputError(
+                    f"{path}: JSON-LD context {urls[0]} would be loaded from outside the file; kglm does not "
+                    f"load contexts by default (allow with from_rdf(..., allow_remote_contexts=True) or "
+                    f"`kglm kg build --allow-remote-contexts`)"
+                )
+            for url in urls:
+                if url not in fetched:
+                    if len(fetched) >= _MAX_CONTEXTS:
+                        raise ResourceLimitError(f"{path}: more than {_MAX_CONTEXTS} JSON-LD contexts")
+                    fetched[url] = _fetch_context(url, timeout)
+                    pending.append((fetched[url], url))
+            if key == "@context":
+                if isinstance(value, str):
+                    owner[key] = fetched[urls[0]]
+                else:
+                    it = iter(urls)
+                    owner[key] = [fetched[next(it)] if isinstance(v, str) else v for v in value]
+            else:  # "@import": the imported definitions first, the local ones override them
+                imported = fetched[urls[0]]
+                del owner["@import"]
+                rest = dict(owner)
+                owner.clear()
+                owner.update(imported if isinstance(imported, dict) else {})
+                owner.update(rest)
+    return doc
 
 
 # ---------------------------------------------------------------------- export

@@ -83,21 +83,45 @@ class Prediction:
     ranked: list[ChoiceExplanation]
     graphs: list[Any] = field(default_factory=list)
     node_attention: list[torch.Tensor | None] = field(default_factory=list)
+    grounded: bool = False
 
     @property
     def answer(self) -> str:
         """The best-scored choice."""
         return self.ranked[0].choice
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the scores cannot rest on: choices (or a whole question) linked to no KG entity.
+
+        Empty for models that use no knowledge graph (``grounded`` is ``False``).
+        """
+        if not self.grounded:
+            return []
+        out: list[str] = []
+        unlinked = [ex.choice for ex in self.ranked if not ex.answer_concepts]
+        no_question = not any(ex.question_concepts for ex in self.ranked)
+        if no_question and len(unlinked) == len(self.ranked):
+            out.append(
+                "nothing in this question or its choices links to a KG entity: the scores come from the "
+                "text alone, and near-equal probabilities are a guess"
+            )
+            return out
+        if no_question:
+            out.append("the question links to no KG entity: only the choices' own concepts reach the graph")
+        for choice in unlinked:
+            out.append(f"choice {choice!r} links to no KG entity: its score uses no knowledge about it")
+        return out
+
     def format(self) -> str:
         """A human-readable report."""
         lines = [f"Q: {self.question}"]
         for rank, ex in enumerate(self.ranked, 1):
             lines.append(f"{rank}. {ex.choice:<24} score {ex.score:+.3f}  p={ex.probability:.3f}")
-            if ex.question_concepts or ex.answer_concepts:
+            if self.grounded or ex.question_concepts or ex.answer_concepts:
                 lines.append(
-                    f"     concepts: question [{', '.join(ex.question_concepts)}]"
-                    f"  answer [{', '.join(ex.answer_concepts)}]"
+                    f"     linked: question [{', '.join(ex.question_concepts) or 'nothing linked'}]"
+                    f"  answer [{', '.join(ex.answer_concepts) or 'nothing linked'}]"
                 )
             if ex.top_nodes:
                 nodes = ", ".join(f"{n} ({t}, {w:.2f})" for n, t, w in ex.top_nodes)
@@ -106,6 +130,7 @@ class Prediction:
                 lines.append(f"     path {weight:.2f}: {path}")
             if ex.knowledge is not None:
                 lines.append(f"     knowledge: {ex.knowledge or '(none)'}")
+        lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
@@ -292,6 +317,7 @@ class Predictor:
             ranked=[explanations[i] for i in order],
             graphs=[graphs[i] for i in order],
             node_attention=[node_attention[i] for i in order],
+            grounded=feats.grounding is not None and self.kg is not None,
         )
 
     def _path_text(self, paths: Any, j: int) -> str:
@@ -309,7 +335,11 @@ class Predictor:
         return " ".join(parts)
 
     def draw(self, prediction: Prediction, path: str | os.PathLike[str], choice: int = 0) -> Path:
-        """Save a PNG of the subgraph of ``prediction``'s ``choice``-th ranked choice."""
+        """Save a PNG of the subgraph of ``prediction``'s ``choice``-th ranked choice.
+
+        A choice whose graph has no question or answer concept gets a picture
+        that says "no concepts linked" rather than an empty drawing.
+        """
         if self.kg is None:
             raise ValueError("this model has no knowledge graph to draw")
         graph = prediction.graphs[choice]
@@ -334,13 +364,22 @@ def draw_choice_graph(
     relation. Graphs larger than ``max_nodes`` keep the question and answer
     nodes and the most attended (else first) others.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import networkx as nx
+    from matplotlib.figure import Figure
 
     n = graph.num_nodes
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not any(int(t) in (0, 1) for t in graph.node_type.tolist()):
+        fig = Figure(figsize=(6, 2.5))
+        ax = fig.subplots()
+        ax.text(0.5, 0.5, "no concepts linked:\nneither the question nor this choice links to a KG entity",
+                ha="center", va="center", fontsize=11, wrap=True)
+        if title:
+            ax.set_title(title, fontsize=9)
+        ax.axis("off")
+        fig.savefig(out, dpi=110, bbox_inches="tight")
+        return out
     keep = list(range(n))
     if n > max_nodes:
         fixed = [j for j in range(n) if int(graph.node_type[j]) in (0, 1)]
@@ -357,7 +396,8 @@ def draw_choice_graph(
         if r >= num_rel or s not in kept or t not in kept:  # draw each KG edge once, forward
             continue
         g.add_edge(s, t, label=kg.relations[r].rsplit("/", 1)[-1])
-    fig, ax = plt.subplots(figsize=(9, 7))
+    fig = Figure(figsize=(9, 7))
+    ax = fig.subplots()
     pos = nx.spring_layout(g, seed=0) if g.number_of_nodes() else {}
     colours = [_TYPE_COLOURS.get(g.nodes[j]["kind"], "#999999") for j in g.nodes]
     if node_attention is not None and g.number_of_nodes():
@@ -380,8 +420,5 @@ def draw_choice_graph(
     if title:
         ax.set_title(title, fontsize=9)
     ax.axis("off")
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110, bbox_inches="tight")
-    plt.close(fig)
     return out

@@ -616,6 +616,6 @@ def evaluate(
     correct = sum(int(int(torch.as_tensor(lg).argmax()) == label) for lg, label in labelled)
     return {
         "accuracy": correct / len(labelled),
-        "num_examples": float(len(labelled)),
+        "num_examples": len(labelled),
         "samples_per_second": len(examples) / max(elapsed, 1e-9),
     }
