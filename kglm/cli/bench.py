@@ -91,6 +91,7 @@ def _demo(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     """Add ``bench`` and ``demo`` to the ``kglm`` command."""
     from kglm.bench.suites import SUITES
+    from kglm.cli._common import add_threads_argument
 
     p = subparsers.add_parser(
         "bench",
@@ -118,7 +119,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a training setting")
     p.add_argument("--cache-dir", default=None,
                    help="grounding, KG and embedding caches (default: $KGLM_CACHE, else ./.kglm_cache)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    add_threads_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_bench)
 
@@ -127,9 +128,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="override the seeds")
     p.add_argument("--cache-dir", default=None,
                    help="grounding, KG and embedding caches (default: $KGLM_CACHE, else ./.kglm_cache)")
-    p.add_argument(
-        "--threads", type=int, default=1,
-        help="torch threads (default 1: the demo is small, and one thread degrades least on a busy machine)",
-    )
+    add_threads_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_demo)

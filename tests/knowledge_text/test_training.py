@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from kglm.errors import ConfigError
 from kglm.training.config import TrainingConfig, apply_overrides
@@ -95,3 +96,21 @@ def test_kg_source_a_plus_b_is_merged_by_label(tmp_path):
     assert TrainingConfig(model="lm+kt", kg=source).kg == source
     with pytest.raises(ConfigError, match="merged kg"):
         resources.kg_directory(source, kg_format="cn100k", cache_dir=tmp_path / "cache")
+
+
+def test_qagnn_and_ernie_take_knowledge_text_with_aligned_entities(tmp_path):
+    from kglm.datasets.features import MultipleChoiceCollator
+    from kglm.training.trainer import prepare_data, train
+
+    config = _config(tmp_path, model="qagnn+kt", max_nodes=16, model_kwargs={"gnn_hidden": 16, "gnn_layers": 1})
+    data = prepare_data(config)
+    assert data.train[0].choices[0].knowledge is not None
+    batch = MultipleChoiceCollator(data.tokenizer, graph_kind="qa")([data.train[i] for i in range(4)])
+    sep = data.tokenizer.sep_token_id
+    first_sep = (batch["input_ids"] == sep).int().argmax(-1)  # end of the question + choice segment
+    aligned = batch["token_entity"] >= 0
+    positions = torch.arange(batch["input_ids"].shape[-1]).expand_as(batch["input_ids"])
+    assert aligned.any() and bool((positions[aligned] < first_sep.unsqueeze(-1).expand_as(positions)[aligned]).all())
+    assert train(config, data).global_step >= 1
+    ernie = config.replace(model="ernie+kt", output_dir=str(tmp_path / "ernie"))
+    assert train(ernie, data).global_step >= 1
