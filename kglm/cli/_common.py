@@ -1,0 +1,46 @@
+"""Options shared by several ``kglm`` sub-commands (one definition each)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+__all__ = ["DEFAULT_THREADS", "add_threads_argument", "apply_threads"]
+
+#: torch intra-op threads of every command that trains, grounds, scores or benchmarks.
+#: One: on a shared or small CPU machine more threads than free cores slow torch down
+#: badly (``kglm bench demo``: 546 s with torch's default of 2 threads on a busy 2-core
+#: machine, 31 s with one) and change results between runs; raise it on an idle
+#: many-core machine. Results record the value used.
+DEFAULT_THREADS = 1
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def add_threads_argument(parser: argparse.ArgumentParser, default: int | None = DEFAULT_THREADS) -> Any:
+    """Add ``--threads N`` (torch intra-op threads, default :data:`DEFAULT_THREADS`)."""
+    return parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=default,
+        metavar="N",
+        help=f"torch threads (default {DEFAULT_THREADS}: more threads than free cores slow a shared "
+        "CPU machine down; raise it on an idle many-core machine); recorded with the results",
+    )
+
+
+def apply_threads(threads: int | None) -> int:
+    """Set torch's intra-op threads (when ``threads`` is given) and return the number in use."""
+    import torch
+
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    return torch.get_num_threads()
