@@ -137,6 +137,11 @@ class TrainingConfig:
         save_steps: also save a resumable checkpoint every N optimiser steps
             (long CPU epochs); ``None`` saves once per epoch (with
             ``eval_each_epoch``).
+        attn_implementation: the text encoder's attention kernel: ``"auto"``
+            (``"eager"`` on a CPU, where it is several times faster than
+            ``"sdpa"`` under bf16 autocast for short sequences; the model's
+            default on a GPU), or any name transformers accepts (``"eager"``,
+            ``"sdpa"``, ...). Same results up to float rounding.
         knowledge_text: knowledge as text (:mod:`kglm.knowledge_text`) fed as
             the second segment of each (question + choice) pair: ``"none"``,
             ``"facts"`` (verbalised KG paths only), ``"descriptions"`` (entity
@@ -199,6 +204,7 @@ class TrainingConfig:
     group_by_length: bool = True
     pad_to_max_length: bool = False
     save_steps: int | None = None
+    attn_implementation: str = "auto"
     # knowledge as text (issue 9)
     knowledge_text: str = "none"
     knowledge_control: str = "none"
@@ -308,6 +314,8 @@ def _check_protocol_fields(config: TrainingConfig) -> None:
         raise ConfigError(f"threads={config.threads!r}: expected a positive integer or None")
     if config.save_steps is not None and (isinstance(config.save_steps, bool) or int(config.save_steps) < 1):
         raise ConfigError(f"save_steps={config.save_steps!r}: expected a positive integer or None")
+    if not str(config.attn_implementation).strip():
+        raise ConfigError("attn_implementation must not be empty (use 'auto')")
     if config.head_lr is not None and config.head_lr < 0:
         raise ConfigError(f"head_lr={config.head_lr!r} must be >= 0")
 
@@ -367,6 +375,8 @@ def _coerce(name: str, value: Any) -> Any:
     if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", "~")):
         if optional:
             return None
+        if value is not None and "str" in types:  # e.g. kg_control: none (a value, not a null)
+            return str(value)
         raise ConfigError(f"config key {name!r}: None is not allowed (expected {' | '.join(sorted(types))})")
     try:
         if types == {"bool"}:
