@@ -245,6 +245,10 @@ def results_markdown(result: SuiteResult | dict[str, Any]) -> str:
     lines += ["", "## Settings", ""]
     settings = {k: v for k, v in data["settings"].items() if k not in ("model", "kg_control", "seed")}
     lines.append("`" + json.dumps(settings, sort_keys=True) + "`")
+    own = {key: value for key, value in (data.get("model_settings") or {}).items() if value}
+    if own:
+        lines += ["", "Per model, besides the seed:", ""]
+        lines += [f"- `{key}`: `{json.dumps(value, sort_keys=True)}`" for key, value in own.items()]
     lines += ["", "## Machine", ""]
     machine = data["machine"]
     lines.append(", ".join(f"{k}: {v}" for k, v in machine.items() if v is not None))

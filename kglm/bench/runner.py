@@ -153,6 +153,8 @@ class SuiteResult:
         started_at / finished_at: Unix times of the first start and the last update.
         anchor: the published protocol and the reference baseline the suite stands in for.
         runs: one entry per process (pid, command, commit, start, end, jobs done).
+        model_settings: per model key, the settings in which its jobs differ
+            from ``settings`` (besides the seed).
     """
 
     suite: str
@@ -172,6 +174,7 @@ class SuiteResult:
     finished_at: float | None = None
     anchor: dict[str, Any] = field(default_factory=dict)
     runs: list[dict[str, Any]] = field(default_factory=list)
+    model_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (with the per-model summary)."""
@@ -684,6 +687,19 @@ def _run(
     datasets: dict[str, dict[str, Any]] = dict(run_meta.get("datasets", {}))
     pending = [job for job in plan if job.id not in done]
     all_configs = [job.config.to_dict() for job in full_plan]
+    common = _common_settings(all_configs)
+    model_settings: dict[str, dict[str, Any]] = {}
+    for job, config in zip(full_plan, all_configs):
+        own = model_settings.setdefault(job.spec.key, {})
+        for key, value in _comparable(config).items():
+            if key == "seed":
+                continue
+            if key == "model_kwargs":
+                extra = {k: v for k, v in value.items() if common.get(key, {}).get(k, object()) != v}
+                if extra:
+                    own[key] = extra
+            elif common.get(key, object()) != value:
+                own[key] = value
 
     def result_now() -> SuiteResult:
         this_run["finished_at"] = time.time()
@@ -701,7 +717,7 @@ def _run(
             backbone=suite.backbone,
             seeds=sorted({j.seed for j in full_plan} | {j.seed for j in jobs}),
             jobs=jobs,
-            settings=_common_settings(all_configs),
+            settings=common,
             datasets=datasets,
             machine=machine,
             wall_time_s=sum(r["finished_at"] - r["started_at"] for r in runs),
@@ -713,6 +729,7 @@ def _run(
             finished_at=this_run["finished_at"],
             anchor=dict(suite.anchor),
             runs=list(runs),
+            model_settings=model_settings,
         )
 
     def save() -> SuiteResult:

@@ -120,7 +120,7 @@ class Prediction:
             lines.append(f"{rank}. {ex.choice:<24} score {ex.score:+.3f}  p={ex.probability:.3f}")
             if self.grounded or ex.question_concepts or ex.answer_concepts:
                 lines.append(
-                    f"     linked: question [{', '.join(ex.question_concepts) or 'nothing linked'}]"
+                    f"     concepts: question [{', '.join(ex.question_concepts) or 'nothing linked'}]"
                     f"  answer [{', '.join(ex.answer_concepts) or 'nothing linked'}]"
                 )
             if ex.top_nodes:
