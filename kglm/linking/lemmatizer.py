@@ -108,11 +108,12 @@ class _Triggers:
         return False
 
 
-def _memo_plan(nlp: Any) -> tuple[list[Any], _Triggers] | None:
+def _memo_plan(nlp: Any) -> tuple[list[Any], _Triggers, Any] | None:
     """Whether the components after the tagger give each token a lemma that depends
     only on its ``(text, tag)``, except in texts holding a trigger word.
 
-    Returns ``(components after the tagger, triggers)`` when so, else ``None``: the
+    Returns ``(components after the tagger, triggers, the rule lemmatizer if it is the
+    last component, else None)`` when so, else ``None``: the
     components must be an ``attribute_ruler`` and/or a ``lemmatizer``; every
     multi-token attribute-ruler pattern must start with a ``LOWER``/``ORTH`` string,
     ``IN`` list or ``REGEX`` (its triggers), or need a ``DEP`` that no parser sets.
@@ -144,7 +145,35 @@ def _memo_plan(nlp: Any) -> tuple[list[Any], _Triggers] | None:
                     regexes.append("(?i)" + value["REGEX"])
                 else:
                     return None
-    return [nlp.get_pipe(name) for name in after], _Triggers(words, regexes)
+    procs = [nlp.get_pipe(name) for name in after]
+    last = procs[-1]
+    rule = last if after[-1] == "lemmatizer" and getattr(last, "mode", None) == "rule" else None
+    return procs, _Triggers(words, regexes), rule
+
+
+def _blas_ops_name() -> str:
+    """Register (once) thinc CPU ops whose ``gemm`` is ``numpy.matmul``; return their name."""
+    from thinc.api import NumpyOps, registry
+
+    name = "kglm_numpy_blas"
+    if any(getattr(c, "name", None) == name for c in registry.ops.get_all().values()):
+        return name
+    import numpy as np
+
+    class NumpyBlasOps(NumpyOps):
+        """thinc's ``NumpyOps`` with matrix products done by NumPy's BLAS."""
+
+        def gemm(self, x: Any, y: Any, out: Any = None, trans1: bool = False, trans2: bool = False) -> Any:
+            a = x.T if trans1 else x
+            b = y.T if trans2 else y
+            if out is None:
+                return np.matmul(a, b)
+            np.matmul(a, b, out=out)
+            return out
+
+    NumpyBlasOps.name = name  # type: ignore[attr-defined]
+    registry.ops.register("KglmNumpyBlasOps", func=NumpyBlasOps)
+    return name
 
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -197,6 +226,13 @@ class Lemmatizer:
             token's lemma from its text and tag alone (texts holding a word that
             starts a multi-word attribute-ruler pattern, such as "gonna", always
             run the full pipeline); otherwise it switches itself off.
+        blas_ops: in the ``"spacy"`` mode, run the model's matrix products
+            through NumPy's BLAS (``numpy.matmul``) instead of thinc's bundled
+            ``blis`` kernels, about 3x faster per product on one thread. The
+            weights and the rest of the computation are unchanged; the tags
+            equal those of thinc's default ops on all 4,675 CommonsenseQA dev
+            texts (the agreement test in ``tests/linking/test_lemmatizer.py``
+            compares both on sample texts). ``False`` is the plain spaCy pipeline.
 
     The spaCy pipeline is built on first use, not at construction.
 
@@ -211,6 +247,7 @@ class Lemmatizer:
         model: str | None = None,
         chunk_chars: int = 100_000,
         memoize: bool = True,
+        blas_ops: bool = True,
     ):
         if mode not in _MODES:
             raise ValueError(f"unknown lemmatizer mode {mode!r}; expected one of {_MODES}")
@@ -242,8 +279,9 @@ class Lemmatizer:
         self.model = model if mode == "spacy" else None
         self.chunk_chars = chunk_chars
         self.memoize = memoize
+        self.blas_ops = blas_ops
         self._nlp: Any = None
-        self._plan: tuple[list[Any], _Triggers] | None = None
+        self._plan: tuple[list[Any], _Triggers, Any] | None = None
         self._memo: dict[tuple[int, int], str] = {}  # (ORTH, TAG) ids -> lemma
         self._triggered: dict[int, bool] = {}  # LOWER id -> starts a multi-token pattern
 
@@ -262,7 +300,13 @@ class Lemmatizer:
         import spacy
 
         if self.mode == "spacy":
-            nlp = spacy.load(self.model, exclude=["ner", "parser", "senter", "textcat"])
+            if self.blas_ops:
+                from thinc.api import use_ops
+
+                with use_ops(_blas_ops_name()):
+                    nlp = spacy.load(self.model, exclude=["ner", "parser", "senter", "textcat"])
+            else:
+                nlp = spacy.load(self.model, exclude=["ner", "parser", "senter", "textcat"])
             for name in list(nlp.pipe_names):
                 if name not in _LEMMA_COMPONENTS:
                     nlp.disable_pipe(name)
@@ -330,7 +374,8 @@ class Lemmatizer:
         for doc, (_, offset, last) in nlp.pipe(pieces(), **kwargs):
             starts, ends, lemmas, forms = cur
             # one array read instead of a Token object per attribute access
-            rows = [r for r in doc.to_array(attrs).tolist() if not r[1]]
+            all_rows = doc.to_array(attrs).tolist()
+            rows = [r for r in all_rows if not r[1]]
             texts_ = [strings[r[2]] for r in rows]
             for r, t in zip(rows, texts_):
                 start = r[0] + offset
@@ -352,7 +397,21 @@ class Lemmatizer:
                     if hit:
                         triggered = True
                         break
-                if triggered or None in found:
+                if not triggered and None in found and plan[2] is not None:
+                    # lemmatize only the tokens not seen before: the components before
+                    # the rule lemmatizer (POS, morph from the tag), then its rule per token
+                    for proc in plan[0][:-1]:
+                        doc = proc(doc)
+                    positions = [i for i, r in enumerate(all_rows) if not r[1]]
+                    rule = plan[2]
+                    for j, lemma in enumerate(found):
+                        if lemma is None:
+                            tok = doc[positions[j]]
+                            lemma = tok.lemma_ if tok.lemma and not rule.overwrite else rule.rule_lemmatize(tok)[0]
+                            found[j] = memo[keys[j]] = lemma
+                    if len(memo) > 1_000_000:
+                        memo.clear()
+                elif triggered or None in found:
                     for proc in plan[0]:
                         doc = proc(doc)
                     after = [r for r in doc.to_array([IS_SPACE, LEMMA]).tolist() if not r[0]]

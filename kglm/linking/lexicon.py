@@ -162,6 +162,7 @@ class LexiconLinker:
         self._concept_lemmas: dict[str, str] = dict(concept_lemmas or {})
         self._concepts: dict[str, int] = {}
         self._concept_of: list[str] = []
+        self._hard: dict[str, list[int]] = {}  # text -> hard-grounding entity ids (qagnn mode)
         if mode == "qagnn":
             from kglm.linking.qagnn import concept_name
 
@@ -495,21 +496,36 @@ class LexiconLinker:
 
         One mention per concept, spanning the stripped text.
         """
-        from kglm.linking.qagnn import hard_ground_names
-
         if self.mode != "qagnn" or not isinstance(text, str) or not text.strip():
             return []
-        toks = self.lemmatizer(_lower(text))
-        ids = self.concept_ids(hard_ground_names([f.lower() for f in toks.forms], toks.lemmas, self._concepts))
+        ids = self._hard.get(text)
+        if ids is None:
+            ids = self._hard_ids(text, self.lemmatizer(_lower(text)))
+        if not ids:
+            return []
         stripped = text.strip()
         start = text.index(stripped)
         end = start + len(stripped)
         return [Mention(start, end, text[start:end], i, self.entities[i], 1.0 / len(ids)) for i in ids]
 
+    def _hard_ids(self, text: str, toks: Tokens) -> list[int]:
+        from kglm.linking.qagnn import hard_ground_names
+
+        ids = self.concept_ids(hard_ground_names([f.lower() for f in toks.forms], toks.lemmas, self._concepts))
+        if len(self._hard) >= 200_000:
+            self._hard.clear()
+        self._hard[text] = ids
+        return ids
+
     def _match_qagnn(self, toks: Tokens, text: str) -> list[Mention]:
-        """Rules 2 and 3 of :mod:`kglm.linking.qagnn`: every pattern match, then per span text."""
+        """Rules 2 and 3 of :mod:`kglm.linking.qagnn`: every pattern match, then per span text.
+
+        Also keeps the text's hard-grounding concepts (rule 4), so that the
+        fallback does not lemmatize the text again.
+        """
         from kglm.linking.qagnn import select_span_concepts
 
+        self._hard_ids(text, toks)
         if not toks.lemmas or not self._index:
             return []
         found = self._spans([(lemma,) for lemma in toks.lemmas])
@@ -617,9 +633,9 @@ class LexiconLinker:
         ``ids.npy``, ``exact_ptr.npy``, ``exact_ids.npy`` (int64 CSR of entity ids).
         """
         target = Path(kg_dir) / "extras" / _EXTRA_NAME
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".linker-", dir=target.parent))
-        try:
+        from kglm.utils.io import atomic_directory
+
+        with atomic_directory(target) as tmp:
             keys = list(self._index)
             _write_csr(tmp, "", [self._index[k] for k in keys])
             exact_keys = list(self._exact)
@@ -639,10 +655,6 @@ class LexiconLinker:
             }
             with open(tmp / "meta.json", "w", encoding="utf-8") as f:
                 json.dump(meta, f, indent=1)
-            _replace_dir(tmp, target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return target
 
     @classmethod
@@ -818,14 +830,3 @@ def _read_json_list(path: Path) -> list[str]:
     if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
         raise ValueError(f"{path.name} is not a list of strings")
     return data
-
-
-def _replace_dir(tmp: Path, target: Path) -> None:
-    """Move the finished directory ``tmp`` onto ``target`` (replacing it)."""
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=".old-", dir=target.parent))
-        os.replace(target, old / "x")
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

