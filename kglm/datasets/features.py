@@ -132,6 +132,15 @@ class MultipleChoiceDataset(torch.utils.data.Dataset):
         return MultipleChoiceDataset([self.features[i] for i in indices], examples)
 
     @property
+    def lengths(self) -> list[int]:
+        """Each example's length: the tokens of its longest (question, choice) sequence.
+
+        Length-grouped sampling (:class:`~kglm.training.trainer.SeededLengthGroupedSampler`)
+        batches examples of similar length, so dynamic padding pads little.
+        """
+        return [max((len(ch.input_ids) for ch in f.choices), default=0) for f in self.features]
+
+    @property
     def labels(self) -> list[int | None]:
         """Gold labels, in order."""
         return [f.label for f in self.features]
@@ -387,6 +396,10 @@ class MultipleChoiceCollator:
             ``path_length``, ``path_graph``; ``None`` gives text keys only.
         pad_to_multiple_of: pad L to a multiple of this.
         include_labels: add ``labels`` when every feature has one.
+        pad_to_length: pad every batch to at least this many tokens (fixed
+            padding, e.g. to ``max_seq_length``); ``None`` pads to the batch's
+            longest sequence (dynamic padding). Both give the same logits: the
+            padding is masked.
 
     Shapes: see ``docs/interfaces.md``, "Model batches". Graphs are the B*C
     choice graphs in row-major (question, choice) order.
@@ -398,6 +411,7 @@ class MultipleChoiceCollator:
         graph_kind: GraphKind | None = "qa",
         pad_to_multiple_of: int | None = None,
         include_labels: bool = True,
+        pad_to_length: int | None = None,
     ) -> None:
         if graph_kind not in ("qa", "paths", None):
             raise ValueError(f"graph_kind must be 'qa', 'paths' or None, not {graph_kind!r}")
@@ -406,6 +420,7 @@ class MultipleChoiceCollator:
         self.graph_kind = graph_kind
         self.pad_to_multiple_of = pad_to_multiple_of
         self.include_labels = include_labels
+        self.pad_to_length = pad_to_length
 
     def __call__(self, features: Sequence[ExampleFeatures]) -> dict[str, torch.Tensor]:
         """Collate ``features`` into the model batch dict."""
@@ -420,6 +435,8 @@ class MultipleChoiceCollator:
                 )
         B, C = len(features), num_choices
         L = max(len(ch.input_ids) for f in features for ch in f.choices)
+        if self.pad_to_length is not None:
+            L = max(L, int(self.pad_to_length))
         if self.pad_to_multiple_of:
             m = self.pad_to_multiple_of
             L = (L + m - 1) // m * m

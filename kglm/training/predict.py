@@ -224,7 +224,14 @@ class Predictor:
             for name in ("return_node_attention", "return_path_attention"):
                 if name in params:
                     kwargs[name] = True
-        with torch.no_grad():
+        # Score with the autocast and attention kernel the model was trained and
+        # selected with (kglm_training.json), so `kglm evaluate` matches the trainer.
+        from kglm.training.trainer import set_text_attention
+
+        set_text_attention(self.model, self.info.get("attn_implementation"))
+        bf16 = self.info.get("precision") == "bf16"
+        device = next(self.model.parameters()).device.type
+        with torch.no_grad(), torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
             return self.model(**kwargs)
 
     def score_examples(self, examples: Sequence[Any], batch_size: int = 32) -> list[torch.Tensor]:

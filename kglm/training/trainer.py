@@ -2,9 +2,17 @@
 
 What kglm adds to the stock Trainer is small and explicit:
 
-* :class:`KGTrainer` builds AdamW with two learning rates, one for the text
-  encoder (``encoder_lr``) and one for every KG part (``kg_lr``), and no weight
-  decay on biases and LayerNorms;
+* :class:`KGTrainer` builds the Trainer's own AdamW (fused where torch has
+  it, as ``transformers.Trainer`` does by default) with one learning rate for
+  the text encoder (``encoder_lr``), one for the scoring layer over the text
+  vector (``head_lr``, by default ``encoder_lr``) and one for every KG part
+  (``kg_lr``), and no weight decay on biases and LayerNorms; it reports which
+  rate each group got (:meth:`KGTrainer.param_group_report`);
+* training batches are drawn by length (:class:`SeededLengthGroupedSampler`)
+  and padded to the batch's longest sequence; bf16 autocast runs where the
+  CPU or GPU supports it (:func:`resolve_precision`);
+* :func:`train` resumes from the last complete Trainer checkpoint
+  (``resume_from_checkpoint=True``) after an interruption, even a ``kill -9``;
 * :class:`FreezeEncoderCallback` keeps the encoder frozen for the first epochs;
 * :func:`compute_accuracy` is the metric; the best checkpoint is chosen by dev
   accuracy (``load_best_model_at_end``);
@@ -44,6 +52,14 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "KGTrainer",
     "FreezeEncoderCallback",
+    "StepCheckpointCallback",
+    "SeededLengthGroupedSampler",
+    "resolve_device",
+    "resolve_precision",
+    "last_complete_checkpoint",
+    "resolve_attn_implementation",
+    "set_text_attention",
+    "head_parameter_names",
     "PreparedData",
     "TrainResult",
     "compute_accuracy",
@@ -102,58 +118,172 @@ def encoder_parameter_names(model: torch.nn.Module, attribute: str = "text_encod
     return {n for n, _ in model.named_parameters() if n == prefix or n.startswith(prefix + ".")}
 
 
+def head_parameter_names(model: torch.nn.Module, attribute: str = "classifier") -> set[str]:
+    """Names of the parameters of the scoring layer over the text vector (``model.classifier``).
+
+    The LM baseline and the ERNIE-style model score the pooled text vector with
+    ``classifier`` (like ``AutoModelForMultipleChoice``); QA-GNN and KagNet score
+    text and graph features together (``scorer``), which is a KG part.
+    """
+    module = getattr(model, attribute, None)
+    if not isinstance(module, torch.nn.Module):
+        return set()
+    return {n for n, _ in model.named_parameters() if n.startswith(attribute + ".")}
+
+
+class SeededLengthGroupedSampler(torch.utils.data.Sampler[int]):
+    """Length-grouped training order, shuffled with a generator seeded per epoch.
+
+    Each epoch's order is :func:`transformers.trainer_pt_utils.get_length_grouped_indices`
+    (random mega-batches of ``50 * batch_size`` examples sorted by length, the
+    longest batch first) drawn from ``torch.Generator().manual_seed(seed + epoch)``,
+    so it depends only on ``(seed, epoch)``: a run resumed from a checkpoint sees
+    the same batches as an uninterrupted one. The Trainer calls :meth:`set_epoch`
+    before each epoch.
+
+    Args:
+        lengths: each example's length (for a multiple-choice question, its
+            longest (question, choice) sequence).
+        batch_size: examples per optimiser step (batch size x accumulation steps).
+        seed: the data seed.
+    """
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int) -> None:
+        self.lengths = [int(x) for x in lengths]
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Select the order of epoch ``epoch``."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __iter__(self) -> Any:
+        from transformers.trainer_pt_utils import get_length_grouped_indices
+
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
+
+
 class KGTrainer(Trainer):
-    """A :class:`~transformers.Trainer` with separate encoder and KG learning rates.
+    """A :class:`~transformers.Trainer` with encoder, head and KG learning rates.
 
     Args:
         encoder_lr: learning rate of the text encoder's parameters.
-        kg_lr: learning rate of all other parameters.
+        kg_lr: learning rate of the KG parts (every parameter that is neither
+            the text encoder's nor the head's).
+        head_lr: learning rate of the scoring layer over the text vector
+            (:func:`head_parameter_names`); ``None`` means ``encoder_lr``, as in
+            ``AutoModelForMultipleChoice`` under ``transformers.Trainer``.
+        group_by_length: draw training batches by length
+            (:class:`SeededLengthGroupedSampler`, seeded with ``args.data_seed``).
         *args, **kwargs: as for :class:`~transformers.Trainer`.
 
     The optimiser holds every parameter, including currently frozen ones, so
     that parameters unfrozen later (:class:`FreezeEncoderCallback`) are trained;
-    AdamW skips parameters without gradients.
+    AdamW skips parameters without gradients. It is the class and settings
+    ``Trainer.get_optimizer_cls_and_kwargs`` gives for ``args`` (with
+    transformers' default ``optim``: fused AdamW on torch >= 2.8), so the
+    optimiser is the plain Trainer's, only with kglm's parameter groups.
     """
 
-    def __init__(self, *args: Any, encoder_lr: float, kg_lr: float, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        encoder_lr: float,
+        kg_lr: float,
+        head_lr: float | None = None,
+        group_by_length: bool = False,
+        **kwargs: Any,
+    ) -> None:
         self.encoder_lr = encoder_lr
         self.kg_lr = kg_lr
+        self.head_lr = encoder_lr if head_lr is None else head_lr
+        self.group_by_length = group_by_length
+        self._group_report: list[dict[str, Any]] = []
         super().__init__(*args, **kwargs)
         # kglm models take **graph_inputs, which makes Trainer believe they average
         # the loss over `num_items_in_batch` themselves and multiply it by the number
         # of processes; they return a per-question mean, so that must not happen.
         self.model_accepts_loss_kwargs = False
 
+    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+        # Overridden because there is no public route: Trainer's own length grouping
+        # (train_sampling_strategy="group_by_length") reads lengths only from a
+        # `datasets.Dataset` column or from dict items with an "input_ids" list,
+        # while our items are ExampleFeatures with one sequence per choice, and
+        # its sampler shuffles with torch's global generator; ours is seeded per
+        # epoch, so a resumed run replays the same order.
+        dataset = self.train_dataset if train_dataset is None else train_dataset
+        lengths = getattr(dataset, "lengths", None)
+        if not self.group_by_length or lengths is None:
+            return super()._get_train_sampler(train_dataset)
+        seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+        batch = self.args.train_batch_size * self.args.gradient_accumulation_steps
+        return SeededLengthGroupedSampler(lengths, batch, seed)
+
     def create_optimizer(self, model: torch.nn.Module | None = None) -> torch.optim.Optimizer:
-        """AdamW over four groups: (encoder | KG) x (decay | no decay)."""
+        """The Trainer's AdamW over six groups: (encoder | head | KG) x (decay | no decay)."""
         if self.optimizer is not None:
             return self.optimizer
         opt_model = self.model if model is None else model
         decay = set(self.get_decay_parameter_names(opt_model))
         encoder = encoder_parameter_names(opt_model)
-        groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
+        head = head_parameter_names(opt_model) - encoder
         frozen_forever = {
             id(p) for n, p in opt_model.named_parameters() if not p.requires_grad and n not in encoder
         }
+        order = {"encoder": 0, "head": 1, "kg": 2}
+        rates = {"encoder": self.encoder_lr, "head": self.head_lr, "kg": self.kg_lr}
+        groups: dict[tuple[int, bool], list[torch.nn.Parameter]] = {}
+        report: dict[str, dict[str, Any]] = {}
         for name, param in opt_model.named_parameters():
+            role = "encoder" if name in encoder else ("head" if name in head else "kg")
+            entry = report.setdefault(
+                role, {"name": role, "lr": rates[role], "weight_decay": self.args.weight_decay,
+                       "num_params": 0, "num_trained_params": 0, "num_frozen_params": 0},
+            )
             if id(param) in frozen_forever:  # e.g. frozen entity-embedding tables
+                entry["num_frozen_params"] += param.numel()
                 continue
-            groups.setdefault((name in encoder, name in decay), []).append(param)
+            entry["num_params"] += param.numel()
+            if param.requires_grad:
+                entry["num_trained_params"] += param.numel()
+            groups.setdefault((order[role], name in decay), []).append(param)
+        names = {v: k for k, v in order.items()}
         param_groups = []
-        for (is_encoder, has_decay), params in sorted(groups.items()):
+        for (role_index, has_decay), params in sorted(groups.items()):
+            role = names[role_index]
             param_groups.append(
                 {
                     "params": params,
-                    "lr": self.encoder_lr if is_encoder else self.kg_lr,
+                    "lr": rates[role],
                     "weight_decay": self.args.weight_decay if has_decay else 0.0,
                 }
             )
-        self.optimizer = torch.optim.AdamW(
-            param_groups,
-            betas=(self.args.adam_beta1, self.args.adam_beta2),
-            eps=self.args.adam_epsilon,
-        )
+        # a role with nothing in the optimiser (the LM baseline's frozen one-row
+        # entity placeholder) is not reported
+        self._group_report = [report[r] for r in sorted(report, key=order.__getitem__) if report[r]["num_params"]]
+        optimizer_cls, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, opt_model)
+        optimizer_kwargs = {k: v for k, v in optimizer_kwargs.items() if k != "lr"}
+        self.optimizer = optimizer_cls(param_groups, **optimizer_kwargs)
         return self.optimizer
+
+    def param_group_report(self) -> list[dict[str, Any]]:
+        """The learning rate of each parameter role, for results files.
+
+        One dict per role present (``"encoder"``, ``"head"``, ``"kg"``): ``name``,
+        ``lr`` (peak rate, before warm-up and decay), ``weight_decay`` (of the
+        decayed part; biases and LayerNorms get 0), ``num_params`` (elements
+        in the optimiser), ``num_trained_params`` (of those, requiring grad when
+        the optimiser was built), ``num_frozen_params`` (left out: frozen for good).
+        """
+        if not self._group_report:
+            self.create_optimizer()
+        return [dict(entry) for entry in self._group_report]
 
 
 class FreezeEncoderCallback(TrainerCallback):
@@ -203,6 +333,111 @@ class FreezeEncoderCallback(TrainerCallback):
     def on_train_end(self, args: TrainingArguments, state: Any, control: Any, **kwargs: Any) -> None:
         if not self._distributed(args) and self.epochs > 0:
             self.freeze(False)
+
+
+class StepCheckpointCallback(TrainerCallback):
+    """Also save a (resumable) checkpoint every ``every`` optimiser steps.
+
+    The per-epoch evaluation and best-checkpoint logic stay as they are
+    (``save_strategy="epoch"``); this only asks the Trainer for extra saves, so
+    a long CPU epoch interrupted mid-way resumes from its last step checkpoint.
+    """
+
+    def __init__(self, every: int) -> None:
+        self.every = int(every)
+
+    def on_step_end(self, args: TrainingArguments, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.global_step % self.every == 0:
+            control.should_save = True
+
+
+# ----------------------------------------------------------------------------- devices
+
+
+def resolve_device(config: TrainingConfig) -> str:
+    """``"cpu"`` or ``"cuda"``/``"cuda:N"`` for ``config.device``.
+
+    Raises:
+        ConfigError: when CUDA is asked for and torch sees no CUDA device (or not device N).
+    """
+    from kglm.errors import ConfigError
+
+    device = config.device
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"device={device!r}: torch sees no CUDA device (use device=cpu or auto)")
+        if ":" in device and int(device.split(":")[1]) >= torch.cuda.device_count():
+            raise ConfigError(f"device={device!r}: only {torch.cuda.device_count()} CUDA device(s) visible")
+    return device
+
+
+def resolve_precision(config: TrainingConfig, device: str) -> str:
+    """``"bf16"``, ``"fp16"`` or ``"fp32"``: the precision a run of ``config`` uses on ``device``.
+
+    ``bf16="auto"`` means bf16 autocast on a CPU with native bf16
+    (:func:`kglm.utils.machine.cpu_supports_bf16`) or a GPU that supports bf16,
+    else fp16 when ``config.fp16`` (CUDA), else fp32.
+
+    Raises:
+        ConfigError: for fp16 on a CPU.
+    """
+    from kglm.errors import ConfigError
+    from kglm.utils.machine import cpu_supports_bf16
+
+    on_cuda = device.startswith("cuda")
+    if config.fp16 and not on_cuda:
+        raise ConfigError("fp16=true needs a CUDA device (on a CPU use bf16, or fp32)")
+    if config.bf16 is True:
+        return "bf16"
+    if config.bf16 == "auto":
+        if on_cuda and torch.cuda.is_bf16_supported():
+            return "bf16"
+        if not on_cuda and cpu_supports_bf16():
+            return "bf16"
+    return "fp16" if config.fp16 else "fp32"
+
+
+def resolve_attn_implementation(config: TrainingConfig, device: str) -> str | None:
+    """The attention kernel to give the text encoder (``None``: keep the model's default).
+
+    ``"auto"`` is ``"eager"`` on a CPU: measured on this project's 2-core AMD
+    EPYC, torch's CPU ``scaled_dot_product_attention`` forward+backward under
+    bf16 autocast takes ~4x the time of the eager matmul-softmax-matmul for
+    MiniLM-sized heads at 26-128 tokens (about equal in fp32); see
+    ``benchmarks/training``.
+    """
+    if config.attn_implementation != "auto":
+        return config.attn_implementation
+    return "eager" if device == "cpu" else None
+
+
+def set_text_attention(model: torch.nn.Module, implementation: str | None) -> None:
+    """Switch ``model.text_encoder`` to ``implementation`` (transformers' public ``set_attn_implementation``)."""
+    encoder = getattr(model, "text_encoder", None)
+    if implementation is None or encoder is None or not hasattr(encoder, "set_attn_implementation"):
+        return
+    if getattr(encoder.config, "_attn_implementation", None) != implementation:
+        encoder.set_attn_implementation(implementation)
+
+
+def last_complete_checkpoint(output_dir: str | os.PathLike[str]) -> str | None:
+    """The newest ``checkpoint-N`` directory of ``output_dir`` that was completely written.
+
+    The Trainer writes ``trainer_state.json`` last, so a directory without it
+    is the debris of a save interrupted by a kill; it is skipped.
+    """
+    root = Path(output_dir)
+    if not root.is_dir():
+        return None
+    found = []
+    for child in root.iterdir():
+        name = child.name
+        if child.is_dir() and name.startswith("checkpoint-") and name[11:].isdigit():
+            if (child / "trainer_state.json").is_file():
+                found.append((int(name[11:]), child))
+    return str(max(found)[1]) if found else None
 
 
 # ----------------------------------------------------------------------------- data
@@ -381,7 +616,9 @@ class TrainResult:
     Attributes:
         metrics: final dev metrics of the best model (``eval_accuracy``, ...).
         best_accuracy: best dev accuracy (``None`` without dev data).
-        train_runtime: seconds spent in ``Trainer.train``.
+        train_runtime: seconds spent in ``Trainer.train`` by this process
+            (training and the per-epoch dev evaluations; after a resume, only
+            the resumed part).
         train_samples_per_second: training questions per second.
         eval_samples_per_second: dev questions per second of the final evaluation.
         train_loss: mean training loss.
@@ -390,6 +627,17 @@ class TrainResult:
         global_step: optimiser steps taken (per process).
         world_size: number of data-parallel processes.
         model: the trained model (the best checkpoint when evaluating each epoch).
+        precision: ``"bf16"``, ``"fp16"`` or ``"fp32"``: what ran.
+        attn_implementation: the text encoder's attention kernel (``None``: the model's default).
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:N"``.
+        threads: torch intra-op threads during training.
+        param_groups: learning rate per parameter role
+            (:meth:`KGTrainer.param_group_report`).
+        setup_seconds: one-off work before training in this call (building
+            the model, filling a frozen-encoder cache shared with later jobs),
+            not part of ``train_runtime``.
+        final_eval_seconds: the final evaluation of the best model.
+        resumed_from: the checkpoint this run resumed from, if any.
     """
 
     metrics: dict[str, float]
@@ -403,6 +651,14 @@ class TrainResult:
     global_step: int = 0
     world_size: int = 1
     model: Any = None
+    precision: str = "fp32"
+    attn_implementation: str | None = None
+    device: str = "cpu"
+    threads: int = 1
+    param_groups: list[dict[str, Any]] = field(default_factory=list)
+    setup_seconds: float = 0.0
+    final_eval_seconds: float = 0.0
+    resumed_from: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (without the model)."""
@@ -416,10 +672,20 @@ class TrainResult:
             "model_dir": self.model_dir,
             "global_step": self.global_step,
             "world_size": self.world_size,
+            "precision": self.precision,
+            "attn_implementation": self.attn_implementation,
+            "device": self.device,
+            "threads": self.threads,
+            "param_groups": self.param_groups,
+            "setup_seconds": self.setup_seconds,
+            "final_eval_seconds": self.final_eval_seconds,
+            "resumed_from": self.resumed_from,
         }
 
 
-def _training_arguments(config: TrainingConfig, has_dev: bool) -> TrainingArguments:
+def _training_arguments(
+    config: TrainingConfig, has_dev: bool, device: str = "cpu", precision: str = "fp32"
+) -> TrainingArguments:
     evaluate_epochs = has_dev and config.eval_each_epoch
     kwargs: dict[str, Any] = dict(
         output_dir=config.output_dir,
@@ -434,8 +700,10 @@ def _training_arguments(config: TrainingConfig, has_dev: bool) -> TrainingArgume
         seed=config.seed,
         data_seed=config.seed,
         eval_strategy="epoch" if evaluate_epochs else "no",
-        save_strategy="epoch" if evaluate_epochs else "no",
-        save_total_limit=1 if evaluate_epochs else None,
+        save_strategy="epoch" if evaluate_epochs else ("steps" if config.save_steps else "no"),
+        save_steps=config.save_steps or 500,
+        # with load_best_model_at_end, transformers keeps the best and the last checkpoint
+        save_total_limit=1 if (evaluate_epochs or config.save_steps) else None,
         load_best_model_at_end=evaluate_epochs,
         metric_for_best_model="accuracy" if evaluate_epochs else None,
         greater_is_better=True,
@@ -446,9 +714,12 @@ def _training_arguments(config: TrainingConfig, has_dev: bool) -> TrainingArgume
         logging_strategy="steps",
         disable_tqdm=not config.show_progress,
         dataloader_num_workers=config.dataloader_num_workers,
-        save_only_model=True,
+        # optimizer, scheduler and RNG states too, so that a run can resume
+        save_only_model=False,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
     )
-    if not torch.cuda.is_available():
+    if device == "cpu":
         kwargs["use_cpu"] = True
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:
             kwargs["ddp_backend"] = "gloo"
@@ -457,34 +728,95 @@ def _training_arguments(config: TrainingConfig, has_dev: bool) -> TrainingArgume
     return TrainingArguments(**kwargs)
 
 
-def train(config: TrainingConfig, data: PreparedData | None = None) -> TrainResult:
+def _warm_encoder_cache(
+    model: torch.nn.Module, data: PreparedData, owner: str, prefix: int | None, batch_size: int, precision: str
+) -> None:
+    """Fill the frozen-encoder cache with every train and dev sequence before training.
+
+    Without this the first job of a benchmark would pay for the cache inside its
+    training time and the later jobs (which reuse it) would not. Runs under the
+    same autocast as training, so the entries are the ones training would compute.
+    """
+    from kglm.datasets.features import MultipleChoiceCollator
+
+    cache = data.encoder_cache
+    encoder = model.text_encoder
+    collator = MultipleChoiceCollator(data.tokenizer, graph_kind=None, include_labels=False)
+    device = next(model.parameters()).device
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    for dataset in (data.train, data.dev):
+        if dataset is None:
+            continue
+        for start in range(0, len(dataset), batch_size):
+            batch = collator([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
+            length = batch["input_ids"].size(-1)
+            ids = batch["input_ids"].reshape(-1, length).to(device)
+            mask = batch["attention_mask"].reshape(-1, length).to(device)
+            types = batch.get("token_type_ids")
+            types = types.reshape(-1, length).to(device) if types is not None else None
+            with torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+                if prefix is None:
+                    cache.forward(encoder, owner, ids, mask, types)
+                else:
+                    cache.prefix(model, owner, prefix, ids, mask, types)
+
+
+def train(
+    config: TrainingConfig,
+    data: PreparedData | None = None,
+    *,
+    resume_from_checkpoint: bool | str | os.PathLike[str] | None = None,
+    callbacks: Sequence[TrainerCallback] = (),
+) -> TrainResult:
     """Train ``config.model`` on ``config``'s data and keep the best dev checkpoint.
 
     Args:
         config: the run.
         data: prepared data to reuse (from :func:`prepare_data`); built from
             ``config`` when ``None``.
+        resume_from_checkpoint: ``True`` continues from the last complete
+            checkpoint in ``config.output_dir`` (:func:`last_complete_checkpoint`;
+            a fresh start when there is none), a path continues from that
+            checkpoint, ``None``/``False`` starts fresh. Checkpoints are written
+            after each epoch with ``eval_each_epoch`` and every ``save_steps``
+            steps; a resumed run replays the same data order and ends with the
+            same best model and metrics as an uninterrupted one.
+        callbacks: extra :class:`~transformers.TrainerCallback` objects.
 
     Returns:
         a :class:`TrainResult`. With ``config.save_model`` the model, its
-        tokenizer and a ``kglm_training.json`` (backbone, KG, feature settings)
-        are saved in ``config.output_dir``, ready for :func:`evaluate` and
-        ``kglm predict``.
+        tokenizer and a ``kglm_training.json`` (backbone, KG, feature settings,
+        precision) are saved in ``config.output_dir``, ready for
+        :func:`evaluate` and ``kglm predict``.
+
+    Raises:
+        ConfigError: for CUDA asked for and absent, fp16 on a CPU.
     """
     from transformers import set_seed
 
     from kglm.datasets.features import MultipleChoiceCollator
     from kglm.training.encoder_cache import FrozenEncoderCache, first_fusion_layer, install_encoder_cache
 
+    if config.threads is not None:
+        torch.set_num_threads(int(config.threads))
+    device = resolve_device(config)
+    precision = resolve_precision(config, device)
+    if device.startswith("cuda:"):
+        torch.cuda.set_device(int(device.split(":")[1]))
     if data is None:
         data = prepare_data(config)
     from kglm.knowledge_text.data import with_knowledge
 
     data = with_knowledge(config, data)  # the inputs with this run's knowledge text
+    setup_started = time.perf_counter()
     set_seed(config.seed)
     model = build_model(config, data)
+    attention = resolve_attn_implementation(config, device)
+    set_text_attention(model, attention)
     frozen_all = config.freeze_encoder_epochs >= config.num_epochs
-    callbacks: list[TrainerCallback] = []
+    callbacks = list(callbacks)
+    cached = False
+    owner, prefix = "", None
     if frozen_all and config.cache_frozen_encoder:
         if data.encoder_cache is None:
             data.encoder_cache = FrozenEncoderCache()
@@ -493,7 +825,8 @@ def train(config: TrainingConfig, data: PreparedData | None = None) -> TrainResu
             num_layers = len(model.text_encoder.encoder.layer)
             top = max(num_layers - config.train_top_layers, 0)
             prefix = top if prefix is None else min(prefix, top)
-        install_encoder_cache(model, data.encoder_cache, prefix_layers=prefix)
+        owner = install_encoder_cache(model, data.encoder_cache, prefix_layers=prefix)
+        cached = True
         if config.train_top_layers > 0:
             for layer in model.text_encoder.encoder.layer[num_layers - config.train_top_layers :]:
                 layer.requires_grad_(True)
@@ -502,8 +835,17 @@ def train(config: TrainingConfig, data: PreparedData | None = None) -> TrainResu
                 pooler.requires_grad_(True)
     elif config.freeze_encoder_epochs > 0:
         callbacks.append(FreezeEncoderCallback(model, config.freeze_encoder_epochs))
-    args = _training_arguments(config, data.dev is not None)
-    collator = MultipleChoiceCollator(data.tokenizer, graph_kind=config.graph_kind)
+    if config.save_steps:
+        callbacks.append(StepCheckpointCallback(config.save_steps))
+    args = _training_arguments(config, data.dev is not None, device, precision)
+    if cached:
+        model.to(args.device)
+        _warm_encoder_cache(model, data, owner, prefix, config.eval_batch_size, precision)
+    collator = MultipleChoiceCollator(
+        data.tokenizer,
+        graph_kind=config.graph_kind,
+        pad_to_length=config.max_seq_length if config.pad_to_max_length else None,
+    )
     trainer = KGTrainer(
         model=model,
         args=args,
@@ -515,19 +857,33 @@ def train(config: TrainingConfig, data: PreparedData | None = None) -> TrainResu
         callbacks=callbacks,
         encoder_lr=config.encoder_lr,
         kg_lr=config.kg_lr,
+        head_lr=config.head_lr,
+        group_by_length=config.group_by_length,
     )
     if not config.show_progress:
         from transformers.trainer_callback import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)
+    resume: str | None = None
+    if resume_from_checkpoint is True:
+        resume = last_complete_checkpoint(config.output_dir)
+    elif resume_from_checkpoint:
+        resume = os.fspath(resume_from_checkpoint)
+        if not (Path(resume) / "trainer_state.json").is_file():
+            from kglm.errors import ConfigError
+
+            raise ConfigError(f"resume_from_checkpoint={resume}: not a complete Trainer checkpoint")
+    setup_seconds = time.perf_counter() - setup_started
     started = time.perf_counter()
-    output = trainer.train()
+    output = trainer.train(resume_from_checkpoint=resume)
     train_runtime = time.perf_counter() - started
     metrics: dict[str, float] = {}
     eval_sps = None
+    eval_started = time.perf_counter()
     if data.dev is not None:
         metrics = trainer.evaluate()
         eval_sps = metrics.get("eval_samples_per_second")
+    final_eval_seconds = time.perf_counter() - eval_started
     best = metrics.get("eval_accuracy")
     model_dir = None
     if config.save_model and trainer.is_world_process_zero():
@@ -546,6 +902,8 @@ def train(config: TrainingConfig, data: PreparedData | None = None) -> TrainResu
             "max_paths_per_pair": config.max_paths_per_pair,
             "graph_kind": config.graph_kind,
             "cache_dir": os.path.abspath(config.cache_dir),
+            "precision": precision,
+            "attn_implementation": attention,
             "config": config.to_dict(),
             "dev_metrics": metrics,
         }
@@ -562,6 +920,14 @@ def train(config: TrainingConfig, data: PreparedData | None = None) -> TrainResu
         global_step=int(output.global_step),
         world_size=int(args.world_size),
         model=trainer.model,
+        precision=precision,
+        attn_implementation=attention,
+        device=device,
+        threads=torch.get_num_threads(),
+        param_groups=trainer.param_group_report(),
+        setup_seconds=setup_seconds,
+        final_eval_seconds=final_eval_seconds,
+        resumed_from=resume,
     )
 
 

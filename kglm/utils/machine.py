@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-__all__ = ["machine_info", "git_commit"]
+__all__ = ["machine_info", "git_commit", "cpu_supports_bf16"]
 
 
 def git_commit(path: str | os.PathLike[str] | None = None) -> str | None:
@@ -66,10 +66,22 @@ def machine_info() -> dict[str, Any]:
     except OSError:  # pragma: no cover - not Linux
         pass
     try:
-        info["cpu_bf16"] = bool(torch.backends.mkldnn.is_available()) and _cpu_has_bf16()
+        info["cpu_bf16"] = cpu_supports_bf16()
     except Exception:  # pragma: no cover
         info["cpu_bf16"] = None
     return info
+
+
+def cpu_supports_bf16() -> bool:
+    """Whether bf16 autocast on this CPU runs on native bf16 instructions.
+
+    True when oneDNN (mkldnn) is available and the CPU has AVX512-BF16 or
+    AMX-BF16 (Linux ``/proc/cpuinfo`` flags); without them torch emulates
+    bf16 matmuls, which is slower than fp32.
+    """
+    import torch
+
+    return bool(torch.backends.mkldnn.is_available()) and _cpu_has_bf16()
 
 
 def _cpu_has_bf16() -> bool:
