@@ -249,6 +249,15 @@ def results_markdown(result: SuiteResult | dict[str, Any]) -> str:
     if own:
         lines += ["", "Per model, besides the seed:", ""]
         lines += [f"- `{key}`: `{json.dumps(value, sort_keys=True)}`" for key, value in own.items()]
+    groups: dict[str, str] = {}
+    for job in data["jobs"]:
+        if job.get("param_group_lrs") and job["model_key"] not in groups:
+            groups[job["model_key"]] = ", ".join(
+                f"{g.get('name', '?')} {g.get('lr')}" for g in job["param_group_lrs"] if g.get("num_trained_params", 1)
+            )
+    if groups:
+        lines += ["", "Learning rate per parameter group (trained parameters only):", ""]
+        lines += [f"- `{key}`: {text}" for key, text in groups.items()]
     lines += ["", "## Machine", ""]
     machine = data["machine"]
     lines.append(", ".join(f"{k}: {v}" for k, v in machine.items() if v is not None))

@@ -890,6 +890,11 @@ def train(
         model_dir = config.output_dir
         trainer.save_model(model_dir)
         data.tokenizer.save_pretrained(model_dir)
+        # safetensors creates its files with mode 0600; give them the mode of every other output
+        umask = os.umask(0)
+        os.umask(umask)
+        for weights in Path(model_dir).rglob("*.safetensors"):
+            os.chmod(weights, 0o666 & ~umask)
         info = {
             "model": config.model,
             "backbone": config.backbone,

@@ -171,3 +171,25 @@ def test_demo_suite_small_end_to_end(tmp_path):
     assert table.count("| demo |") == 6 and "QA-GNN, permuted edges (control)" in table
     assert (out / "results.png").read_bytes()[:4] == b"\x89PNG"
     assert not list(tmp_path.glob("**/checkpoint-*"))  # checkpoints are not left behind
+
+
+def test_report_bookkeeping_anchor_and_learning_rates():
+    from dataclasses import replace
+
+    result = _result()
+    result.jobs[0].param_group_lrs = [{"name": "encoder", "lr": 5e-5, "num_trained_params": 10},
+                                      {"name": "head", "lr": 5e-5, "num_trained_params": 2}]
+    result.jobs[1].resumed_from = "checkpoint-250"  # its time covers only the resumed part: left out of the mean
+    result = replace(
+        result, command="kglm bench toy --resume", git_commit="abc123", jobs_planned=6,
+        anchor={"source": "QA-GNN", "settings": {"encoder_lr": 1e-5},
+                "baseline": {"accuracy": 0.446, "what": "plain Trainer", "command": "python anchor.py"}},
+        model_settings={"lm": {}, "qagnn": {"max_nodes": 64}},
+    )
+    assert result.summary()[0]["train_time_s"] == 2.0
+    text = results_markdown(result)
+    lm_row = text.index("| toy | LM baseline |")
+    assert text.index("*reference: plain transformers.Trainer (not run by this suite)* | 44.6 |") > lm_row
+    assert "Jobs finished: 3 of 6." in text and "Command: `kglm bench toy --resume`; git commit `abc123`" in text
+    assert "- `lm`: encoder 5e-05, head 5e-05" in text and '- `qagnn`: `{"max_nodes": 64}`' in text
+    assert "Reference baseline: 44.6%: plain Trainer. Command: `python anchor.py`." in text
