@@ -183,17 +183,18 @@ class KGPreTrainedModel(PreTrainedModel):
                 return
             module.reset_parameters()
 
-    def _initialize_weights(self, module: nn.Module, *args: Any, **kwargs: Any) -> None:
-        # transformers (5.x) treats any model defined outside its package as "custom
-        # code" and then skips modules without direct parameters (KnowledgeFusion,
-        # KGEncoder), whose reset_parameters must run. Our _init_weights writes only
-        # through transformers' guarded initialisers or skips loaded modules, which
-        # is what the non-custom path assumes. (Releases without the flag: as is.)
-        parent = super()._initialize_weights
-        if "is_custom_code" in inspect.signature(parent).parameters:
-            parent(module, is_custom_code=False)
-        else:
-            parent(module, *args, **kwargs)
+    @classmethod
+    def is_custom_code(cls) -> bool:
+        """kglm models initialise like library models (``False``).
+
+        transformers treats a model defined outside its package as custom code
+        and then skips initialising modules without direct parameters
+        (:class:`~kglm.nn.fusion.KnowledgeFusion`, :class:`~kglm.nn.KGEncoder`),
+        whose ``reset_parameters`` must run. :meth:`_init_weights` writes only
+        through transformers' guarded initialisers or skips loaded modules,
+        which is what the library path assumes.
+        """
+        return False
 
     def load_entity_embeddings(self, embeddings: torch.Tensor | EntityEmbeddings) -> None:
         """Copy pretrained entity embeddings into the table.
@@ -268,6 +269,59 @@ class KGPreTrainedModel(PreTrainedModel):
         model.train()
         return model
 
+    # ------------------------------------------------------------------ text layers
+    #: Answers :meth:`encode_text`'s encoder call instead of the encoder when set:
+    #: ``provider(model, input_ids=..., attention_mask=..., token_type_ids=...)`` returns an
+    #: output with ``last_hidden_state`` and ``pooler_output``. Set by
+    #: :func:`kglm.training.encoder_cache.install_encoder_cache`; ``None`` runs the encoder.
+    text_encoder_cache: Any = None
+
+    def text_layers(self) -> nn.ModuleList:
+        """The transformer layers of a BERT-style text encoder (``text_encoder.encoder.layer``).
+
+        Raises:
+            ValueError: for an encoder without ``embeddings`` and ``encoder.layer``
+                (DistilBERT, ALBERT).
+        """
+        encoder = self.text_encoder
+        layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+        if not hasattr(encoder, "embeddings") or not isinstance(layers, nn.ModuleList):
+            raise ValueError(
+                f"{type(encoder).__name__} is not a BERT-style encoder (embeddings, encoder.layer): "
+                "it cannot be run layer by layer"
+            )
+        return layers
+
+    def embed_text(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """``(N, L, H)`` output of the text encoder's embedding layer (BERT-style encoders)."""
+        self.text_layers()
+        return self.text_encoder.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
+
+    def run_text_layers(
+        self, hidden: torch.Tensor, attention_mask: torch.Tensor, start: int = 0, stop: int | None = None
+    ) -> torch.Tensor:
+        """Run the text encoder's layers ``start..stop`` (exclusive) on hidden states.
+
+        An explicit loop over the encoder's public layer modules with the mask
+        transformers' own BERT forward builds (``create_bidirectional_mask``), so
+        forward hooks on the layers (knowledge fusion) run as in a full forward.
+        Used to run the layers above a cached frozen prefix.
+
+        Args:
+            hidden: ``(N, L, H)`` hidden states entering layer ``start``.
+            attention_mask: ``(N, L)`` 1 for real tokens.
+        """
+        from transformers.masking_utils import create_bidirectional_mask
+
+        layers = self.text_layers()
+        mask = create_bidirectional_mask(
+            config=self.text_encoder.config, inputs_embeds=hidden, attention_mask=attention_mask
+        )
+        for layer in layers[start:stop]:
+            out = layer(hidden, mask)
+            hidden = out[0] if isinstance(out, tuple) else out
+        return hidden
+
     # ------------------------------------------------------------------ helpers
     def encode_text(
         self,
@@ -299,7 +353,11 @@ class KGPreTrainedModel(PreTrainedModel):
             kwargs["attention_mask"] = attention_mask.reshape(-1, length)
         if token_type_ids is not None and self._encoder_takes_token_types:
             kwargs["token_type_ids"] = token_type_ids.reshape(-1, length)
-        outputs = self.text_encoder(**kwargs, return_dict=True)
+        provider = self.text_encoder_cache
+        if provider is not None:  # e.g. kglm.training.encoder_cache: outputs of a frozen encoder, cached
+            outputs = provider(self, **kwargs)
+        else:
+            outputs = self.text_encoder(**kwargs, return_dict=True)
         sequence_output = outputs.last_hidden_state
         mode = getattr(self.config, "text_pooling", "auto")
         if mode == "mean":

@@ -8,13 +8,17 @@ caller sets on the returned :class:`KnowledgeFusionAdapter` beforehand. The
 encoder's parameter names are unchanged, so pretrained checkpoints still load.
 
 Where the layer modules live is the only per-architecture knowledge, kept in
-:data:`FUSION_LAYER_PATHS`. ALBERT shares one layer group across all its layers:
-its group module is called ``num_hidden_layers`` times per forward, so the
-adapter counts calls and fuses after the chosen call indices.
+:data:`FUSION_LAYER_PATHS`. Each layer module's hook knows its layer index, so
+the layers above a cached prefix may also be run one by one
+(:meth:`~kglm.models.base.KGPreTrainedModel.run_text_layers`). ALBERT shares one
+layer group across all its layers: its group module is called
+``num_hidden_layers`` times per forward, so for it the adapter counts calls
+(reset by a pre-hook on the encoder) and fuses after the chosen call indices.
 """
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -105,6 +109,9 @@ class KnowledgeFusionAdapter(nn.Module):
             )
         self._entity_states = entity_states
         self._entity_mask = entity_mask.to(torch.bool)
+        # also reset here (not only in the encoder's pre-hook), for layers run one by one
+        self._current = entity_states
+        self.entity_output = None
 
     def clear_entities(self) -> None:
         """Forget the entity states; ``entity_output`` of the latest forward stays readable."""
@@ -122,9 +129,6 @@ class KnowledgeFusionAdapter(nn.Module):
             self.clear_entities()
 
     # ----------------------------------------------------------------- hooks
-    # kglm.training.encoder_cache drives these directly (encoder._kglm_fusion_adapter,
-    # _start_forward, _calls, layers) when it serves the layers below the first
-    # fusion from a cache: keep their meaning in step with it.
     def _start_forward(self, module: nn.Module, args: Any, kwargs: Any = None) -> None:
         """Forward pre-hook on the encoder: reset the layer counter and the running entity states."""
         if module.training and torch.is_grad_enabled() and _checkpointing(module):
@@ -136,10 +140,14 @@ class KnowledgeFusionAdapter(nn.Module):
         self._current = self._entity_states
         self.entity_output = None
 
-    def _after_layer(self, module: nn.Module, args: Any, output: Any) -> Any:
-        """Forward hook on a layer module: fuse after the chosen call indices."""
+    def _after_shared_layer(self, module: nn.Module, args: Any, output: Any) -> Any:
+        """Forward hook on a layer module called once per layer (ALBERT): the call count is the index."""
         index = self._calls
         self._calls += 1
+        return self._after_layer(index, module, args, output)
+
+    def _after_layer(self, index: int, module: nn.Module, args: Any, output: Any) -> Any:
+        """Forward hook on layer ``index``: fuse when it is a chosen layer."""
         if str(index) not in self.fusions:
             return output
         hidden = output[0] if isinstance(output, tuple) else output
@@ -240,10 +248,14 @@ def add_knowledge_fusion(
 
     layer_modules: nn.Module = base.get_submodule(path)
     adapter._handles.append(base.register_forward_pre_hook(adapter._start_forward))
-    # Every call of any layer module is the next layer: this also covers ALBERT,
-    # whose shared layer group is called num_hidden_layers times per forward.
-    for layer_module in layer_modules:
-        adapter._handles.append(layer_module.register_forward_hook(adapter._after_layer))
+    modules = list(layer_modules)
+    if len(modules) == num_layers:  # one module per layer: each hook knows its index
+        for index, layer_module in enumerate(modules):
+            hook = functools.partial(adapter._after_layer, index)
+            adapter._handles.append(layer_module.register_forward_hook(hook))
+    else:  # ALBERT: a shared layer group called num_hidden_layers times per forward
+        for layer_module in modules:
+            adapter._handles.append(layer_module.register_forward_hook(adapter._after_shared_layer))
     # plain attributes (object.__setattr__), not submodule registrations: the
     # adapter's parameters belong to whoever owns it (see ``attach``)
     object.__setattr__(base, "_kglm_fusion_adapter", adapter)

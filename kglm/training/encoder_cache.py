@@ -9,23 +9,27 @@ the same pretrained weights (a benchmark's jobs over models and seeds): the
 cache is keyed by a fingerprint of the encoder's weights, so a different or
 fine-tuned encoder never reads another's entries.
 
-The cached forward returns ``last_hidden_state`` (zeros at padded positions)
-and ``pooler_output``; models that need other outputs (hidden states of every
+Nothing of the encoder is patched: the cache is the model's
+``text_encoder_cache`` (see :class:`~kglm.models.base.KGPreTrainedModel`),
+which :meth:`~kglm.models.base.KGPreTrainedModel.encode_text` asks instead of
+calling the encoder; misses are computed through the encoder's public forward.
+It returns ``last_hidden_state`` (zeros at padded positions) and
+``pooler_output``; models that need other outputs (hidden states of every
 layer, attentions) must not use it.
 
 Models that change the encoder's computation after some layer (ERNIE-style
 fusion after layer ``k``) cache only the frozen *prefix*: the hidden states
 entering layer ``k`` (``install_encoder_cache(..., prefix_layers=k)``); layers
-``k`` and above then run live on every call, so fusion hooks on them work and
-gradients reach the fusion layers. This needs a BERT-style encoder
-(``embeddings``, ``encoder.layer``, optional ``pooler``: BERT, RoBERTa,
-ELECTRA, MiniLM).
+``k`` and above then run live on every call through the model's own
+:meth:`~kglm.models.base.KGPreTrainedModel.run_text_layers` (an explicit loop
+over the public layer modules), so fusion hooks on them work and gradients
+reach the fusion layers. This needs a BERT-style encoder (``embeddings``,
+``encoder.layer``, optional ``pooler``: BERT, RoBERTa, ELECTRA, MiniLM).
 """
 
 from __future__ import annotations
 
 import hashlib
-import types
 from typing import Any
 
 import torch
@@ -92,16 +96,21 @@ class FrozenEncoderCache:
 
     def prefix(
         self,
-        encoder: nn.Module,
+        model: nn.Module,
         owner: str,
         layers: int,
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         token_type_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """``(N, L, H)`` hidden states entering layer ``layers`` (zeros at padding), computing only unseen rows."""
-        from transformers.masking_utils import create_bidirectional_mask
+        """``(N, L, H)`` hidden states entering layer ``layers`` (zeros at padding), computing only unseen rows.
 
+        Args:
+            model: a :class:`~kglm.models.base.KGPreTrainedModel` (its
+                :meth:`~kglm.models.base.KGPreTrainedModel.embed_text` and
+                :meth:`~kglm.models.base.KGPreTrainedModel.run_text_layers` compute misses).
+        """
+        encoder = model.text_encoder
         keys, spans = self._keys(f"{owner}|prefix{layers}", input_ids, attention_mask, token_type_ids)
         missing = [i for i, k in enumerate(keys) if k not in self._store]
         self.hits += len(keys) - len(missing)
@@ -112,16 +121,8 @@ class FrozenEncoderCache:
             encoder.eval()
             try:
                 with torch.no_grad():
-                    hidden = encoder.embeddings(
-                        input_ids=input_ids[idx],
-                        token_type_ids=token_type_ids[idx] if token_type_ids is not None else None,
-                    )
-                    mask = create_bidirectional_mask(
-                        config=encoder.config, inputs_embeds=hidden, attention_mask=attention_mask[idx]
-                    )
-                    for layer in encoder.encoder.layer[:layers]:
-                        hidden = layer(hidden, mask)
-                        hidden = hidden[0] if isinstance(hidden, tuple) else hidden
+                    hidden = model.embed_text(input_ids[idx], token_type_ids[idx] if token_type_ids is not None else None)
+                    hidden = model.run_text_layers(hidden, attention_mask[idx], 0, layers)
             finally:
                 encoder.train(was_training)
             for j, i in enumerate(missing):
@@ -162,7 +163,7 @@ class FrozenEncoderCache:
             encoder.eval()  # cached features are the deterministic (no-dropout) outputs
             try:
                 with torch.no_grad():
-                    out = encoder._kglm_uncached_forward(**call, return_dict=True)
+                    out = encoder(**call, return_dict=True)
             finally:
                 encoder.train(was_training)
             pooled = getattr(out, "pooler_output", None)
@@ -186,10 +187,41 @@ class FrozenEncoderCache:
 
 def first_fusion_layer(model: nn.Module, attribute: str = "text_encoder") -> int | None:
     """Index of the first encoder layer whose output a fusion hook changes (``None``: no fusion)."""
-    adapter = getattr(getattr(model, attribute, None), "_kglm_fusion_adapter", None)
-    if adapter is None or not getattr(adapter, "layers", None):
-        return None
-    return int(min(adapter.layers))
+    from kglm.models.knowledge_fusion import KnowledgeFusionAdapter
+
+    layers = [i for m in model.modules() if isinstance(m, KnowledgeFusionAdapter) for i in m.layers]
+    return int(min(layers)) if layers else None
+
+
+class _CachedTextEncoder:
+    """A model's ``text_encoder_cache``: encoder outputs from a :class:`FrozenEncoderCache`."""
+
+    def __init__(self, cache: FrozenEncoderCache, owner: str, attribute: str, prefix_layers: int | None) -> None:
+        self.cache = cache
+        self.owner = owner
+        self.attribute = attribute
+        self.prefix_layers = prefix_layers
+
+    def __call__(
+        self,
+        model: nn.Module,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        from transformers.modeling_outputs import BaseModelOutputWithPooling
+
+        encoder = getattr(model, self.attribute)
+        if self.prefix_layers is None:
+            return self.cache.forward(encoder, self.owner, input_ids, attention_mask, token_type_ids, **kwargs)
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        hidden = self.cache.prefix(model, self.owner, self.prefix_layers, input_ids, attention_mask, token_type_ids)
+        hidden = model.run_text_layers(hidden, attention_mask, self.prefix_layers)
+        pooler = getattr(encoder, "pooler", None)
+        pooled = pooler(hidden) if pooler is not None else None
+        return BaseModelOutputWithPooling(last_hidden_state=hidden, pooler_output=pooled)
 
 
 def install_encoder_cache(
@@ -198,70 +230,39 @@ def install_encoder_cache(
     attribute: str = "text_encoder",
     prefix_layers: int | None = None,
 ) -> str:
-    """Freeze ``model.<attribute>`` and make it answer from ``cache``.
+    """Freeze ``model.<attribute>`` and make the model read its outputs from ``cache``.
 
     Args:
-        model: a model with a transformers encoder at ``model.<attribute>``.
+        model: a :class:`~kglm.models.base.KGPreTrainedModel` (it asks its
+            ``text_encoder_cache`` before running the encoder).
         cache: the cache (shareable between models with the same encoder weights).
         attribute: where the encoder is.
         prefix_layers: ``None`` caches the encoder's whole output; ``k`` caches
             the hidden states entering layer ``k`` and runs layers ``k..`` (and
             the pooler) live on every call, with their hooks (ERNIE-style fusion).
 
-    The encoder's parameters get ``requires_grad=False``; its state dict is
-    unchanged, so saving and loading the model are unaffected.
+    The encoder's parameters get ``requires_grad=False``; the encoder itself
+    is not modified, so saving and loading the model are unaffected.
 
     Returns:
         the weights fingerprint under which the encoder's outputs are cached.
     """
+    if not hasattr(model, "text_encoder_cache"):
+        raise TypeError(f"{type(model).__name__} does not read a text_encoder_cache (not a kglm model)")
+    installed = model.text_encoder_cache
+    if isinstance(installed, _CachedTextEncoder):
+        return installed.owner
     encoder = getattr(model, attribute)
-    if hasattr(encoder, "_kglm_uncached_forward"):
-        return encoder._kglm_cache_owner
-    if prefix_layers is not None and not (
-        hasattr(encoder, "embeddings") and hasattr(getattr(encoder, "encoder", None), "layer")
-    ):
-        raise ValueError(
-            f"prefix caching needs a BERT-style encoder (embeddings, encoder.layer); "
-            f"{type(encoder).__name__} is not one"
-        )
+    if prefix_layers is not None:
+        model.text_layers()  # ValueError unless BERT-style
     for param in encoder.parameters():
         param.requires_grad_(False)
     owner = weights_fingerprint(encoder)
-    encoder._kglm_uncached_forward = encoder.forward
-    encoder._kglm_cache_owner = owner
-
-    def cached_forward(self: nn.Module, input_ids: torch.Tensor, attention_mask=None, token_type_ids=None, **kwargs: Any):
-        return cache.forward(self, owner, input_ids, attention_mask, token_type_ids, **kwargs)
-
-    def prefix_forward(self: nn.Module, input_ids: torch.Tensor, attention_mask=None, token_type_ids=None, **kwargs: Any):
-        from transformers.masking_utils import create_bidirectional_mask
-        from transformers.modeling_outputs import BaseModelOutputWithPooling
-
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
-        adapter = getattr(self, "_kglm_fusion_adapter", None)
-        if adapter is not None:  # what the adapter's pre-hook on the encoder does
-            adapter._start_forward(self, ())
-        hidden = cache.prefix(self, owner, prefix_layers, input_ids, attention_mask, token_type_ids)
-        if adapter is not None:  # the adapter counts layer calls: the cached ones count too
-            adapter._calls = prefix_layers
-        mask = create_bidirectional_mask(config=self.config, inputs_embeds=hidden, attention_mask=attention_mask)
-        for layer in self.encoder.layer[prefix_layers:]:
-            hidden = layer(hidden, mask)
-            hidden = hidden[0] if isinstance(hidden, tuple) else hidden
-        pooler = getattr(self, "pooler", None)
-        pooled = pooler(hidden) if pooler is not None else None
-        return BaseModelOutputWithPooling(last_hidden_state=hidden, pooler_output=pooled)
-
-    chosen = cached_forward if prefix_layers is None else prefix_forward
-    encoder.forward = types.MethodType(chosen, encoder)
+    model.text_encoder_cache = _CachedTextEncoder(cache, owner, attribute, prefix_layers)
     return owner
 
 
 def remove_encoder_cache(model: nn.Module, attribute: str = "text_encoder") -> None:
     """Undo :func:`install_encoder_cache` (the parameters stay frozen)."""
-    encoder = getattr(model, attribute)
-    if hasattr(encoder, "_kglm_uncached_forward"):
-        encoder.forward = encoder._kglm_uncached_forward
-        del encoder._kglm_uncached_forward
-        del encoder._kglm_cache_owner
+    if isinstance(getattr(model, "text_encoder_cache", None), _CachedTextEncoder):
+        model.text_encoder_cache = None
