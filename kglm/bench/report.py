@@ -331,7 +331,7 @@ def plot_results(result: SuiteResult | dict[str, Any], path: str | os.PathLike[s
 
 def write_results(result: SuiteResult, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
     """Write ``results.json``, ``results.md`` and ``results.png`` into ``out_dir``, each atomically."""
-    from kglm.utils.io import atomic_write, atomic_write_json
+    from kglm.utils.io import atomic_file, atomic_write, atomic_write_json
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -339,12 +339,8 @@ def write_results(result: SuiteResult, out_dir: str | os.PathLike[str]) -> dict[
     paths = {"json": out / "results.json", "md": out / "results.md", "png": out / "results.png"}
     atomic_write_json(paths["json"], data)
     atomic_write(paths["md"], results_markdown(data))
-    tmp = out / f".results.tmp-{os.getpid()}.png"
-    try:
+    with atomic_file(paths["png"]) as tmp:  # keeps the .png suffix matplotlib chooses the format by
         plot_results(data, tmp)
-        atomic_write(paths["png"], tmp.read_bytes())
-    finally:
-        tmp.unlink(missing_ok=True)
     return paths
 
 

@@ -118,10 +118,10 @@ class EntityEmbeddings:
             tensors["relation_weight"] = self.relation_weight.detach().contiguous().cpu()
         metadata = {"format": _FORMAT, "kg_fingerprint": self.kg_fingerprint, "method": self.method}
         metadata.update({f"option.{k}": repr(float(v)) for k, v in self.options.items()})
-        path = os.fspath(path)
-        tmp = f"{path}.tmp-{os.getpid()}"
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
+        from kglm.utils.io import atomic_file
+
+        with atomic_file(path) as tmp:
+            save_file(tensors, str(tmp), metadata=metadata)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], kg: KnowledgeGraph | None = None) -> EntityEmbeddings:

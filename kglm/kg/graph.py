@@ -25,7 +25,6 @@ import json
 import mmap
 import os
 import shutil
-import uuid
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -719,28 +718,13 @@ class KnowledgeGraph:
                 raise ValueError(f"{target}: exists and is not a directory")
             if any(target.iterdir()) and not (target / _HEADER).exists():
                 raise ValueError(f"{target}: non-empty directory that is not a saved KnowledgeGraph; refusing to overwrite")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tag = uuid.uuid4().hex[:12]
-        tmp = target.parent / f".{target.name}.tmp-{tag}"
-        old = target.parent / f".{target.name}.old-{tag}"
-        extras_moved = False
-        try:
-            tmp.mkdir()
+        from kglm.utils.io import atomic_directory
+
+        with atomic_directory(target) as tmp:  # no moment without a graph at ``target``; no debris after a kill
             self._write_files(tmp)
-            if target.exists():
-                if (target / _EXTRAS).exists():
-                    os.replace(target / _EXTRAS, tmp / _EXTRAS)
-                    extras_moved = True
-                os.replace(target, old)
-            os.replace(tmp, target)
-        except BaseException:
-            if extras_moved and (tmp / _EXTRAS).exists():
-                os.replace(tmp / _EXTRAS, (old if old.exists() else target) / _EXTRAS)
-            if old.exists() and not target.exists():
-                os.replace(old, target)
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
+            if (target / _EXTRAS).is_dir() and not (target / _EXTRAS).is_symlink():
+                # hard links: the old graph keeps its extras until the new one has taken its place
+                shutil.copytree(target / _EXTRAS, tmp / _EXTRAS, symlinks=True, copy_function=_link_or_copy)
 
     def _write_files(self, out: Path) -> None:
         def dump(name: str, obj: Any) -> None:
@@ -886,6 +870,13 @@ class KnowledgeGraph:
 
 
 # ---------------------------------------------------------------------- helpers
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def _stored_where(kg: KnowledgeGraph) -> str:
     """The directory a graph was loaded from (for messages), or ``"KnowledgeGraph"``."""
     return getattr(kg, "_saved_at", None) or "KnowledgeGraph"

@@ -944,8 +944,9 @@ def to_rdf(
     dp_iri = expand_curie(description_predicate)
     suffix = out.suffix.lower()
     opener = gzip.open if suffix == ".gz" else bz2.open if suffix == ".bz2" else open
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    try:
+    from kglm.utils.io import atomic_file
+
+    with atomic_file(out) as tmp:
         if fmt == "nt":
             with opener(tmp, "wt", encoding="utf-8", newline="\n") as f:  # type: ignore[operator]
                 _write_ntriples(kg, f, lp_iri, dp_iri, declare_ids)

@@ -72,16 +72,11 @@ def resolve_backbone(name: str, cache_dir: str | os.PathLike[str] | None = None)
                 raise ValueError(f"{name}: MiniLM has {len(model.encoder.layer)} layers")
             model.encoder.layer = model.encoder.layer[:layers]
             model.config.num_hidden_layers = layers
-            tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-            model.save_pretrained(tmp)
-            AutoTokenizer.from_pretrained(source).save_pretrained(tmp)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.replace(tmp, target)
-            except OSError:  # another process won the race
-                import shutil
+            from kglm.utils.io import atomic_directory
 
-                shutil.rmtree(tmp, ignore_errors=True)
+            with atomic_directory(target, if_exists="keep") as tmp:  # a concurrent writer's copy: first one wins
+                model.save_pretrained(tmp)
+                AutoTokenizer.from_pretrained(source).save_pretrained(tmp)
         return str(target)
     return name
 
@@ -105,16 +100,11 @@ def _tiny_bert(target: Path) -> str:
     torch.manual_seed(0)
     model = BertModel(config)
     torch.random.set_rng_state(state)
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.replace(tmp, target)
-    except OSError:  # another process won the race
-        import shutil
+    from kglm.utils.io import atomic_directory
 
-        shutil.rmtree(tmp, ignore_errors=True)
+    with atomic_directory(target, if_exists="keep") as tmp:  # a concurrent writer's copy: first one wins
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
     return str(target)
 
 
@@ -280,8 +270,8 @@ def text_entity_embeddings(
         weight = torch.zeros(kg.num_entities, part.shape[1])
         weight[subset] = part
     weight = weight.contiguous()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    save_file({"weight": weight}, tmp, metadata={"kg": kg.fingerprint, "encoder": json.dumps(encoder)})
-    os.replace(tmp, target)
+    from kglm.utils.io import atomic_file
+
+    with atomic_file(target) as tmp:
+        save_file({"weight": weight}, str(tmp), metadata={"kg": kg.fingerprint, "encoder": json.dumps(encoder)})
     return weight

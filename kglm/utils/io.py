@@ -4,6 +4,9 @@
   temporary sibling, ``fsync`` it, then ``os.replace`` it over the target: a
   reader sees the old file or the new one, never a partial one, and a kill
   leaves at most a ``.NAME.tmp-*`` sibling that the next write cleans up.
+* :func:`atomic_file` yields a temporary sibling *path* for writers that need
+  one (``safetensors``, ``np.save``, ``save_pretrained``, matplotlib); it keeps
+  the target's suffix, and is fsynced and renamed the same way on success.
 * :func:`atomic_directory` does the same for a directory: fill the temporary
   directory it yields; on success it takes the target's place. Where the OS
   offers an atomic exchange (Linux ``renameat2(RENAME_EXCHANGE)``) there is no
@@ -29,7 +32,9 @@ from typing import IO, Any
 
 from kglm.errors import DataFormatError
 
-__all__ = ["atomic_write", "atomic_write_json", "atomic_directory", "open_compressed", "clean_debris"]
+__all__ = [
+    "atomic_write", "atomic_write_json", "atomic_file", "atomic_directory", "publish", "open_compressed", "clean_debris",
+]
 
 PathLike = str | os.PathLike[str]
 
@@ -37,8 +42,23 @@ _TMP_MARK = ".tmp-"
 _OLD_MARK = ".old-"
 
 
-def _tmp_sibling(target: Path, mark: str = _TMP_MARK) -> Path:
-    return target.parent / f".{target.name}{mark}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+def _tmp_sibling(target: Path, mark: str = _TMP_MARK, suffix: str = "") -> Path:
+    return target.parent / f".{target.name}{mark}{os.getpid()}-{uuid.uuid4().hex[:8]}{suffix}"
+
+
+def _fsync_path(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _umask_mode(mode: int) -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return mode & ~umask
 
 
 def _pid_alive(pid: int) -> bool:
@@ -124,6 +144,49 @@ def atomic_write(path: PathLike, data: bytes | str, *, mode: int = 0o644, encodi
     return target
 
 
+@contextlib.contextmanager
+def atomic_file(path: PathLike, *, mode: int = 0o644) -> Iterator[Path]:
+    """Write a file atomically through a path: write to the yielded temporary sibling; on success
+    it is fsynced, given ``mode`` (less the umask) and renamed over ``path``.
+
+    The temporary name keeps the target's suffix (``np.save`` and matplotlib
+    choose by it). On an exception it is removed and ``path`` is untouched;
+    debris of killed earlier writers is cleaned first.
+
+    Example:
+        >>> with atomic_file("weights.safetensors") as tmp:  # doctest: +SKIP
+        ...     save_file(tensors, tmp)
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    clean_debris(target)
+    tmp = _tmp_sibling(target, suffix="".join(target.suffixes[-1:]))
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise FileNotFoundError(f"{tmp}: the writer did not create the file")
+        _fsync_path(tmp)
+        os.chmod(tmp, _umask_mode(mode))
+        os.replace(tmp, target)
+    except BaseException:
+        if tmp.is_dir() and not tmp.is_symlink():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        raise
+    _fsync_dir(target.parent)
+
+
+def publish(src: PathLike, dest: PathLike) -> Path:
+    """Move a finished file ``src`` (e.g. a completed ``.part`` download) onto ``dest``: fsync, rename, fsync the directory."""
+    src, dest = Path(src), Path(dest)
+    _fsync_path(src)
+    os.replace(src, dest)
+    _fsync_dir(dest.parent)
+    return dest
+
+
 def atomic_write_json(path: PathLike, obj: Any, *, indent: int | None = 2, **kwargs: Any) -> Path:
     """:func:`atomic_write` of ``json.dumps(obj)`` (UTF-8, trailing newline)."""
     return atomic_write(path, json.dumps(obj, indent=indent, **kwargs) + "\n")
@@ -146,13 +209,19 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 @contextlib.contextmanager
-def atomic_directory(path: PathLike) -> Iterator[Path]:
+def atomic_directory(path: PathLike, *, if_exists: str = "replace") -> Iterator[Path]:
     """Build a directory atomically: fill the yielded temporary directory; on success it becomes ``path``.
 
     If ``path`` exists it is replaced as a whole (exchanged atomically where the
-    OS allows). On an exception the temporary directory is removed and ``path``
-    is untouched. Debris of killed earlier writers is cleaned first.
+    OS allows: there is no moment at which ``path`` is missing), or, with
+    ``if_exists="keep"``, left as it is and the new copy dropped (for caches
+    that concurrent processes fill with the same content: the first one wins
+    and readers of it are never disturbed). On an exception the temporary
+    directory is removed and ``path`` is untouched. Debris of killed earlier
+    writers (``.NAME.tmp-PID-*`` of dead processes) is cleaned first.
     """
+    if if_exists not in ("replace", "keep"):
+        raise ValueError(f"if_exists must be 'replace' or 'keep', got {if_exists!r}")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     clean_debris(target)
@@ -160,17 +229,23 @@ def atomic_directory(path: PathLike) -> Iterator[Path]:
     tmp.mkdir()
     try:
         yield tmp
-        for root, _dirs, files in os.walk(tmp):
+        for root, dirs, files in os.walk(tmp):
             for name in files:
-                with contextlib.suppress(OSError):
-                    fd = os.open(os.path.join(root, name), os.O_RDONLY)
-                    try:
-                        os.fsync(fd)
-                    finally:
-                        os.close(fd)
+                _fsync_path(Path(root, name))
+            for name in dirs:
+                _fsync_path(Path(root, name))
+        _fsync_path(tmp)
         if target.is_symlink() or (target.exists() and not target.is_dir()):
             raise FileExistsError(f"{target}: exists and is not a directory; not replacing it")
-        if target.exists():
+        if not target.exists():
+            try:
+                os.rename(tmp, target)  # an empty directory made meanwhile would be replaced silently by os.replace
+            except OSError:
+                if not target.is_dir():
+                    raise
+        if tmp.exists() and if_exists == "keep":
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():  # the target existed (or appeared meanwhile): swap it out
             if _exchange(tmp, target):
                 # tmp now holds the old contents
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -179,8 +254,6 @@ def atomic_directory(path: PathLike) -> Iterator[Path]:
                 os.replace(target, old)
                 os.replace(tmp, target)
                 shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
         _fsync_dir(target.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
