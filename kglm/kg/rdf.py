@@ -979,7 +979,3 @@ def to_rdf(
             data = g.serialize(format=fmt, encoding="utf-8")
             with opener(tmp, "wb") as f:  # type: ignore[operator]
                 f.write(data)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
