@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -152,18 +151,13 @@ def write_synthetic_ntriples(path: Path, num_entities: int, num_triples: int, se
 
 
 def machine_info() -> dict[str, Any]:
+    """:func:`kglm.utils.machine.machine_info` plus what the KG benchmark's report also shows."""
     import numpy
     import rdflib
-    import torch
 
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from kglm.utils.machine import machine_info as kglm_machine_info
+
+    info = kglm_machine_info()
     mem_gib = None
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
@@ -175,25 +169,19 @@ def machine_info() -> dict[str, Any]:
         import pyoxigraph
 
         oxi = pyoxigraph.__version__
-    except ImportError:
+    except ImportError:  # optional fast N-Triples reader: recorded as absent
         oxi = None
-    try:
-        load = os.getloadavg()
-    except OSError:
-        load = None
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": mem_gib,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "rdflib": rdflib.__version__,
-        "pyoxigraph": oxi,
-        "load_average_at_start": load,
-        "shared": "machine shared with other engineers' jobs during the run; timings are noisy upper bounds",
-    }
+    info.setdefault("cpu", info["processor"])
+    info.update(
+        cores=info["cpu_count"],
+        memory_gib=mem_gib,
+        numpy=numpy.__version__,
+        rdflib=rdflib.__version__,
+        pyoxigraph=oxi,
+        load_average_at_start=info["load_average"],
+        shared="machine shared with other engineers' jobs during the run; timings are noisy upper bounds",
+    )
+    return info
 
 
 def main(argv: list[str] | None = None) -> int:

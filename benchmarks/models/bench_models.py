@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import statistics
 import subprocess
@@ -250,31 +249,14 @@ def cpu_peak_memory(name: str, args: argparse.Namespace) -> float:
 
 
 def _machine(device: torch.device) -> dict[str, Any]:
-    import torch_geometric
-    import transformers
+    """:func:`kglm.utils.machine.machine_info` (records ``omp_wait_policy``: OpenMP's default
+    active wait policy spins between parallel regions, which penalises many-small-op models
+    on a shared machine) plus the load before the run and the GPU."""
+    from kglm.utils.machine import machine_info
 
-    cpu_model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info: dict[str, Any] = {
-        "cpu": cpu_model,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "load_average_before": os.getloadavg(),
-        # OpenMP's default (active) wait policy spins between parallel regions; on a
-        # shared machine with more busy threads than cores a spinning thread waits
-        # for a descheduled one at every op, which penalises many-small-op models.
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "torch_geometric": torch_geometric.__version__,
-    }
+    info = machine_info()
+    info.setdefault("cpu", info["processor"])
+    info["load_average_before"] = info["load_average"]
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
