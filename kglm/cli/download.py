@@ -26,7 +26,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         paths = download_dataset(
             args.name, args.directory, url_base=args.url_base, progress=not args.quiet, force=args.force,
-            timeout=args.timeout,
+            timeout=args.timeout, allow_redirects=args.allow_redirects,
         )
     except DownloadError as exc:
         print(f"kglm: error: {exc}", file=sys.stderr)
@@ -57,5 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars or info messages")
     parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                         help="network timeout per read (default: 60)")
+    parser.add_argument("--allow-redirects", action="store_true",
+                        help="follow redirects to another host or scheme (refused by default)")
     parser.add_argument("--list", action="store_true", help="list the known data sets and exit")
     parser.set_defaults(func=_run)
