@@ -926,7 +926,9 @@ def to_rdf(
     nodes (``_:x``) as blank nodes, literal attribute entities as literals, and
     other names (ConceptNet phrases) under :data:`ENTITY_NS` / :data:`RELATION_NS`,
     percent-encoded. Every label is written with ``label_predicate``, every
-    description with ``description_predicate`` (default ``skos:definition``). N-Triples are
+    description with ``description_predicate`` (default ``skos:definition``); entity
+    attribute columns (:meth:`KnowledgeGraph.attribute`) are not written. Formats other
+    than N-Triples may reorder several labels or descriptions of one entity. N-Triples are
     streamed directly; other formats go through rdflib's serializers.
 
     With ``declare_ids`` (the default) every relation and entity also gets a
