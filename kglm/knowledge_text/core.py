@@ -16,9 +16,9 @@ The text (DEKCOR / KEAR style) has two parts:
   <kglm.kg.graph.KnowledgeGraph.descriptions_of>`) of the choice's entity and of
   the question concept, as "name: description." The choice's entity is the
   first of its linked entities that has a description. The question concept is
-  the question entity whose label equals the example's ``question_concept``
-  (CommonsenseQA gives it) when there is one, else the first linked question
-  entity with a description.
+  the question entity whose label (or, failing that, whose mention in the
+  question) equals the example's ``question_concept`` (CommonsenseQA gives it)
+  when there is one, else the first linked question entity with a description.
 
 The text is fitted to a token budget (``max_tokens``, counted with the model's
 tokenizer, or in words without one): the lowest-ranked facts are dropped first,
@@ -372,15 +372,20 @@ class _TokenCounter:
 
 
 def _question_concept_entity(
-    kg: KnowledgeGraph, entities: Sequence[int], question_concept: str | None
+    kg: KnowledgeGraph, entities: Sequence[int], question_concept: str | None, mentions: Sequence[Any] = ()
 ) -> int | None:
-    """The question entity matching ``question_concept`` (by a label), else ``None``."""
+    """The question entity matching ``question_concept``: one with that label, else the
+    entity of a question mention with that text ("magazines" -> magazine), else ``None``."""
     if not question_concept:
         return None
     wanted = _normal(question_concept)
     for e in entities:
         if any(_normal(label) == wanted for label in kg.labels_of(int(e))):
             return int(e)
+    allowed = {int(e) for e in entities}
+    for m in mentions:
+        if _normal(m.text) == wanted and int(m.entity_id) in allowed:
+            return int(m.entity_id)
     return None
 
 
@@ -577,7 +582,8 @@ def knowledge_texts(
     for i, choices in enumerate(grounded):
         concept = question_concepts[i] if question_concepts is not None else None
         entities = list(dict.fromkeys(e for g in choices for e in g.question_entities))
-        concept_ids.append(_question_concept_entity(kg, entities, concept))
+        mentions = choices[0].question_mentions if choices else []
+        concept_ids.append(_question_concept_entity(kg, entities, concept, mentions))
     paths: list[Any] = [None] * len(flat)
     if config.include_facts and config.max_facts > 0:
         todo = [k for k, (_, _, g) in enumerate(flat) if g.question_entities and g.answer_entities]

@@ -81,6 +81,15 @@ def test_question_concept_description_and_fact_preference(kg):
     assert with_concept.text.endswith("milk: a white liquid produced by mammals.")
 
 
+def test_question_concept_found_through_its_mention(kg):
+    from kglm.linking.mention import Mention
+
+    mention = Mention(10, 15, "milks", kg.entity_id("milk"), "milk", 1.0)
+    choice = GroundedChoice(ids(kg, "cold", "milk"), ids(kg, "freezer"), [mention])
+    kt = knowledge_text(choice, kg, KnowledgeTextConfig(max_facts=1), question_concept="milks")
+    assert [d.name for d in kt.descriptions if d.role == "question"] == ["milk"]
+
+
 def test_modes_and_empty_text(kg):
     choice = GroundedChoice(ids(kg, "ice cream"), ids(kg, "freezer"))
     facts = knowledge_text(choice, kg, KnowledgeTextConfig.from_mode("facts"))
