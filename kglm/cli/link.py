@@ -9,6 +9,14 @@ of a multiple-choice file, extracts the graphs, writes them to ``OUT`` (a
 :class:`~kglm.grounding.GroundedDataset` directory) through the on-disk cache,
 and prints a summary.
 
+Any multiple-choice file: ``--question``/``--question-template``, ``--choices``,
+``--label``, ``--id``, ``--first-index`` map its columns (Social IQa:
+``--question-template "{context} {question}" --choices answerA,answerB,answerC
+--labels-file dev-labels.lst --first-index 1``); ids default to line numbers.
+``--num-proc N`` grounds in N processes; ``--shard I/N`` grounds shard I
+(from 0) of N, and ``kglm ground-merge -o OUT SHARD...`` joins the shards; all
+give the same output. ``--threads N`` sets torch and BLAS threads (default 1).
+
 ``--kg`` is a saved KG directory (the linker index is kept in its
 ``extras/linker/``), ``demo`` (the bundled KG), an RDF file, a ConceptNet CSV
 or a ConceptNet-100K ``.txt`` (converted once into the cache directory).
@@ -63,6 +71,7 @@ def open_linker(
 
 
 def _link(args: argparse.Namespace) -> int:
+    set_threads(args.threads)
     _, linker = open_linker(args.kg, args.cache_dir, args.lemmatizer, args.overlapping, mode=args.mode)
     texts = args.text if args.text and args.text != ["-"] else [line.rstrip("\n") for line in sys.stdin]
     for i, mentions in enumerate(linker.pipe(texts, n_process=args.workers)):
@@ -102,15 +111,51 @@ def _summary(data: Any, seconds: float, cached: bool) -> list[str]:
     return lines
 
 
-def _ground(args: argparse.Namespace) -> int:
-    from kglm.datasets.readers import read_examples
-    from kglm.grounding.cache import GroundedDataset, GroundingCache, build_grounded_dataset
+def column_mapping(args: argparse.Namespace) -> Any:
+    """The :class:`~kglm.datasets.ColumnMapping` of the column flags, or ``None`` when none is given."""
+    from kglm.datasets.readers import ColumnMapping
 
+    values = {
+        key: getattr(args, key)
+        for key in ("question", "question_template", "choices", "label", "id", "first_index", "label_kind")
+        if getattr(args, key, None) is not None
+    }
+    return ColumnMapping.from_dict(values) if values else None
+
+
+def set_threads(threads: int) -> None:
+    """Use ``threads`` torch and BLAS threads in this process."""
+    import torch
+
+    if threads < 1:
+        raise ValueError("--threads must be >= 1")
+    torch.set_num_threads(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(threads)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _ground(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from kglm.datasets.readers import read_examples
+    from kglm.grounding.cache import GroundedDataset, GroundingCache, file_sha256
+    from kglm.grounding.parallel import ground_parallel, parse_shard, shard_bounds
+
+    set_threads(args.threads)
+    shard = parse_shard(args.shard) if args.shard else None
     show = not args.quiet
     kg, linker = open_linker(
         args.kg, args.cache_dir, args.lemmatizer, args.overlapping, show_progress=show, mode=args.mode
     )
-    examples = read_examples(args.data, format=args.format)
+    columns = column_mapping(args)
+    examples = read_examples(args.data, format=args.format, columns=columns, labels_file=args.labels_file)
+    if shard is not None:
+        start, end = shard_bounds(len(examples), *shard)
+        total, examples = len(examples), examples[start:end]
     graphs = None if args.graphs == "none" else args.graphs
     extraction = {
         "graphs": graphs,
@@ -120,12 +165,18 @@ def _ground(args: argparse.Namespace) -> int:
         "max_paths_per_pair": args.max_paths,
         "format": args.format,
     }
+    if columns is not None:
+        extraction["columns"] = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(columns).items()}
+    if args.labels_file:
+        extraction["labels_file"] = file_sha256(args.labels_file)
 
     def build() -> GroundedDataset:
-        return build_grounded_dataset(
+        return ground_parallel(
             examples,
             kg,
             linker,
+            num_proc=args.num_proc,
+            threads=args.threads,
             graphs=graphs,
             max_nodes=args.max_nodes,
             hops=args.hops,
@@ -136,7 +187,10 @@ def _ground(args: argparse.Namespace) -> int:
         )
 
     started = time.perf_counter()
-    if args.no_cache:
+    if shard is not None:
+        data, cached = build(), False
+        data.metadata.update(shard=list(shard), num_examples_total=total)
+    elif args.no_cache:
         data, cached = build(), False
     else:
         cache = GroundingCache(args.cache_dir)
@@ -144,9 +198,38 @@ def _ground(args: argparse.Namespace) -> int:
         cached = bool(cache.last_hit)
     seconds = time.perf_counter() - started
     out = data.save(args.output)
-    for line in _summary(data, seconds, cached):
-        print(line)
+    if not args.quiet:
+        for line in _summary(data, seconds, cached):
+            print(line)
     print(f"written to {out}")
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from kglm.errors import DataFormatError
+    from kglm.grounding.cache import GroundedDataset
+    from kglm.grounding.parallel import merge_grounded
+
+    parts = [GroundedDataset.load(d) for d in args.shards]
+    found = {}
+    for d, part in zip(args.shards, parts):
+        shard = part.metadata.get("shard")
+        if not isinstance(shard, list) or len(shard) != 2:
+            raise DataFormatError(f"{d}: not a shard written by 'kglm ground --shard I/N'")
+        if tuple(shard) in found:
+            raise DataFormatError(f"{d}: shard {shard[0]}/{shard[1]} given twice")
+        found[tuple(shard)] = part
+    counts = {n for _, n in found}
+    totals = {p.metadata.get("num_examples_total") for p in parts}
+    if len(counts) != 1 or len(totals) != 1:
+        raise DataFormatError("the shards come from different splits or data files (their I/N or sizes differ)")
+    (count,) = counts
+    missing = [f"{i}/{count}" for i in range(count) if (i, count) not in found]
+    if missing:
+        raise DataFormatError(f"missing shard(s) {', '.join(missing)}")
+    merged = merge_grounded(found[(i, count)] for i in range(count))
+    out = merged.save(args.output)
+    print(f"merged {count} shards, {len(merged)} examples, written to {out}")
     return 0
 
 
@@ -164,7 +247,8 @@ def _common(p: argparse.ArgumentParser) -> None:
         choices=["longest", "qagnn"],
         help="longest: greedy longest match (default); qagnn: the QA-GNN reference grounding rules",
     )
-    p.add_argument("--workers", type=int, default=1, help="linking worker processes (default: 1)")
+    p.add_argument("--workers", type=int, default=1, help="spaCy worker processes for linking (default: 1)")
+    p.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default: 1)")
     p.add_argument("--cache-dir", default=None, help="cache directory (default: $KGLM_CACHE, else ./.kglm_cache)")
 
 
@@ -181,6 +265,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     g.add_argument("--data", required=True, help="multiple-choice file (CSQA/OBQA JSONL, SWAG CSV, ...)")
     g.add_argument("-o", "--output", required=True, help="output directory")
     g.add_argument("--format", default="auto", help="data format for the reader (default: auto)")
+    m = g.add_argument_group("columns of a generic JSONL/CSV/TSV file")
+    m.add_argument("--question", default=None, help="question field (default: question)")
+    m.add_argument("--question-template", default=None, help='question from several fields: "{context} {question}"')
+    m.add_argument("--choices", default=None, help="choices: one list field, or comma-separated fields sol1,sol2")
+    m.add_argument("--label", default=None, help="answer field (default: label)")
+    m.add_argument("--id", default=None, help="id field (default: id; missing ids are FILE-LINE)")
+    m.add_argument("--first-index", type=int, default=None, help="index of the first choice in labels (default: 0)")
+    m.add_argument("--label-kind", default=None, choices=["auto", "index", "letter"])
+    m.add_argument("--labels-file", default=None, help="answers in a separate file, one a line (e.g. dev-labels.lst)")
+    g.add_argument("--num-proc", type=int, default=1, help="grounding processes (default: 1); same output")
+    g.add_argument("--shard", default=None, metavar="I/N", help="ground only shard I (from 0) of N; see ground-merge")
     g.add_argument("--graphs", default="qa", choices=["qa", "paths", "both", "none"])
     g.add_argument("--max-nodes", type=int, default=200, help="QA graph node cap (default: 200)")
     g.add_argument("--hops", type=int, default=2, help="QA graph hops (default: 2)")
@@ -191,3 +286,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     g.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     g.set_defaults(func=_ground)
+
+    mg = subparsers.add_parser("ground-merge", help="join the shards of 'kglm ground --shard I/N' into one output")
+    mg.add_argument("shards", nargs="+", help="the shard output directories (any order)")
+    mg.add_argument("-o", "--output", required=True, help="output directory")
+    mg.set_defaults(func=_merge)

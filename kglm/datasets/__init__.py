@@ -24,6 +24,8 @@ _LAZY: dict[str, str] = {
     "read_swag": "kglm.datasets.readers",
     "read_multiple_choice": "kglm.datasets.readers",
     "read_examples": "kglm.datasets.readers",
+    "read_hf_dataset": "kglm.datasets.readers",
+    "read_labels_file": "kglm.datasets.readers",
     # bundled demo data
     "demo_dir": "kglm.datasets.bundled",
     "demo_kg_path": "kglm.datasets.bundled",

@@ -263,7 +263,8 @@ def _ground(
         )
 
     if cache_dir is not None and data_file is not None:
-        ids = "\n".join(str(ex.id) for ex in examples)
+        # ids and texts: the same file read through another column mapping is other data
+        ids = "\n".join("\x1f".join([str(ex.id), ex.question, *ex.choices]) for ex in examples)
         extraction = {
             "graphs": kinds,
             "max_nodes": config.max_nodes,

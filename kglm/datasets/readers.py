@@ -10,7 +10,11 @@ Every reader returns an :class:`ExampleList` of :class:`MultipleChoiceExample`
   ``ending0..3``, ``label``) and the ``_full`` files (``gold-ending``,
   ``distractor-0..3``);
 - any JSONL/CSV/TSV file through a :class:`ColumnMapping`
-  (:func:`read_multiple_choice`);
+  (:func:`read_multiple_choice`), with answers in the file or in a separate
+  labels file (one per line, as Social IQa and PIQA ship them), and the
+  question built from several fields by a template;
+- a Hugging Face ``datasets.Dataset`` or ``DatasetDict`` through the same
+  mapping (:func:`read_hf_dataset`);
 - :func:`read_examples` picks one of the above from the file.
 
 Unlabeled files (test sets) give ``label=None``. A malformed record raises
@@ -32,6 +36,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -51,6 +56,8 @@ __all__ = [
     "MultipleChoiceExample",
     "read_csqa",
     "read_examples",
+    "read_hf_dataset",
+    "read_labels_file",
     "read_multiple_choice",
     "read_obqa",
     "read_swag",
@@ -145,8 +152,9 @@ class ColumnMapping:
             string; see ``first_index``) or a letter (``"A"`` is the first
             choice). ``None``: the file has no answers. A record whose label
             field is missing or empty is unlabeled.
-        id: the field with the example id; ``None``: the id is
-            ``"{file stem}-{line}"``.
+        id: the field with the example id; ``None``, or a record without
+            that field: the id is ``"{file stem}-{line}"`` (``"{split}-{row}"``
+            for a Hugging Face dataset, rows counted from 1).
         label_kind: ``"auto"`` (ints and digit strings are indices, single
             letters are letters), ``"index"`` or ``"letter"``.
         first_index: the index of the first choice in the label field (1 for
@@ -156,6 +164,10 @@ class ColumnMapping:
             (missing ones are left out).
         num_choices: the number of choices every example must have;
             ``None``: whatever the first example has.
+        question_template: build the question from several fields, e.g.
+            ``"{context} {question}"`` (field names in braces, dotted paths
+            allowed; ``{{``/``}}`` for literal braces); ``None``: the
+            ``question`` field alone.
     """
 
     question: str = "question"
@@ -167,6 +179,7 @@ class ColumnMapping:
     choice_text: str = "text"
     metadata: Sequence[str] = ()
     num_choices: int | None = None
+    question_template: str | None = None
 
     def __post_init__(self) -> None:
         if self.label_kind not in ("auto", "index", "letter"):
@@ -175,6 +188,44 @@ class ColumnMapping:
             raise ValueError("choices must be one field name or at least two column names")
         if self.num_choices is not None and self.num_choices < 2:
             raise ValueError(f"num_choices must be at least 2, not {self.num_choices}")
+        if self.question_template is not None:
+            fields = self.template_fields
+            if not fields:
+                raise ValueError(f"question_template {self.question_template!r} names no field")
+
+    @property
+    def template_fields(self) -> list[str]:
+        """The field names of ``question_template`` (``[question]`` without a template)."""
+        if self.question_template is None:
+            return [self.question]
+        import string
+
+        try:
+            parsed = list(string.Formatter().parse(self.question_template))
+        except ValueError as exc:
+            raise ValueError(f"question_template {self.question_template!r}: {exc}") from None
+        names = [name for _, name, spec, conv in parsed if name is not None]
+        if any(not n or n.isdigit() for n in names):
+            raise ValueError(f"question_template {self.question_template!r}: every {{}} must name a field")
+        return list(dict.fromkeys(names))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ColumnMapping:
+        """A mapping from a plain dict (config files, CLI): unknown keys are an error;
+        ``choices`` may be a comma-separated string of column names."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown column mapping key(s) {', '.join(unknown)}; expected {', '.join(sorted(known))}")
+        values = dict(data)
+        choices = values.get("choices")
+        if isinstance(choices, str) and "," in choices:
+            values["choices"] = tuple(c.strip() for c in choices.split(",") if c.strip())
+        elif isinstance(choices, list):
+            values["choices"] = tuple(choices) if len(choices) > 1 else choices[0]
+        if isinstance(values.get("metadata"), list):
+            values["metadata"] = tuple(values["metadata"])
+        return cls(**values)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -570,8 +621,20 @@ def _lookup(record: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
     return True, value
 
 
-def _generic_label(raw: Any, choices: int, mapping: ColumnMapping) -> int:
-    name = mapping.label
+def _fill_template(template: str, parts: Mapping[str, str]) -> str:
+    """``template`` with each ``{field}`` replaced (dotted names are plain keys here)."""
+    import string
+
+    out = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        out.append(literal)
+        if name is not None:
+            out.append(parts[name])
+    return "".join(out)
+
+
+def _generic_label(raw: Any, choices: int, mapping: ColumnMapping, name: str | None = None) -> int:
+    name = name or mapping.label
     kind = mapping.label_kind
     index: int | None = None
     if isinstance(raw, bool):
@@ -593,22 +656,34 @@ def _generic_label(raw: Any, choices: int, mapping: ColumnMapping) -> int:
     return index
 
 
+_NO_LABEL = object()
+
+
 def _parse_generic(
-    line_no: int, record: Any, mapping: ColumnMapping, counter: _ChoiceCount, stem: str
+    line_no: int,
+    record: Any,
+    mapping: ColumnMapping,
+    counter: _ChoiceCount,
+    stem: str,
+    external_label: Any = _NO_LABEL,
 ) -> MultipleChoiceExample:
-    if not isinstance(record, dict):
+    if not isinstance(record, Mapping):
         raise _RecordError(f"expected a JSON object, found {type(record).__name__}")
-    if mapping.id is None:
-        example_id = f"{stem}-{line_no}"
-    else:
-        found, value = _lookup(record, mapping.id)
+    found, value = (False, None) if mapping.id is None else _lookup(record, mapping.id)
+    example_id = _id(value, mapping.id) if found and mapping.id is not None else f"{stem}-{line_no}"
+    if mapping.question_template is None:
+        found, value = _lookup(record, mapping.question)
         if not found:
-            raise _RecordError(f"missing field {mapping.id!r}", mapping.id)
-        example_id = _id(value, mapping.id)
-    found, value = _lookup(record, mapping.question)
-    if not found:
-        raise _RecordError(f"missing field {mapping.question!r}", mapping.question)
-    question = _text(value, mapping.question)
+            raise _RecordError(f"missing field {mapping.question!r}", mapping.question)
+        question = _text(value, mapping.question)
+    else:
+        parts: dict[str, str] = {}
+        for name in mapping.template_fields:
+            found, value = _lookup(record, name)
+            if not found:
+                raise _RecordError(f"missing field {name!r} (question_template)", name)
+            parts[name] = _text(value, name)
+        question = _fill_template(mapping.question_template, parts)
     choices: list[str] = []
     if isinstance(mapping.choices, str):
         name = mapping.choices
@@ -640,7 +715,10 @@ def _parse_generic(
             choices.append(_text(value, name))
         counter.check(line_no, len(choices), "choices")
     label: int | None = None
-    if mapping.label is not None:
+    if external_label is not _NO_LABEL:
+        if external_label is not None and external_label != "":
+            label = _generic_label(external_label, len(choices), mapping, "labels file")
+    elif mapping.label is not None:
         found, raw = _lookup(record, mapping.label)
         if found and raw is not None and raw != "":
             label = _generic_label(raw, len(choices), mapping)
@@ -658,6 +736,7 @@ def read_multiple_choice(
     *,
     format: Literal["auto", "jsonl", "csv", "tsv"] = "auto",
     skip_invalid: bool = False,
+    labels_file: PathLike | None = None,
 ) -> ExampleList:
     """Read any JSONL, CSV or TSV multiple-choice file through a column mapping.
 
@@ -669,11 +748,16 @@ def read_multiple_choice(
             JSONL, ``.csv``, ``.tsv``).
         skip_invalid: skip malformed records (reported in ``.skipped`` and a
             logged warning) instead of raising.
+        labels_file: the answers in a separate file, one a line, the n-th line
+            for the n-th record (:func:`read_labels_file`); read with the
+            mapping's ``label_kind`` and ``first_index`` (Social IQa: 1, PIQA:
+            0); the mapping's ``label`` field is then not used.
 
     Raises:
         DatasetFormatError: a malformed record (``path:line: ...`` naming the
-            field), an inconsistent number of choices, an unknown format, or an
-            empty file.
+            field), an inconsistent number of choices, an unknown format, an
+            empty file, or a labels file whose line count differs from the
+            number of records.
 
     Example:
         >>> import json, tempfile, pathlib
@@ -706,9 +790,8 @@ def read_multiple_choice(
         if isinstance(first[1], _RecordError):
             raise DatasetFormatError(p, 1, first[1].reason)
         header = first[1]
-        wanted = [mapping.question]
+        wanted = list(mapping.template_fields)
         wanted += [mapping.choices] if isinstance(mapping.choices, str) else list(mapping.choices)
-        wanted += [mapping.id] if mapping.id is not None else []
         missing = [c for c in wanted if c not in header]
         if missing:
             raise DatasetFormatError(
@@ -723,8 +806,99 @@ def read_multiple_choice(
         raise ValueError(f"unknown format {format!r}; expected 'auto', 'jsonl', 'csv' or 'tsv'")
     counter = _ChoiceCount(mapping.num_choices, "this mapping")
     stem = p.name.split(".")[0]
+    if labels_file is None:
+        return _collect(
+            p, records, lambda n, r: _parse_generic(n, r, mapping, counter, stem), skip_invalid
+        )
+    labels = read_labels_file(labels_file)
+    records = list(records)
+    if len(records) != len(labels):
+        raise DatasetFormatError(
+            labels_file, None, f"has {len(labels)} labels but {p} has {len(records)} records"
+        )
+    label_of = {line_no: label for (line_no, _), label in zip(records, labels)}
     return _collect(
-        p, records, lambda n, r: _parse_generic(n, r, mapping, counter, stem), skip_invalid
+        p,
+        iter(records),
+        lambda n, r: _parse_generic(n, r, mapping, counter, stem, label_of[n]),
+        skip_invalid,
+    )
+
+
+def read_labels_file(path: PathLike) -> list[str]:
+    """The answers of a labels file (``dev-labels.lst``): one per line, blank lines kept as unlabeled.
+
+    A trailing newline does not make an extra record.
+
+    Raises:
+        DatasetFormatError: not UTF-8, or empty.
+    """
+    p = _check_file(path)
+    try:
+        with _open_text(p) as f:
+            text = f.read()
+    except UnicodeDecodeError as exc:
+        raise DatasetFormatError(p, None, f"not UTF-8 text ({exc.reason})") from None
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise DatasetFormatError(p, None, "labels file is empty")
+    return [line.strip() for line in lines]
+
+
+def read_hf_dataset(
+    dataset: Any,
+    columns: ColumnMapping | None = None,
+    *,
+    labels: Sequence[Any] | None = None,
+    split: str | None = None,
+    skip_invalid: bool = False,
+) -> ExampleList | dict[str, ExampleList]:
+    """Read a Hugging Face ``datasets.Dataset`` (or ``DatasetDict``) through a column mapping.
+
+    Args:
+        dataset: a ``Dataset``, or a ``DatasetDict`` (then each split is read and
+            a ``{split: ExampleList}`` dict returned); any sequence of row dicts
+            works too.
+        columns: as for :func:`read_multiple_choice`; a row without the id
+            column gets ``"{split}-{row}"`` (rows counted from 1).
+        labels: answers kept apart from the rows (one per row), read like a
+            labels file.
+        split: the name used in generated ids and error messages (default:
+            the dataset's ``split``, else ``"train"``).
+        skip_invalid: skip malformed rows (reported in ``.skipped``).
+
+    Raises:
+        DatasetFormatError: ``"<split>:<row>: ..."`` naming the column.
+
+    Example:
+        >>> from kglm.datasets import ColumnMapping, read_hf_dataset
+        >>> rows = [{"goal": "open a jar", "sol1": "twist the lid", "sol2": "eat the lid", "label": 0}]
+        >>> ex = read_hf_dataset(rows, ColumnMapping(question="goal", choices=("sol1", "sol2")), split="valid")
+        >>> ex[0].id, ex[0].question, ex[0].choices, ex[0].label
+        ('valid-1', 'open a jar', ['twist the lid', 'eat the lid'], 0)
+    """
+    if isinstance(dataset, Mapping):  # a DatasetDict (a dict subclass) or a plain {split: rows}
+        return {
+            str(name): read_hf_dataset(part, columns, split=str(name), skip_invalid=skip_invalid)  # type: ignore[misc]
+            for name, part in dataset.items()
+        }
+    mapping = columns if columns is not None else ColumnMapping()
+    name = split or str(getattr(dataset, "split", None) or "train")
+    if labels is not None and len(labels) != len(dataset):
+        raise DatasetFormatError(name, None, f"{len(labels)} labels for {len(dataset)} rows")
+    counter = _ChoiceCount(mapping.num_choices, "this mapping")
+    rows = ((i + 1, row) for i, row in enumerate(dataset))
+    if labels is None:
+        return _collect(
+            Path(name), rows, lambda n, r: _parse_generic(n, r, mapping, counter, name), skip_invalid
+        )
+    return _collect(
+        Path(name),
+        rows,
+        lambda n, r: _parse_generic(n, r, mapping, counter, name, labels[n - 1]),
+        skip_invalid,
     )
 
 
@@ -764,6 +938,7 @@ def read_examples(
     *,
     columns: ColumnMapping | None = None,
     skip_invalid: bool = False,
+    labels_file: PathLike | None = None,
 ) -> ExampleList:
     """Read a multiple-choice file in any supported format.
 
@@ -775,8 +950,12 @@ def read_examples(
             ``question.choices``) is read as such, with any consistent number
             of choices; a CSV with SWAG's columns as SWAG; anything else through
             ``columns`` (:func:`read_multiple_choice`).
-        columns: the column mapping for generic files.
+        columns: the column mapping for generic files; giving one (or
+            ``labels_file``) reads a JSONL file through it even when it looks
+            like CommonsenseQA.
         skip_invalid: skip malformed records, reported in ``.skipped``.
+        labels_file: answers in a separate file (generic formats only; see
+            :func:`read_multiple_choice`).
 
     Raises:
         DatasetFormatError: see the individual readers.
@@ -785,10 +964,11 @@ def read_examples(
     p = _check_file(path)
     if format == "auto":
         suffix = _base_suffix(p)
+        generic = columns is not None or labels_file is not None
         if suffix in (".jsonl", ".json"):
-            format = _sniff_jsonl(p)  # type: ignore[assignment]
+            format = "jsonl" if generic else _sniff_jsonl(p)  # type: ignore[assignment]
         elif suffix == ".csv":
-            format = _sniff_csv(p)  # type: ignore[assignment]
+            format = "csv" if generic else _sniff_csv(p)  # type: ignore[assignment]
         elif suffix == ".tsv":
             format = "tsv"
         else:
@@ -804,8 +984,12 @@ def read_examples(
         return read_obqa(p, skip_invalid=skip_invalid)
     if format == "swag":
         return read_swag(p, skip_invalid=skip_invalid)
+    if labels_file is not None and format not in ("jsonl", "csv", "tsv"):
+        raise ValueError(f"labels_file works with the jsonl, csv and tsv formats, not {format!r}")
     if format in ("jsonl", "csv", "tsv"):
-        return read_multiple_choice(p, columns, format=format, skip_invalid=skip_invalid)  # type: ignore[arg-type]
+        return read_multiple_choice(
+            p, columns, format=format, skip_invalid=skip_invalid, labels_file=labels_file  # type: ignore[arg-type]
+        )
     raise ValueError(
         f"unknown format {format!r}; expected one of auto, csqa, obqa, swag, jsonl, csv, tsv"
     )

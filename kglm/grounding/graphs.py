@@ -27,6 +27,10 @@ from typing import TYPE_CHECKING, Any, Union
 
 import torch
 
+from kglm.utils.indexing import csr_segments as _segments
+from kglm.utils.indexing import pack_keys
+from kglm.utils.indexing import segment_ranges as _ranges
+
 if TYPE_CHECKING:
     from torch_geometric.data import Data
 
@@ -186,7 +190,7 @@ class _Adjacency:
         self.num_entities = E = int(kg.num_entities)
         self.num_relations = R = int(kg.num_relations)
         head, rel, tail = kg.head, kg.relation, kg.tail
-        ht = head * E + tail
+        ht = pack_keys((head, tail), (E, E))  # OverflowError for a KG too large for int64 keys
         order = torch.argsort(ht, stable=True)
         self.ht_key = ht[order].contiguous()
         self.ht_tail = tail[order]
@@ -197,7 +201,7 @@ class _Adjacency:
         self.out_deg = self.out_ptr[1:] - self.out_ptr[:-1]
         keep = head != tail
         h, r, t = head[keep], rel[keep], tail[keep]
-        keys = torch.cat([h * E + t, t * E + h])
+        keys = torch.cat([pack_keys((h, t), (E, E)), pack_keys((t, h), (E, E))])
         types = torch.cat([r, r + R])
         und_key, inverse = torch.unique(keys, sorted=True, return_inverse=True)
         und_type = torch.full((und_key.numel(),), 2 * R, dtype=_LONG)
@@ -228,21 +232,6 @@ def _adjacency(kg: KnowledgeGraph) -> _Adjacency:
     except TypeError:  # not weak-referenceable: no caching
         pass
     return adj
-
-
-def _segments(ptr: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """For each row id, the CSR positions ``ptr[row]:ptr[row+1]``, flattened.
-
-    Returns:
-        ``(owner, position)``: index into ``rows`` of each gathered entry and its CSR position.
-    """
-    start = ptr[rows]
-    count = ptr[rows + 1] - start
-    total = int(count.sum()) if count.numel() else 0
-    owner = torch.repeat_interleave(torch.arange(rows.numel()), count, output_size=total)
-    offset = torch.cumsum(count, 0) - count
-    position = torch.arange(total) + (start - offset)[owner]
-    return owner, position
 
 
 def _find(sorted_keys: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -296,14 +285,6 @@ def _question_groups(questions: Sequence[EntityIds]) -> tuple[list[tuple[int, ..
         key = tuple(q.reshape(-1).tolist()) if isinstance(q, torch.Tensor) else tuple(q)
         group.append(index.setdefault(key, len(index)))
     return list(index), torch.tensor(group, dtype=_LONG)
-
-
-def _ranges(start: torch.Tensor, count: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Flattened ``start[i] .. start[i] + count[i] - 1`` with the owner ``i`` of each entry."""
-    total = int(count.sum()) if count.numel() else 0
-    owner = torch.repeat_interleave(torch.arange(count.numel()), count, output_size=total)
-    offset = torch.cumsum(count, 0) - count
-    return owner, torch.arange(total) + (start - offset)[owner]
 
 
 def _extract_batch(

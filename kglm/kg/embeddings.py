@@ -25,6 +25,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from kglm.utils.indexing import pack_keys
+
 if TYPE_CHECKING:
     from torch_geometric.nn.kge import KGEModel
 
@@ -305,7 +307,8 @@ def evaluate_link_prediction(
     if test.numel() == 0:
         raise ValueError("no test triples")
     known = torch.cat([kg.triples.to(device), test]) if filtered else test
-    known_keys = torch.unique((known[:, 0] * num_relations + known[:, 1]) * num_entities + known[:, 2])
+    sizes = (num_entities, num_relations, num_entities)
+    known_keys = torch.unique(pack_keys((known[:, 0], known[:, 1], known[:, 2]), sizes))
     if batch_size is None:
         batch_size = max(1, (1 << 24) // (num_entities * max(model.hidden_channels, 1)))
     candidates = torch.arange(num_entities, device=device)
@@ -321,7 +324,7 @@ def evaluate_link_prediction(
             target = scores.gather(1, true.unsqueeze(1))
             others = cand != true.unsqueeze(1)
             if filtered:
-                keys = (heads * num_relations + r) * num_entities + tails
+                keys = pack_keys((heads, r, tails), sizes)
                 pos = torch.searchsorted(known_keys, keys).clamp(max=known_keys.numel() - 1)
                 others &= known_keys[pos] != keys
             better = ((scores > target) & others).sum(1)

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from kglm.utils.indexing import csr_segments, key_space_fits, pack_keys
+
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
     from torch_geometric.data import Data
@@ -64,19 +66,6 @@ def _as_index(ids: int | Sequence[int] | torch.Tensor | np.ndarray, what: str, b
         bad = t[(t < 0) | (t >= bound)][0].item()
         raise IndexError(f"{what} id {bad} out of range [0, {bound})")
     return t
-
-
-def _gather_segments(ptr: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-    """Positions ``ptr[i] .. ptr[i+1]-1`` for every ``i`` in ``ids``, concatenated (vectorised)."""
-    starts = ptr[ids]
-    lengths = ptr[ids + 1] - starts
-    total = int(lengths.sum())
-    if total == 0:
-        return torch.empty(0, dtype=torch.long)
-    # position k of the output belongs to segment s(k); offset = k - (first output index of s(k))
-    seg_first = torch.cumsum(lengths, 0) - lengths
-    rep_starts = torch.repeat_interleave(starts - seg_first, lengths)
-    return rep_starts + torch.arange(total, dtype=torch.long)
 
 
 def _tensor_from_npy(path: Path, mmap: bool) -> torch.Tensor:
@@ -475,7 +464,7 @@ class KnowledgeGraph:
             return torch.unique(torch.cat([self.neighbors(ids, "out"), self.neighbors(ids, "in")]))
         idx = _as_index(ids, "entity", self.num_entities)
         ptr, neighbor, _, _ = self.csr(direction)
-        return torch.unique(neighbor[_gather_segments(ptr, idx)])
+        return torch.unique(neighbor[csr_segments(ptr, idx)[1]])
 
     # ------------------------------------------------------------------ transforms
     def subgraph(self, entity_ids: Sequence[int] | torch.Tensor) -> KnowledgeGraph:
@@ -1042,8 +1031,8 @@ def _is_empty(x: Any) -> bool:
 def _first_occurrences(triples: torch.Tensor, num_entities: int, num_relations: int) -> torch.Tensor:
     """Sorted row indices of the first occurrence of each distinct triple (vectorised)."""
     E, R = max(num_entities, 1), max(num_relations, 1)
-    if E * E * R < 2**62:  # one int64 key per triple: a 1-D unique is much faster than unique rows
-        key = ((triples[:, 0] * R + triples[:, 1]) * E + triples[:, 2]).numpy()
+    if key_space_fits((E, R, E)):  # one int64 key per triple: a 1-D unique is much faster than unique rows
+        key = pack_keys((triples[:, 0], triples[:, 1], triples[:, 2]), (E, R, E)).numpy()
         _, first = np.unique(key, return_index=True)  # index of each key's first occurrence
         return torch.from_numpy(np.sort(first))
     _, inverse = torch.unique(triples, dim=0, return_inverse=True)

@@ -25,7 +25,8 @@ Matching rules:
   ``k`` candidates (the linker does not guess between them);
 * offsets come from the tokenizer, so ``text[m.start:m.end] == m.text``.
 
-The index saves under ``KG_DIR/extras/linker/`` (JSON + ``.npy``, no pickle),
+The index saves under ``KG_DIR/extras/linker/`` (``extras/linker-qagnn/`` for the
+``"qagnn"`` mode; JSON + ``.npy``, no pickle),
 keyed by the KG fingerprint and the index settings; :meth:`LexiconLinker.load`
 rebuilds it, with a warning, when either changed or the files are damaged.
 """
@@ -632,7 +633,7 @@ class LexiconLinker:
         and ``exact.json`` (token keys / normalized labels), ``ptr.npy``,
         ``ids.npy``, ``exact_ptr.npy``, ``exact_ids.npy`` (int64 CSR of entity ids).
         """
-        target = Path(kg_dir) / "extras" / _EXTRA_NAME
+        target = Path(kg_dir) / "extras" / _extra_name(self.mode)
         from kglm.utils.io import atomic_directory
 
         with atomic_directory(target) as tmp:
@@ -722,7 +723,7 @@ class LexiconLinker:
             match_surface=False if qagnn else options.get("match_surface", True),
             mode=mode,
         )
-        target = Path(kg_dir) / "extras" / _EXTRA_NAME
+        target = Path(kg_dir) / "extras" / _extra_name(mode)
         reason = None
         if (target / "meta.json").exists():
             try:
@@ -775,6 +776,11 @@ class LexiconLinker:
             except OSError as exc:
                 warnings.warn(f"could not save the linker index to {target}: {exc}", stacklevel=2)
         return linker
+
+
+def _extra_name(mode: str) -> str:
+    """The index directory under ``extras/``: one per mode, so switching modes rebuilds nothing."""
+    return _EXTRA_NAME if mode == "longest" else f"{_EXTRA_NAME}-{mode}"
 
 
 def _lower(text: str) -> str:

@@ -12,6 +12,8 @@ from torch_geometric.nn import GCNConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import scatter, softmax
 
+from kglm.utils.indexing import pack_keys
+
 
 class PathEncoder(nn.Module):
     r"""The GCN-LSTM-HPA path encoder of `"KagNet: Knowledge-Aware Graph
@@ -168,7 +170,7 @@ class PathEncoder(nn.Module):
         # One int64 key per (graph, start, end): a 1-D unique is much faster than
         # torch.unique(dim=0) on stacked columns.
         n = node_x.size(0)
-        keys = (path_graph * n + start) * n + end
+        keys = pack_keys((path_graph, start, end), (statement.size(0), n, n))
         pair_keys, pair_index = torch.unique(keys, return_inverse=True)
         num_pairs = pair_keys.size(0)
         pair_graph = torch.div(pair_keys, n * n, rounding_mode="floor")

@@ -156,6 +156,13 @@ class TrainingConfig:
         grounding_mode: how text is linked to the KG: ``"longest"`` (kglm's
             greedy longest match) or ``"qagnn"`` (the QA-GNN reference rules,
             :mod:`kglm.linking.qagnn`).
+        data_columns: where a generic JSONL/CSV/TSV data file keeps the parts
+            of an example: the fields of :class:`~kglm.datasets.ColumnMapping`
+            (``question``, ``question_template``, ``choices``, ``label``,
+            ``id``, ``first_index``, ...); ``{}``: the format's own layout.
+        train_labels_file / dev_labels_file: answers kept in a separate file,
+            one a line (Social IQa's ``train-labels.lst``), read with
+            ``data_columns``' ``first_index``.
     """
 
     model: str = "qagnn"
@@ -213,6 +220,9 @@ class TrainingConfig:
     knowledge_templates: dict[str, str] = field(default_factory=dict)
     # grounding (issue 12)
     grounding_mode: str = "longest"
+    data_columns: dict[str, Any] = field(default_factory=dict)
+    train_labels_file: str | None = None
+    dev_labels_file: str | None = None
 
     def __post_init__(self) -> None:
         from kglm.models.registry import resolve_model
@@ -228,6 +238,15 @@ class TrainingConfig:
             raise ConfigError(f"kg_control={self.kg_control!r} is not one of {KG_CONTROLS}")
         if self.grounding_mode not in ("longest", "qagnn"):
             raise ConfigError(f"grounding_mode={self.grounding_mode!r} is not one of ('longest', 'qagnn')")
+        if self.data_columns:
+            from kglm.datasets.readers import ColumnMapping
+
+            if not isinstance(self.data_columns, dict):
+                raise ConfigError(f"data_columns must be a mapping, not {type(self.data_columns).__name__}")
+            try:
+                ColumnMapping.from_dict(self.data_columns)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"data_columns: {exc}") from None
         if entry.needs_kg and not self.kg:
             raise ConfigError(f"model={self.model!r} needs a knowledge graph (set kg)")
         if self.knowledge_text != "none" or self.knowledge_control != "none":

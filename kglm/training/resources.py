@@ -195,9 +195,26 @@ def data_path(source: str, split: str = "train") -> str:
     return source
 
 
-def load_examples(source: str, data_format: str = "auto", split: str = "train") -> list[MultipleChoiceExample]:
-    """Read multiple-choice examples; ``"demo"`` is the bundled questions of ``split``."""
-    from kglm.datasets.readers import read_examples
+def load_examples(
+    source: str,
+    data_format: str = "auto",
+    split: str = "train",
+    columns: Any = None,
+    labels_file: str | None = None,
+) -> list[MultipleChoiceExample]:
+    """Read multiple-choice examples; ``"demo"`` is the bundled questions of ``split``.
+
+    ``columns`` (a :class:`~kglm.datasets.ColumnMapping` or a dict of its
+    fields) and ``labels_file`` are for generic files (:func:`~kglm.datasets.read_examples`).
+    """
+    from kglm.datasets.readers import ColumnMapping, read_examples
+
+    if isinstance(columns, dict):
+        columns = ColumnMapping.from_dict(columns) if columns else None
+    if columns is not None or labels_file is not None:
+        if source == "demo":
+            raise ValueError("data_columns / labels files do not apply to the bundled demo data")
+        return list(read_examples(source, format=data_format, columns=columns, labels_file=labels_file))  # type: ignore[arg-type]
 
     if source == "demo":
         from kglm.datasets.bundled import demo_questions_path

@@ -538,7 +538,9 @@ def prepare_data(
     )
     cache = os.path.join(config.cache_dir, "grounding") if with_kg else None
     train_examples = _subset(
-        resources.load_examples(config.train_file, config.data_format, "train"),
+        resources.load_examples(
+            config.train_file, config.data_format, "train", config.data_columns, config.train_labels_file
+        ),
         config.max_train_examples,
         config.subset_seed,
     )
@@ -548,7 +550,9 @@ def prepare_data(
     )
     dev_set = None
     if config.dev_file:
-        dev_examples = resources.load_examples(config.dev_file, config.data_format, "dev")
+        dev_examples = resources.load_examples(
+            config.dev_file, config.data_format, "dev", config.data_columns, config.dev_labels_file
+        )
         dev_set = build_dataset(
             dev_examples, kg, linker, tokenizer, features, cache_dir=cache,
             data_file=resources.data_path(config.dev_file, "dev"), knowledge=knowledge,

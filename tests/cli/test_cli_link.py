@@ -83,5 +83,5 @@ def test_link_mode_qagnn(kg_dir: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main(["link", "--kg", str(kg_dir), "--lemmatizer", "rule", "--mode", "qagnn", "--json", "Cold milk"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [(m["text"], m["entity"]) for m in out] == [("Cold", "cold"), ("milk", "milk")]
-    meta = json.loads((kg_dir / "extras" / "linker" / "meta.json").read_text())
+    meta = json.loads((kg_dir / "extras" / "linker-qagnn" / "meta.json").read_text())
     assert meta["settings"]["mode"] == "qagnn"

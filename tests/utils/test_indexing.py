@@ -1,0 +1,26 @@
+"""Shared index helpers (kglm/utils/indexing.py): CSR segments and int64 key packing with its overflow guard."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from kglm.utils.indexing import csr_segments, key_space_fits, pack_keys, segment_ranges
+
+
+def test_segments_match_a_python_loop() -> None:
+    ptr = torch.tensor([0, 2, 2, 5, 6])
+    rows = torch.tensor([2, 0, 1, 2, 3])
+    owner, position = csr_segments(ptr, rows)
+    expected = [(i, p) for i, r in enumerate(rows.tolist()) for p in range(ptr[r], ptr[r + 1])]
+    assert list(zip(owner.tolist(), position.tolist())) == expected
+    assert segment_ranges(torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long))[0].numel() == 0
+
+
+def test_pack_keys_sorts_like_rows_and_guards_overflow() -> None:
+    rows = torch.tensor([[1, 0, 2], [0, 2, 1], [1, 0, 1], [0, 0, 0]])
+    keys = pack_keys(rows.unbind(1), (2, 3, 3))
+    assert keys.argsort().tolist() == sorted(range(4), key=lambda i: rows[i].tolist())
+    assert key_space_fits((2**31, 2**31)) and not key_space_fits((2**32, 2**31, 2))
+    with pytest.raises(OverflowError, match="do not fit in int64"):
+        pack_keys((rows[:, 0], rows[:, 1]), (2**40, 2**30))
