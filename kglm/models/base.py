@@ -60,6 +60,9 @@ class KGModelConfig(PretrainedConfig):
         kg_control: the KG control experiment to run: ``"none"``, ``"no_graph"``
             (graph removed), ``"permute_edges"`` or ``"permute_relations"``
             (edges / relation types randomly permuted).
+        kg_control_seed: seed of the permutation controls: each graph's
+            permutation is fixed, derived from its content and this seed
+            (:func:`~kglm.models.controls.apply_kg_control`).
         initializer_range: standard deviation of the normal initialisation of the
             kglm layers' linear and embedding weights.
         kg_fingerprint: fingerprint of the KG whose entity ids the model uses;
@@ -89,6 +92,7 @@ class KGModelConfig(PretrainedConfig):
     dropout: float = 0.1
     graph_kind: str = "qa"
     kg_control: str = "none"
+    kg_control_seed: int = 0
     initializer_range: float = 0.02
     kg_fingerprint: str | None = None
     text_pooling: str = "auto"
@@ -254,7 +258,7 @@ class KGPreTrainedModel(PreTrainedModel):
         Returns:
             The model, in training mode like a fresh ``from_config`` model.
         """
-        encoder = AutoModel.from_pretrained(name_or_path)
+        encoder = AutoModel.from_pretrained(name_or_path, trust_remote_code=False)
         if entity_embeddings is not None:
             weight = getattr(entity_embeddings, "weight", entity_embeddings)
             config_kwargs.setdefault("num_entities", int(weight.shape[0]))

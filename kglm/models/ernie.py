@@ -148,7 +148,7 @@ class ErnieFusionForMultipleChoice(KGPreTrainedModel):
             "token_entity": token_entity if token_entity is not None else torch.full_like(input_ids, -1),
         }
         if self.config.kg_control != "none":
-            graph = apply_kg_control(graph, self.config.kg_control)
+            graph = apply_kg_control(graph, self.config.kg_control, seed=self.config.kg_control_seed)
         node_states = self.encode_graph(graph["node_ids"], graph["node_type"], graph["edge_index"], graph["edge_type"])
         entity_states, entity_mask = align_entity_states(node_states, graph["token_entity"].reshape(-1, length))
         with self.fusion.entities(entity_states, entity_mask):

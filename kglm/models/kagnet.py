@@ -128,7 +128,7 @@ class KagNetForMultipleChoice(KGPreTrainedModel):
             and "graph_index" not in graph
         ):
             raise ValueError("kg_control='permute_edges' needs the batch's graph_index")
-        graph = apply_kg_control(graph, self.config.kg_control)
+        graph = apply_kg_control(graph, self.config.kg_control, seed=self.config.kg_control_seed)
 
         _, statement = self.encode_text(input_ids, attention_mask, token_type_ids)
         node_x = self.entity_projection(self.entity_embeddings(graph["node_ids"]))

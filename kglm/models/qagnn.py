@@ -190,7 +190,7 @@ class QAGNNForMultipleChoice(KGPreTrainedModel):
             "edge_index": edge_index if edge_index is not None else empty.view(2, 0),
             "edge_type": edge_type if edge_type is not None else empty,
         }
-        graph = apply_kg_control(graph, self.config.kg_control)
+        graph = apply_kg_control(graph, self.config.kg_control, seed=self.config.kg_control_seed)
 
         _, statement = self.encode_text(input_ids, attention_mask, token_type_ids)
         x, ei, et, nt, _, num_graphs = self._graph(graph, statement)

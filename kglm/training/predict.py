@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from kglm.kg.graph import KnowledgeGraph
 
 __all__ = ["Predictor", "Prediction", "ChoiceExplanation", "draw_choice_graph", "entity_display_name"]
+
+logger = logging.getLogger(__name__)
 
 _TYPE_NAMES = {0: "question", 1: "answer", 2: "other", 3: "context"}
 _TYPE_COLOURS = {0: "#4C78A8", 1: "#F58518", 2: "#BAB0AC", 3: "#54A24B"}
@@ -181,7 +184,7 @@ class Predictor:
             raise FileNotFoundError(f"no trained model in {model_dir} (config.json missing)")
         info = read_training_info(model_dir)
         model = load_model(model_dir)
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=False)
         kg_source = kg or info.get("kg")
         graph = linker = None
         from kglm.models.registry import entry_for_model_type, get_model_entry
@@ -215,7 +218,29 @@ class Predictor:
             max_paths_per_pair=int(self.info.get("max_paths_per_pair", DEFAULT_MAX_PATHS_PER_PAIR)),
             show_progress=self.show_progress,
         )
-        return build_dataset(examples, self.kg, self.linker, self.tokenizer, config, knowledge=self.knowledge)
+        dataset = build_dataset(examples, self.kg, self.linker, self.tokenizer, config, knowledge=self.knowledge)
+        self._embed_unseen_entities(dataset)
+        return dataset
+
+    def _embed_unseen_entities(self, dataset: Any) -> None:
+        """Text-encode the entities of ``dataset``'s graphs that the model has no row for.
+
+        A model trained with ``embed_graph_entities_only`` has encoded rows only
+        for its training and dev graphs' entities; the others are zero. They get
+        their embedding the way the others did (labels encoded with the packaged
+        MiniLM, :func:`kglm.training.trainer.fill_unseen_entity_embeddings`).
+        """
+        config = self.info.get("config") or {}
+        if self.kg is None or config.get("entity_embeddings") != "text" or not config.get("embed_graph_entities_only"):
+            return
+        from kglm.training.trainer import fill_unseen_entity_embeddings, graph_entities
+
+        filled = fill_unseen_entity_embeddings(
+            self.model, self.kg, graph_entities([dataset]), cache_dir=self.info.get("cache_dir") or config.get("cache_dir"),
+            show_progress=self.show_progress,
+        )
+        if filled:
+            logger.info("text-encoded %d entities unseen in training (embed_graph_entities_only)", filled)
 
     def _forward(self, batch: dict[str, torch.Tensor], attention: bool) -> Any:
         params = inspect.signature(self.model.forward).parameters

@@ -65,6 +65,8 @@ __all__ = [
     "compute_accuracy",
     "encoder_parameter_names",
     "prepare_data",
+    "graph_entities",
+    "fill_unseen_entity_embeddings",
     "build_model",
     "train",
     "evaluate",
@@ -473,8 +475,8 @@ def _subset(examples: list[Any], n: int | None, seed: int | None) -> list[Any]:
     return [examples[i] for i in sorted(order.tolist())]
 
 
-def _graph_entities(datasets: Sequence[Any]) -> torch.Tensor:
-    """Every KG entity that is a node of some graph of the datasets."""
+def graph_entities(datasets: Sequence[Any]) -> torch.Tensor:
+    """Every KG entity that is a node of some graph of the datasets (sorted, unique)."""
     parts = [torch.zeros(0, dtype=torch.long)]
     for data in datasets:
         for f in data.features:
@@ -484,6 +486,47 @@ def _graph_entities(datasets: Sequence[Any]) -> torch.Tensor:
                 if ch.paths is not None:
                     parts.append(ch.paths.graph.node_ids)
     return torch.unique(torch.cat(parts))
+
+
+def fill_unseen_entity_embeddings(
+    model: torch.nn.Module,
+    kg: KnowledgeGraph,
+    entity_ids: Sequence[int] | torch.Tensor,
+    *,
+    encoder: str = "minilm",
+    cache_dir: str | os.PathLike[str] | None = None,
+    show_progress: bool = False,
+) -> int:
+    """Give the entities ``entity_ids`` that have no row yet their text embedding.
+
+    A model trained with ``embed_graph_entities_only`` holds encoded rows only
+    for the entities of its training and dev graphs; the others are zero. This
+    encodes those of ``entity_ids`` whose row is all zero exactly as training
+    encoded the others (:func:`kglm.training.resources.text_entity_embeddings`:
+    labels encoded with ``encoder``, cached on disk) and writes them into
+    ``model.entity_embeddings``.
+
+    Returns:
+        the number of rows filled.
+    """
+    from kglm.training import resources
+
+    table = model.entity_embeddings.weight
+    ids = torch.unique(torch.as_tensor(entity_ids, dtype=torch.long).reshape(-1))
+    ids = ids[(ids >= 0) & (ids < table.shape[0])]
+    if ids.numel() == 0:
+        return 0
+    missing = ids[(table.detach()[ids] == 0).all(dim=1).cpu()]
+    if missing.numel() == 0:
+        return 0
+    weight = resources.text_entity_embeddings(kg, encoder, cache_dir, show_progress=show_progress, entity_ids=missing)
+    if weight.shape[1] != table.shape[1]:
+        raise ValueError(
+            f"entity table of width {table.shape[1]} cannot take {encoder} text embeddings of width {weight.shape[1]}"
+        )
+    with torch.no_grad():
+        table[missing.to(table.device)] = weight[missing].to(device=table.device, dtype=table.dtype)
+    return int(missing.numel())
 
 
 def prepare_data(
@@ -513,7 +556,7 @@ def prepare_data(
     from kglm.training import resources
 
     backbone = resources.resolve_backbone(config.backbone, config.cache_dir)
-    tokenizer = AutoTokenizer.from_pretrained(backbone)
+    tokenizer = AutoTokenizer.from_pretrained(backbone, trust_remote_code=False)
     embed = config.needs_kg if with_kg is None else with_kg
     knowledge = config.knowledge_config
     with_kg = (config.needs_kg if with_kg is None else with_kg) or knowledge is not None  # the texts need it
@@ -561,7 +604,7 @@ def prepare_data(
     if with_kg and embed and config.entity_embeddings == "text":
         embeddings = resources.text_entity_embeddings(
             kg, "minilm", config.cache_dir, show_progress=config.show_progress,
-            entity_ids=_graph_entities([train_set] + ([dev_set] if dev_set is not None else []))
+            entity_ids=graph_entities([train_set] + ([dev_set] if dev_set is not None else []))
             if config.embed_graph_entities_only
             else None,
         )
@@ -599,6 +642,7 @@ def build_model(config: TrainingConfig, data: PreparedData) -> torch.nn.Module:
         kwargs.setdefault("num_relations", 2 * data.kg.num_relations)
         kwargs.setdefault("graph_kind", config.graph_kind)
         kwargs.setdefault("kg_control", config.kg_control)
+        kwargs.setdefault("kg_control_seed", config.seed)
         kwargs.setdefault("kg_fingerprint", data.kg.fingerprint)  # checked when the model meets a KG again
         if data.entity_embeddings is not None:
             embeddings = data.entity_embeddings

@@ -131,3 +131,72 @@ def test_permute_edges_invariants(case):
         assert sorted(new_dst[in_g].tolist()) == sorted(dst[in_g].tolist())
     rel = apply_kg_control(batch, "permute_relations", torch.Generator().manual_seed(seed))
     assert sorted(rel["edge_type"].tolist()) == sorted(batch["edge_type"].tolist())
+
+
+def _one_graph(batch: dict[str, torch.Tensor], g: int) -> dict[str, torch.Tensor]:
+    """Graph ``g`` of ``batch`` alone, re-indexed as a batch of one graph."""
+    nodes = (batch["graph_index"] == g).nonzero().flatten()
+    first = int(nodes[0])
+    edges = batch["graph_index"][batch["edge_index"][0]] == g
+    paths = batch["path_graph"] == g
+    path_nodes = batch["path_nodes"][paths]
+    return {
+        "node_ids": batch["node_ids"][nodes],
+        "node_type": batch["node_type"][nodes],
+        "graph_index": torch.zeros(len(nodes), dtype=torch.long),
+        "edge_index": batch["edge_index"][:, edges] - first,
+        "edge_type": batch["edge_type"][edges],
+        "path_nodes": torch.where(path_nodes >= 0, path_nodes - first, path_nodes),
+        "path_relations": batch["path_relations"][paths],
+        "path_length": batch["path_length"][paths],
+        "path_graph": torch.zeros(int(paths.sum()), dtype=torch.long),
+    }
+
+
+@pytest.mark.parametrize("control", ["permute_edges", "permute_relations"])
+def test_permutations_are_fixed_per_graph_and_seeded(control):
+    batch = _batch()
+    first = apply_kg_control(batch, control, seed=5)
+    again = apply_kg_control(_batch(), control, seed=5)
+    for key in first:
+        assert torch.equal(first[key], again[key]), key  # no global generator involved
+    torch.manual_seed(0)
+    after_global_draws = apply_kg_control(_batch(), control, seed=5)
+    assert all(torch.equal(first[k], after_global_draws[k]) for k in first)
+    # the same graph gets the same rewiring alone as inside a bigger batch (any batch size or order)
+    for g in (0, 1):
+        alone = apply_kg_control(_one_graph(batch, g), control, seed=5)
+        inside = _one_graph(first, g)
+        for key in ("edge_index", "edge_type", "path_nodes", "path_relations"):
+            assert torch.equal(alone[key], inside[key]), (g, key)
+    # the seed matters: some seed changes graph 0's rewiring
+    results = {
+        seed: (apply_kg_control(batch, control, seed=seed)["edge_index"].tolist(),
+               apply_kg_control(batch, control, seed=seed)["edge_type"].tolist())
+        for seed in range(6)
+    }
+    assert len({repr(v) for v in results.values()}) > 1
+    # invariants as with a generator: per-graph multisets kept
+    graph = batch["graph_index"]
+    if control == "permute_edges":
+        src, dst = first["edge_index"]
+        assert torch.equal(graph[src], graph[dst])
+    else:
+        src = batch["edge_index"][0]
+        for g in (0, 1):
+            in_g = graph[src] == g
+            assert sorted(first["edge_type"][in_g].tolist()) == sorted(batch["edge_type"][in_g].tolist())
+
+
+def test_hashed_permutation_of_a_larger_graph_is_a_real_shuffle():
+    n = 40
+    batch = {
+        "node_ids": torch.arange(100, 100 + n),
+        "graph_index": torch.zeros(n, dtype=torch.long),
+        "edge_index": torch.stack([torch.arange(n), (torch.arange(n) + 1) % n]),
+        "edge_type": torch.arange(n),
+    }
+    out = apply_kg_control(batch, "permute_edges", seed=0)
+    moved = int((out["edge_index"][1] != batch["edge_index"][1]).sum())
+    assert moved > n // 2  # not the identity, not a near-identity
+    assert sorted(out["edge_index"][1].tolist()) == list(range(n))

@@ -269,3 +269,62 @@ def test_param_groups_of_kg_models(demo_data, model, roles):
     lrs = {id(p): g["lr"] for g in trainer.optimizer.param_groups for p in g["params"]}
     assert lrs[id(net.text_encoder.embeddings.word_embeddings.weight)] == 1e-5
     assert all(lrs[id(p)] == 1e-3 for n, p in net.named_parameters() if n.startswith("gnn."))
+
+
+# ----------------------------------------------------------------------------- controls
+
+
+def test_permuted_edges_control_scores_the_same_in_trainer_and_evaluate(demo_data):
+    from kglm.datasets.features import MultipleChoiceCollator
+    from kglm.training.trainer import evaluate, train
+
+    tmp, data = demo_data
+    config = _config(tmp, model="qagnn", kg_control="permute_edges", num_epochs=1, eval_each_epoch=False,
+                     save_model=True, seed=3, output_dir=str(tmp / "permuted"))
+    result = train(config, data)
+    model = result.model.eval()
+    assert model.config.kg_control_seed == 3
+    collator = MultipleChoiceCollator(data.tokenizer, graph_kind="qa")
+    examples = [data.dev[i] for i in range(8)]
+    with torch.no_grad():
+        together = model(**collator(examples)).logits
+        torch.manual_seed(123)  # torch's global generator plays no part
+        alone = torch.cat([model(**collator([e])).logits for e in reversed(examples)][::-1])
+        again = model(**collator(examples)).logits
+    torch.testing.assert_close(alone, together, atol=1e-5, rtol=1e-5)
+    assert torch.equal(again, together)
+    metrics = evaluate(tmp / "permuted", "demo", batch_size=5, show_progress=False)
+    assert metrics["accuracy"] == pytest.approx(result.best_accuracy)
+
+
+# ----------------------------------------------------------------------------- unseen entities
+
+
+def test_entities_unseen_in_training_are_text_encoded_at_evaluation(tmp_path):
+    from kglm.training import resources
+    from kglm.training.predict import Predictor
+    from kglm.training.trainer import graph_entities, prepare_data, train
+
+    config = _config(tmp_path, model="qagnn", entity_embeddings="text", embed_graph_entities_only=True,
+                     num_epochs=1, eval_each_epoch=False, save_model=True, output_dir=str(tmp_path / "text"))
+    data = prepare_data(config)
+    seen = set(graph_entities([data.train, data.dev]).tolist())
+    kg = data.kg
+    unseen = [e for e in range(kg.num_entities) if e not in seen and kg.labels_of(e)]
+    assert unseen, "the demo KG has entities outside the demo questions' graphs"
+    result = train(config, data)
+    table = result.model.entity_embeddings.weight
+    assert all(bool((table[e] == 0).all()) for e in unseen[:5])
+
+    predictor = Predictor.load(tmp_path / "text")
+    label = str(kg.labels_of(unseen[0])[0])
+    prediction = predictor.predict(f"Which one is a {label}?", [label, "fridge"])
+    graph_ids = set(torch.cat([g.node_ids for g in prediction.graphs if g is not None]).tolist())
+    new = [e for e in graph_ids if e not in seen]
+    assert unseen[0] in new
+    full = resources.text_entity_embeddings(kg, "minilm", config.cache_dir, show_progress=False)
+    after = predictor.model.entity_embeddings.weight.detach()
+    for e in new:
+        torch.testing.assert_close(after[e], full[e], atol=1e-5, rtol=1e-4)  # as if encoded in training
+    for e in list(seen)[:5]:
+        assert torch.equal(after[e], table[e].detach())  # trained rows untouched
