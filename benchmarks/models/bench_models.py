@@ -62,7 +62,7 @@ def minilm_path() -> str | None:
 def make_batch(
     questions: int, choices: int, tokens: int, nodes: int, edges_per_graph: int, paths_per_graph: int, seed: int = 0
 ) -> dict[str, torch.Tensor]:
-    """A synthetic model batch (docs/interfaces.md "Model batches") of the benchmark's size."""
+    """A synthetic model batch (docs/architecture.md "Model batches") of the benchmark's size."""
     g = torch.Generator().manual_seed(seed)
     b, c, length, n = questions, choices, tokens, nodes
     graphs = b * c

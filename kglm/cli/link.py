@@ -198,9 +198,8 @@ def _ground(args: argparse.Namespace) -> int:
         cached = bool(cache.last_hit)
     seconds = time.perf_counter() - started
     out = data.save(args.output)
-    if not args.quiet:
-        for line in _summary(data, seconds, cached):
-            print(line)
+    for line in _summary(data, seconds, cached):
+        print(line)
     print(f"written to {out}")
     return 0
 

@@ -4,7 +4,7 @@ The heavy work (entity linking, subgraph extraction, path finding, tokenization)
 is done once by :func:`build_dataset`; batching is done by
 :class:`MultipleChoiceCollator`, which pads the tokens and concatenates the
 choice graphs into one flat dict of tensors exactly as described in
-``docs/interfaces.md`` ("Model batches").
+``docs/architecture.md`` ("Model batches").
 
 Example::
 
@@ -402,7 +402,7 @@ class MultipleChoiceCollator:
             longest sequence (dynamic padding). Both give the same logits: the
             padding is masked.
 
-    Shapes: see ``docs/interfaces.md``, "Model batches". Graphs are the B*C
+    Shapes: see ``docs/architecture.md``, "Model batches". Graphs are the B*C
     choice graphs in row-major (question, choice) order.
     """
 

@@ -1,6 +1,6 @@
 """Batching of choice graphs and KagNet paths into the flat tensors models take.
 
-The keys and shapes are those of the model batch in ``docs/interfaces.md``:
+The keys and shapes are those of the model batch in ``docs/architecture.md``:
 graphs are concatenated in the given order (row-major (question, choice) for a
 multiple-choice batch), node indices in ``edge_index`` and ``path_nodes`` are
 offset into the concatenated nodes, and ``graph_index`` / ``path_graph`` say

@@ -138,7 +138,7 @@ def apply_kg_control(
     """Apply a KG control experiment to a model batch (see the module docstring).
 
     Args:
-        batch: a model batch as in ``docs/interfaces.md`` ("Model batches"); keys
+        batch: a model batch as in ``docs/architecture.md`` ("Model batches"); keys
             that are absent are left absent. The input dict and its tensors are
             never modified.
         control: ``"none"``, ``"no_graph"``, ``"permute_edges"`` or

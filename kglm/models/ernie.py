@@ -119,7 +119,7 @@ class ErnieFusionForMultipleChoice(KGPreTrainedModel):
         token_entity: Tensor | None = None,
         **unused: Any,
     ) -> MultipleChoiceKGOutput:
-        """Score every choice (batch keys as in ``docs/interfaces.md``, "Model batches").
+        """Score every choice (batch keys as in ``docs/architecture.md``, "Model batches").
 
         Args:
             input_ids: ``(B, C, L)``.

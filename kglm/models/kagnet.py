@@ -93,7 +93,7 @@ class KagNetForMultipleChoice(KGPreTrainedModel):
             token_type_ids: ``(B, C, L)``, when the tokenizer makes them.
             labels: ``(B,)`` gold choice indices; the loss is computed only when given.
             node_ids: ``(N,)`` KG ids of the schema-graph nodes; edge_index ``(2, E)``
-                their edges (docs/interfaces.md "Model batches").
+                their edges (docs/architecture.md "Model batches").
             path_nodes: ``(P, K+1)`` node indices, -1 padded; path_relations
                 ``(P, K)``; path_length ``(P,)``; path_graph ``(P,)``. Absent or
                 empty means no paths.

@@ -169,7 +169,7 @@ class QAGNNForMultipleChoice(KGPreTrainedModel):
             token_type_ids: ``(B, C, L)``, when the tokenizer makes them.
             labels: ``(B,)`` gold choice indices; the loss is computed only when given.
             node_ids, node_type, graph_index: ``(N,)`` the batch's QA-graph nodes
-                (docs/interfaces.md "Model batches"); absent or empty means no graph.
+                (docs/architecture.md "Model batches"); absent or empty means no graph.
             edge_index: ``(2, E)``; edge_type: ``(E,)`` in ``0 .. num_relations-1``.
             return_node_attention: also return the pooling attention over the
                 ``N`` nodes (after ``kg_control``; empty under ``"no_graph"``).

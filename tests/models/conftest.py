@@ -2,7 +2,7 @@
 
 ``encoder_config`` is parametrised over the five supported encoder families
 (hidden 32, 2 layers, vocabulary 99, built here, nothing downloaded).
-``make_batch`` builds a batch dict exactly as ``docs/interfaces.md`` ("Model
+``make_batch`` builds a batch dict exactly as ``docs/architecture.md`` ("Model
 batches") describes: 2 questions x 3 choices x 8 tokens and small graphs.
 """
 
@@ -64,7 +64,7 @@ def make_toy_batch(
     labels: bool = True,
     seed: int = 0,
 ) -> dict[str, torch.Tensor]:
-    """A model batch per docs/interfaces.md with B*C small random graphs.
+    """A model batch per docs/architecture.md with B*C small random graphs.
 
     Graph g has ``nodes_per_graph + g % 2`` nodes except the last one, which is
     empty (a choice where nothing was linked); ``empty_graphs=True`` makes all
