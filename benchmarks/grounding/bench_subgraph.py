@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -32,42 +31,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from kglm.grounding.graphs import _adjacency, extract_qa_subgraphs
+from kglm.grounding.graphs import extract_qa_subgraphs
 from kglm.grounding.paths import find_paths, find_paths_batch
 from kglm.kg.graph import KnowledgeGraph
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
-_STOP = set(
-    "a an the of to in on at by for with from and or but is are was were be been being it its this that these those "
-    "what which who whom where when why how do does did done have has had not no can could would should will shall "
-    "may might must i you he she we they me him her us them my your his our their there here as if than then so "
-    "too very just also into out up down over under some any all each other such only own same s t".split()
-)
-_WORD = re.compile(r"[a-z0-9']+")
-
 
 def load_kg(data: Path) -> tuple[KnowledgeGraph, str]:
-    """ConceptNet-100K train as a KnowledgeGraph (the project builder when present)."""
+    """ConceptNet-100K train as a KnowledgeGraph."""
     path = data / "conceptnet" / "cn100k" / "train.txt"
-    try:
-        from kglm.kg.conceptnet import from_conceptnet  # noqa: F401
-
-        return KnowledgeGraph.from_conceptnet(path), "KnowledgeGraph.from_conceptnet"
-    except ImportError:
-        pass
-    ent: dict[str, int] = {}
-    rel: dict[str, int] = {}
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) != 3:
-                continue
-            r, h, t = parts
-            rows.append((ent.setdefault(h, len(ent)), rel.setdefault(r, len(rel)), ent.setdefault(t, len(ent))))
-    return KnowledgeGraph(list(ent), list(rel), rows), "KnowledgeGraph(entities, relations, triples) from train.txt"
+    return KnowledgeGraph.from_conceptnet(path), "KnowledgeGraph.from_conceptnet"
 
 
 def load_csqa(path: Path) -> list[tuple[str, list[str]]]:
@@ -81,43 +56,15 @@ def load_csqa(path: Path) -> list[tuple[str, list[str]]]:
 
 def ground(kg: KnowledgeGraph, questions: list[tuple[str, list[str]]]) -> tuple[list[tuple[list[int], list[int]]], str]:
     """(question entities, answer entities) per choice, row-major."""
-    try:
-        from kglm.grounding.ground import ground_choices
-        from kglm.linking import LexiconLinker
+    from kglm.grounding.ground import ground_choices
+    from kglm.linking import LexiconLinker
 
-        linker = LexiconLinker.from_kg(kg)
-        pairs = []
-        for stem, choices in questions:
-            for gc in ground_choices(linker, stem, choices):
-                pairs.append((list(gc.question_entities), list(gc.answer_entities)))
-        return pairs, "kglm LexiconLinker + ground_choices"
-    except (ImportError, AttributeError):
-        pass
-    index = {name.lower(): i for i, name in enumerate(kg.entities)}
-
-    def link(text: str) -> list[int]:
-        words = _WORD.findall(text.lower())
-        found = set()
-        for n in range(1, 5):
-            for i in range(len(words) - n + 1):
-                gram = words[i : i + n]
-                if n == 1 and gram[0] in _STOP:
-                    continue
-                e = index.get(" ".join(gram))
-                if e is not None:
-                    found.add(e)
-        return sorted(found)
-
+    linker = LexiconLinker.from_kg(kg)
     pairs = []
     for stem, choices in questions:
-        q = link(stem)
-        for c in choices:
-            a = link(c)
-            if not a and c.lower().strip() in index:
-                a = [index[c.lower().strip()]]
-            a_set = set(a)
-            pairs.append(([e for e in q if e not in a_set], a))
-    return pairs, "exact lower-case phrase n-gram lookup (1-4 words, stopword unigrams skipped)"
+        for gc in ground_choices(linker, stem, choices):
+            pairs.append((list(gc.question_entities), list(gc.answer_entities)))
+    return pairs, "kglm LexiconLinker + ground_choices"
 
 
 def graph_stats(graphs: list[Any]) -> dict[str, float]:
@@ -197,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     t_ground = time.perf_counter() - t0
     has_qa = sum(1 for q, a in pairs if q and a) / len(pairs)
     t0 = time.perf_counter()
-    _adjacency(kg)
+    extract_qa_subgraphs(kg, pairs[:1])  # the first call builds the KG's adjacency index
     t_index = time.perf_counter() - t0
     print(f"KG {kg!r} built in {t_kg:.2f}s; grounded {len(pairs)} choices in {t_ground:.2f}s ({grounding})")
 
@@ -246,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                 spairs.append((draw[k : k + nq_], draw[k + nq_ : k + nq_ + na_]))
                 k += nq_ + na_
             t0 = time.perf_counter()
-            _adjacency(kg_s)
+            extract_qa_subgraphs(kg_s, spairs[:1])  # builds the adjacency index
             t_idx = time.perf_counter() - t0
             t_s, c_s, sg = time_best(lambda: extract_qa_subgraphs(kg_s, spairs), args.repeat)
             row = {"entities": 800_000, "edge_draws": edges, "edges": kg_s.num_triples,

@@ -106,22 +106,16 @@ def make_batch(
 
 def _model_classes() -> dict[str, type]:
     from kglm.models.ernie import ErnieFusionForMultipleChoice
+    from kglm.models.kagnet import KagNetForMultipleChoice
     from kglm.models.lm import LMForMultipleChoice
+    from kglm.models.qagnn import QAGNNForMultipleChoice
 
-    classes: dict[str, type] = {"lm": LMForMultipleChoice, "ernie": ErnieFusionForMultipleChoice}
-    try:
-        from kglm.models.qagnn import QAGNNForMultipleChoice
-
-        classes["qagnn"] = QAGNNForMultipleChoice
-    except ImportError:
-        pass
-    try:
-        from kglm.models.kagnet import KagNetForMultipleChoice
-
-        classes["kagnet"] = KagNetForMultipleChoice
-    except ImportError:
-        pass
-    return classes
+    return {
+        "lm": LMForMultipleChoice,
+        "ernie": ErnieFusionForMultipleChoice,
+        "qagnn": QAGNNForMultipleChoice,
+        "kagnet": KagNetForMultipleChoice,
+    }
 
 
 def variant_names() -> list[str]:
