@@ -358,7 +358,7 @@ def test_generic_tsv_with_json_list_cell(tmp_path: Path) -> None:
         ({"id": "1", "question": "q", "choices": ["a", "b", "c"], "label": 0},
          ColumnMapping(num_choices=2), "'choices': expected 2 choices for this mapping, found 3"),
         ({"id": "1", "choices": ["a", "b"]}, ColumnMapping(), "missing field 'question'"),
-        ({"question": "q", "choices": ["a", "b"]}, ColumnMapping(), "missing field 'id'"),
+        ({"id": True, "question": "q", "choices": ["a", "b"]}, ColumnMapping(), "'id' must be a string or an integer"),
         ({"id": "1", "question": "q", "choices": ["a", ""]}, ColumnMapping(), "'choices[1]' is empty"),
         ({"id": "1", "question": "q", "x": "a"}, ColumnMapping(choices=("x", "y")), "missing field 'y'"),
     ],
@@ -375,7 +375,7 @@ def test_generic_csv_missing_column_and_bad_format(tmp_path: Path) -> None:
     path.write_text("question,options\nq,a\n")
     with pytest.raises(DatasetFormatError) as info:
         read_multiple_choice(path)
-    assert str(info.value) == f"{path}:1: missing column(s) choices, id; the header has question, options"
+    assert str(info.value) == f"{path}:1: missing column(s) choices; the header has question, options"
     other = tmp_path / "quiz.txt"
     other.write_text("x\n")
     with pytest.raises(DatasetFormatError, match=r"quiz.txt: cannot tell the format from the suffix '.txt'"):
