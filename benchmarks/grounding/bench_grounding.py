@@ -11,12 +11,16 @@ Measures, on the data in ``../shared/data`` (skipped with a message when absent)
 * the whole CSQA in-house train + dev grounded and extracted with a warm index;
 * peak resident memory of the process.
 
-Usage (from the repository root)::
+Usage (from the repository root; one process, one thread)::
 
-    .venv/bin/python benchmarks/grounding/bench_grounding.py \
-        [--data-dir ../shared/data] [--out benchmarks/grounding] [--work-dir CACHE/bench_grounding]
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/grounding/bench_grounding.py \
+        [--mode longest|qagnn] [--update-committed]
 
-Writes ``results.json`` and ``results.md`` into ``--out``. Reference (QA-GNN code,
+Writes ``results.json`` and ``results.md`` (``results_qagnn.*`` for ``--mode qagnn``)
+into a new run directory under ``runs/grounding/``, or over the committed ones with
+``--update-committed`` (see ``_common.py``; data from ``--data-dir``, ``$KGLM_DATA_DIR``
+or ``../shared/data``). The grounding of dev is timed twice: the first pass starts
+with an empty lemma memo (a fresh process), the second reuses it. Reference (QA-GNN code,
 same machine, first 300 dev questions): ~9 statements/s grounding, p50 102 ms,
 30 s to build the matcher; ~490 questions/s for 2-hop graphs; 92% coverage.
 """
@@ -36,9 +40,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = {
-    "grounding_statements_per_s": 1000.0,
+    "grounding_statements_per_s": 5000.0,
+    "index_build_s": 10.0,
     "subgraph_questions_per_s": 2500.0,
     "coverage": 0.92,
     "train_dev_total_s": 60.0,
@@ -83,7 +91,7 @@ def _coverage(grounded: list[list[Any]]) -> float:
     return sum(1 for c in choices if c.question_entities and c.answer_entities) / max(len(choices), 1)
 
 
-def run(data_dir: Path, work_dir: Path, lemmatizer: str) -> dict[str, Any]:
+def run(data_dir: Path, work_dir: Path, lemmatizer: str, mode: str = "longest") -> dict[str, Any]:
     from kglm.datasets.readers import read_csqa
     from kglm.grounding.graphs import extract_qa_subgraphs
     from kglm.grounding.ground import ground_examples
@@ -112,7 +120,7 @@ def run(data_dir: Path, work_dir: Path, lemmatizer: str) -> dict[str, Any]:
     r["lemmatizer"] = lem.settings
 
     t, c = time.perf_counter(), time.process_time()
-    linker = LexiconLinker.from_kg(kg, lemmatizer=lem, show_progress=True)
+    linker = LexiconLinker.from_kg(kg, lemmatizer=lem, show_progress=True, mode=mode)
     r["index_build_s"] = time.perf_counter() - t
     r["index_build_cpu_s"] = time.process_time() - c
     r["index_keys"] = linker.num_keys
@@ -125,7 +133,9 @@ def run(data_dir: Path, work_dir: Path, lemmatizer: str) -> dict[str, Any]:
     kg = KnowledgeGraph.load(kg_dir)
     r["kg_load_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    linker = LexiconLinker.load(kg_dir, kg=kg, lemmatizer=lem)
+    lem = get_lemmatizer(lemmatizer)  # a fresh lemmatizer: empty memo, as in a new process
+    lem("warm up")
+    linker = LexiconLinker.load(kg_dir, kg=kg, lemmatizer=lem, mode=mode)
     r["index_load_s"] = time.perf_counter() - t
 
     dev = read_csqa(dev_file)
@@ -146,6 +156,11 @@ def run(data_dir: Path, work_dir: Path, lemmatizer: str) -> dict[str, Any]:
         "choices_without_answer_entity": sum(1 for ex in grounded for c in ex if not c.answer_entities),
         "choices_without_question_entity": sum(1 for ex in grounded for c in ex if not c.question_entities),
     }
+    t, c = time.perf_counter(), time.process_time()
+    ground_examples(linker, dev, batch_size=512, show_progress=False)
+    dt, dc = time.perf_counter() - t, time.process_time() - c
+    r["dev"]["second_pass_statements_per_s"] = statements / dt
+    r["dev"]["second_pass_statements_per_cpu_s"] = statements / dc
 
     # latency of single calls, as an interactive user sees it (question + choice separately)
     lat = []
@@ -204,7 +219,7 @@ def _markdown(res: dict[str, Any]) -> str:
         return "yes" if (value >= target if higher else value <= target) else "**no**"
 
     lines = [
-        "# Grounding benchmark: CommonsenseQA x ConceptNet-100K (one process)",
+        f"# Grounding benchmark: CommonsenseQA x ConceptNet-100K (one process, mode `{res.get('mode', 'longest')}`)",
         "",
         f"Measured {res['date']} on {res['machine']['cpu']} ({res['machine']['cores']} cores), "
         f"Python {res['versions']['python']}, torch {res['versions'].get('torch')}, "
@@ -224,7 +239,7 @@ def _markdown(res: dict[str, Any]) -> str:
         "| measure | kglm (wall) | kglm (CPU time) | reference (QA-GNN code) | target | met (wall) |",
         "|---|---:|---:|---:|---:|:---:|",
         f"| grounding, statements/s (dev, 6,105) | {d['grounding_statements_per_s']:,.0f} | "
-        f"{d['grounding_statements_per_cpu_s']:,.0f} | 9 | >= 1,000 | "
+        f"{d['grounding_statements_per_cpu_s']:,.0f} | 9 | >= 5,000 | "
         f"{ok(d['grounding_statements_per_s'], TARGETS['grounding_statements_per_s'])} |",
         f"| single-call latency p50 (question + choice), ms | {d['single_call_p50_ms']:.1f} | | 102 | | |",
         f"| coverage (>= 1 question and >= 1 answer concept), dev | {100 * d['coverage']:.1f}% | | 92% | >= 92% | "
@@ -235,7 +250,10 @@ def _markdown(res: dict[str, Any]) -> str:
         f"| train + dev ({td['questions']:,} q, {td['statements']:,} statements) grounded + extracted, s "
         f"| {td['total_s']:.1f} | {td['total_cpu_s']:.1f} | | < 60 | "
         f"{ok(td['total_s'], TARGETS['train_dev_total_s'], higher=False)} |",
-        f"| index build (one time), s | {r['index_build_s']:.1f} | {r['index_build_cpu_s']:.1f} | 30 | | |",
+        f"| grounding, second pass (lemma memo warm), statements/s | {d['second_pass_statements_per_s']:,.0f} | "
+        f"{d['second_pass_statements_per_cpu_s']:,.0f} | | | |",
+        f"| index build (one time), s | {r['index_build_s']:.1f} | {r['index_build_cpu_s']:.1f} | 30 | <= 10 | "
+        f"{ok(r['index_build_s'], TARGETS['index_build_s'], higher=False)} |",
         f"| warm start: KG load + index load, s | {r['kg_load_s']:.2f} + {r['index_load_s']:.2f} | | | | |",
         f"| spaCy pipeline load, s | {r['lemmatizer_load_s']:.2f} | | | | |",
         f"| KG build from TSV (one time), s | {r['kg_build_s']:.1f} | | | | |",
@@ -254,8 +272,8 @@ def _markdown(res: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
-    p.add_argument("--out", default=str(Path(__file__).resolve().parent))
+    _common.add_common_args(p)
+    p.add_argument("--mode", default="longest", choices=["longest", "qagnn"], help="linking mode")
     p.add_argument("--work-dir", default=None,
                    help="work directory (default: bench_grounding/ under kglm.utils.paths.cache_dir())")
     p.add_argument("--lemmatizer", default="spacy")
@@ -268,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    data_dir = Path(args.data_dir)
+    data_dir, out = _common.resolve(args, "grounding")
     needed = [data_dir / "conceptnet" / "cn100k" / "train.txt", data_dir / "csqa" / "dev_rand_split.jsonl"]
     missing = [str(f) for f in needed if not f.exists()]
     if missing:
@@ -279,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work_dir) if args.work_dir else cache_dir() / "bench_grounding"
     work.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
-    results = run(data_dir, work, args.lemmatizer)
+    results = run(data_dir, work, args.lemmatizer, args.mode)
     load_after = os.getloadavg()
     res = {
         "benchmark": "grounding: CommonsenseQA x ConceptNet-100K",
@@ -293,16 +311,18 @@ def main(argv: list[str] | None = None) -> int:
             "load_average_1min_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
         },
         "versions": _versions(),
+        "machine_info": _common.header(argv)["machine"],
+        "mode": args.mode,
         "note": args.note,
         "targets": TARGETS,
         "reference": REFERENCE,
         "results": results,
     }
-    out = Path(args.out)
+    stem = "results" if args.mode == "longest" else f"results_{args.mode}"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps(res, indent=2) + "\n")
+    (out / f"{stem}.json").write_text(json.dumps(res, indent=2) + "\n")
     md = _markdown(res)
-    (out / "results.md").write_text(md)
+    (out / f"{stem}.md").write_text(md)
     print(md)
     return 0
 
