@@ -21,6 +21,9 @@ def _bench(args: argparse.Namespace) -> int:
     from kglm.bench import run_suite
     from kglm.bench.runner import SuiteInterrupted
 
+    from kglm.training.preflight import check_suite
+
+    check_suite(args.suite, backbone=args.backbone)  # data, KG, backbone: one line, before any work
     out = args.out or f"runs/bench/{args.suite}"
     models = list(args.models or [])
     for item in args.jobs or []:

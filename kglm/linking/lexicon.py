@@ -463,6 +463,21 @@ class LexiconLinker:
         for text, toks in zip(a, self.lemmatizer.pipe(b, batch_size=batch_size, n_process=n_process)):
             yield self._match(toks, text)
 
+    def link_tokens(self, tokens: Tokens, text: str) -> list[Mention]:
+        """Link text that is already tokenized and lemmatized (e.g. a spaCy ``Doc``'s tokens).
+
+        Args:
+            tokens: the non-space tokens of ``text`` (offsets into it, lemmas as
+                this linker's lemmatizer would give them, surface forms).
+            text: the text the offsets point into.
+
+        Raises:
+            ValueError: in ``qagnn`` mode, which lemmatizes the lower-cased text itself.
+        """
+        if self.mode == "qagnn":
+            raise ValueError("link_tokens is not available in qagnn mode; call the linker on the text")
+        return self._match(tokens, text)
+
     def lookup(self, text: str) -> list[int]:
         """Entity ids whose label equals ``text`` after normalization, else ``[]``.
 

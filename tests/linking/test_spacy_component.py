@@ -73,7 +73,44 @@ def test_keeps_existing_ents_and_pipe(kg_dir: Path) -> None:
     assert docs[1]._.kg_mentions == []
 
 
-def test_missing_kg_config_is_an_error() -> None:
+def test_without_a_kg_initialize_names_the_loader() -> None:
     nlp = spacy.blank("en")
-    with pytest.raises(ValueError, match="kglm_linker needs"):
-        nlp.add_pipe("kglm_linker")
+    nlp.add_pipe("kglm_linker")
+    with pytest.raises(ValueError, match="kglm.LinkerLoader.v1"):
+        nlp.initialize()
+    with pytest.raises(ValueError, match="not initialized"):
+        nlp("a fridge")
+
+
+def test_initialize_loader_to_disk_and_spacy_load(kg_dir: Path, tmp_path: Path) -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("kglm_linker", config={"overwrite_ents": False})
+    nlp.config["initialize"]["components"]["kglm_linker"] = {
+        "linker_loader": {"@misc": "kglm.LinkerLoader.v1", "kg": str(kg_dir), "lemmatizer": "rule"}
+    }
+    nlp.initialize()
+    expected = [(e.text, e.kb_id_) for e in nlp("Two fridges in New York").ents]
+    assert expected == [("fridges", "fridge"), ("New York", "new york")]
+    assert nlp.get_pipe_meta("kglm_linker").assigns == ["doc.ents", "doc._.kg_mentions"]
+    nlp.to_disk(tmp_path / "pipeline")
+    loaded = spacy.load(tmp_path / "pipeline")  # neither the KG path nor the index is needed again
+    assert [(e.text, e.kb_id_) for e in loaded("Two fridges in New York").ents] == expected
+
+
+def test_links_the_docs_own_tokens_and_overwrite_ents(kg_dir: Path) -> None:
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "GPE", "pattern": "York"}])
+    nlp.add_pipe("kglm_linker", config={"kg": str(kg_dir), "lemmatizer": "rule", "overwrite_ents": True})
+
+    class NoSecondPipeline:
+        mode = "rule"
+
+        def __call__(self, text):  # the component must not re-tokenize doc.text
+            raise AssertionError("re-tokenized doc.text")
+
+        pipe = __call__
+
+    nlp.get_pipe("kglm_linker").linker.lemmatizer = NoSecondPipeline()
+    doc = nlp("fridges in New York")
+    assert [(e.text, e.label_) for e in doc.ents] == [("fridges", "KG"), ("New York", "KG")]  # GPE "York" replaced
