@@ -63,8 +63,8 @@ def _demo(args: argparse.Namespace) -> int:
     print("Models: LM baseline, ERNIE-style fusion, QA-GNN-style, KagNet-style, and two KG controls.\n")
     started = time.perf_counter()
     result = run_suite(
-        "demo", out, seeds=args.seeds, cache_dir=args.cache_dir, num_threads=args.threads,
-        show_progress=not args.quiet,
+        "demo", out, seeds=args.seeds, settings=_settings(args.set), cache_dir=args.cache_dir,
+        num_threads=args.threads, show_progress=not args.quiet,
     )
     elapsed = time.perf_counter() - started
     info = next(iter(result.datasets.values()))
@@ -129,6 +129,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("demo", help="run the demo benchmark on the bundled data, with a summary")
     p.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="override the seeds")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a training setting (as for kglm bench --set)")
     p.add_argument("--cache-dir", default=None,
                    help="grounding, KG and embedding caches (default: $KGLM_CACHE, else ./.kglm_cache)")
     add_threads_argument(p)

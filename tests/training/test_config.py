@@ -56,3 +56,25 @@ def test_bench_set_goes_through_the_same_parser():
     assert config.model_kwargs["gnn_layers"] == 3
     with pytest.raises(ConfigError, match="'encoder_lr'"):
         suite_config(get_suite("demo"), 0, **_settings(["encoder_lr=fast"]))
+
+
+def test_kglm_demo_set_goes_through_the_same_parser(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    import kglm.bench
+    from kglm.cli import bench
+
+    seen = {}
+
+    def fake_run_suite(name, out, **kwargs):
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(kglm.bench, "run_suite", fake_run_suite)
+    parser = argparse.ArgumentParser()
+    bench.register(parser.add_subparsers())
+    args = parser.parse_args(["demo", "--set", "encoder_lr=1e-5", "--set", "model_kwargs.gnn_layers=3", "--quiet"])
+    with pytest.raises(SystemExit):
+        args.func(args)
+    assert seen["settings"] == {"encoder_lr": 1e-5, "model_kwargs.gnn_layers": 3}
+    assert isinstance(seen["settings"]["encoder_lr"], float)
