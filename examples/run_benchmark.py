@@ -11,8 +11,11 @@ the benchmark data is available (set ``KGLM_DATA_DIR``).
 from __future__ import annotations
 
 import argparse
+import sys
 
 from kglm.bench import get_suite, run_suite
+from kglm.errors import KGLMError
+from kglm.training.preflight import check_suite
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     suite = get_suite(args.suite)
+    try:  # data, KG and backbone first: one line, not a traceback after minutes of work
+        check_suite(suite, backbone=args.backbone)
+    except KGLMError as exc:
+        print(f"run_benchmark.py: error: {exc}", file=sys.stderr)
+        return 1
     print(f"suite {suite.name}: {suite.description}")
     print("models:", ", ".join(m.name for m in suite.models))
     settings = {}

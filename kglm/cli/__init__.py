@@ -30,10 +30,28 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kglm", description="Knowledge-graph-augmented language models."
     )
     parser.add_argument("--version", action="version", version=f"kglm {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = _DescribedSubparsers(parser.add_subparsers(dest="command", metavar="COMMAND"))
     for name in _COMMANDS:
         importlib.import_module(f"kglm.cli.{name}").register(subparsers)
     return parser
+
+
+class _DescribedSubparsers:
+    """``add_subparsers()``'s object, except that a sub-command registered with a
+    ``help`` line and no ``description`` gets that line as its description too, so
+    every ``kglm COMMAND --help`` opens with one sentence saying what it does."""
+
+    def __init__(self, action: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+        self._action = action
+
+    def add_parser(self, name: str, **kwargs: object) -> argparse.ArgumentParser:
+        text = kwargs.get("help")
+        if isinstance(text, str) and text and not kwargs.get("description"):
+            kwargs["description"] = text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
+        return self._action.add_parser(name, **kwargs)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._action, name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
