@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["DEFAULT_THREADS", "add_threads_argument", "apply_threads"]
+__all__ = ["DEFAULT_THREADS", "add_threads_argument", "apply_threads", "quiet_libraries"]
 
 #: torch intra-op threads of every command that trains, grounds, scores or benchmarks.
 #: One: on a shared or small CPU machine more threads than free cores slow torch down
@@ -44,3 +44,18 @@ def apply_threads(threads: int | None) -> int:
     if threads is not None:
         torch.set_num_threads(int(threads))
     return torch.get_num_threads()
+
+
+def quiet_libraries() -> None:
+    """Silence the libraries' own progress bars and info logs (``--quiet``): transformers'
+    "Loading weights" / "Writing model shards" bars and notices, the hub client's
+    download bars. Public switches only; warnings and errors still show."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+    except ImportError:  # pragma: no cover - older hub client
+        return
+    disable_progress_bars()

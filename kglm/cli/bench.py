@@ -59,6 +59,10 @@ def _demo(args: argparse.Namespace) -> int:
     from kglm.bench import run_suite
 
     out = Path(args.out)
+    if args.quiet:
+        from kglm.cli._common import quiet_libraries
+
+        quiet_libraries()
     print("kglm demo: benchmark on the bundled commonsense KG and questions (offline).")
     print("Models: LM baseline, ERNIE-style fusion, QA-GNN-style, KagNet-style, and two KG controls.\n")
     started = time.perf_counter()
