@@ -41,8 +41,9 @@ def with_knowledge(config: TrainingConfig, data: PreparedData) -> PreparedData:
     Returns ``data`` itself when it already has them (the usual case for
     ``kglm train``); otherwise a copy whose train and dev sets are rebuilt
     from their examples with :func:`~kglm.datasets.features.build_dataset`
-    (loading the KG and linker when ``data`` has none). Copies are kept in
-    ``data.extra`` for later jobs.
+    (loading the KG and linker when ``data`` has none). A copy for a
+    text-only model (``config.graph_kind is None``) holds no graphs, which
+    saves their memory. Copies are kept in ``data.extra`` for later jobs.
 
     Raises:
         ValueError: when the datasets do not keep their examples.
@@ -51,10 +52,12 @@ def with_knowledge(config: TrainingConfig, data: PreparedData) -> PreparedData:
     have = data.extra.get(_KEY)
     if want == have:
         return data
-    variants: dict[str | None, PreparedData] = data.extra.setdefault(_VARIANTS, {})
-    variants.setdefault(have, data)
-    if want in variants:
-        return variants[want]
+    variants: dict[tuple[str | None, bool], PreparedData] = data.extra.setdefault(_VARIANTS, {})
+    variants.setdefault((have, True), data)
+    need_graphs = config.graph_kind is not None
+    for key in [(want, True)] + ([] if need_graphs else [(want, False)]):
+        if key in variants:
+            return variants[key]
 
     from kglm.datasets.features import FeatureConfig, build_dataset
     from kglm.training import resources
@@ -67,11 +70,11 @@ def with_knowledge(config: TrainingConfig, data: PreparedData) -> PreparedData:
         kg = KnowledgeGraph.load(kg_dir)
         linker = resources.make_linker(kg, kg_dir)
     base = data.feature_config if isinstance(data.feature_config, FeatureConfig) else FeatureConfig()
+    graph_kinds: tuple[str, ...] = ()
+    if need_graphs:
+        graph_kinds = tuple(base.graph_kinds) if data.kg is not None and base.graph_kinds else (config.graph_kind,)
     features = dataclasses.replace(
-        base,
-        max_seq_length=config.max_seq_length,
-        graph_kinds=base.graph_kinds if data.kg is not None else (),
-        show_progress=config.show_progress,
+        base, max_seq_length=config.max_seq_length, graph_kinds=graph_kinds, show_progress=config.show_progress
     )
     cache = os.path.join(config.cache_dir, "grounding") if kg is not None else None
 
@@ -96,5 +99,5 @@ def with_knowledge(config: TrainingConfig, data: PreparedData) -> PreparedData:
         feature_config=features,
         extra={**data.extra, _KEY: want},
     )
-    variants[want] = variant
+    variants[(want, need_graphs)] = variant
     return variant

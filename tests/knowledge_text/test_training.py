@@ -63,7 +63,7 @@ def test_lm_kt_trains_and_predict_shows_the_knowledge(tmp_path):
     assert shuffled.global_step == result.global_step
     variants = data.extra["knowledge_variants"]
     assert len(variants) == 3
-    rebuilt = [v for k, v in variants.items() if k is not None and '"shuffled"' in k][0]
+    rebuilt = [v for (k, _), v in variants.items() if k is not None and '"shuffled"' in k][0]
     own = [[ch.knowledge.text for ch in f.choices] for f in data.train]
     other = [[ch.knowledge.text for ch in f.choices] for f in rebuilt.train]
     assert sorted(map(tuple, own)) == sorted(map(tuple, other)) and own != other
@@ -114,3 +114,11 @@ def test_qagnn_and_ernie_take_knowledge_text_with_aligned_entities(tmp_path):
     assert train(config, data).global_step >= 1
     ernie = config.replace(model="ernie+kt", output_dir=str(tmp_path / "ernie"))
     assert train(ernie, data).global_step >= 1
+
+    from kglm.knowledge_text.data import with_knowledge
+
+    text_only = with_knowledge(config.replace(model="lm", knowledge_text="facts"), data)
+    assert all(ch.qa_graph is None and ch.knowledge is not None for f in text_only.train for ch in f.choices)
+    plain = with_knowledge(config.replace(model="qagnn", knowledge_text="none"), data)
+    assert all(ch.qa_graph is not None and ch.knowledge is None for f in plain.train for ch in f.choices)
+    assert with_knowledge(config.replace(model="qagnn", knowledge_text="none"), data) is plain
