@@ -139,9 +139,9 @@ def build_step(
     on_device = {k: v.to(device) for k, v in batch.items()}
     if name in ("encoder", "encoder+fusion2"):
         if random_weights:
-            encoder = AutoModel.from_config(AutoConfig.from_pretrained(path))
+            encoder = AutoModel.from_config(AutoConfig.from_pretrained(path, trust_remote_code=False))
         else:
-            encoder = AutoModel.from_pretrained(path)
+            encoder = AutoModel.from_pretrained(path, trust_remote_code=False)
         encoder = encoder.to(device).train()
         text = {k: on_device[k].flatten(0, 1) for k in ("input_ids", "attention_mask", "token_type_ids")}
         run: Callable[[], Any]
@@ -171,7 +171,7 @@ def build_step(
     cls = _model_classes()[name]
     kwargs = {"num_entities": NUM_ENTITIES, "num_relations": NUM_EDGE_TYPES}
     if random_weights:
-        model = cls(cls.config_class(encoder=AutoConfig.from_pretrained(path).to_dict(), **kwargs))
+        model = cls(cls.config_class(encoder=AutoConfig.from_pretrained(path, trust_remote_code=False).to_dict(), **kwargs))
     else:
         model = cls.from_encoder(path, **kwargs)
     model = model.to(device).train()

@@ -373,8 +373,8 @@ def encode_entity_labels(
 
     if pooling not in ("mean", "cls"):
         raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
-    tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
-    encoder = AutoModel.from_pretrained(model_name_or_path).to(device or "cpu").eval()
+    tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, trust_remote_code=False)
+    encoder = AutoModel.from_pretrained(model_name_or_path, trust_remote_code=False).to(device or "cpu").eval()
     owner, texts = kg.label_index()
     owner = owner.clone()
     missing = torch.ones(kg.num_entities, dtype=torch.bool)

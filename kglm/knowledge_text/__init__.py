@@ -24,12 +24,16 @@ _LAZY: dict[str, str] = {
     "knowledge_text": "kglm.knowledge_text.core",
     "knowledge_texts": "kglm.knowledge_text.core",
     "shuffle_knowledge": "kglm.knowledge_text.core",
+    "dataset_knowledge_texts": "kglm.knowledge_text.core",
+    "knowledge_config_from_settings": "kglm.knowledge_text.core",
+    "with_knowledge": "kglm.knowledge_text.data",
     "KNOWLEDGE_MODES": "kglm.knowledge_text.core",
     "KNOWLEDGE_CONTROLS": "kglm.knowledge_text.core",
     "DEFAULT_RELATION_PRIOR": "kglm.knowledge_text.core",
     "DEFAULT_TEMPLATES": "kglm.knowledge_text.templates",
     "verbalize": "kglm.knowledge_text.templates",
     "relation_key": "kglm.knowledge_text.templates",
+    "template_for": "kglm.knowledge_text.templates",
 }
 
 __all__ = list(_LAZY)

