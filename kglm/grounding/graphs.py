@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Union
 import torch
 
 from kglm.utils.indexing import csr_segments as _segments
-from kglm.utils.indexing import pack_keys
+from kglm.utils.indexing import key_space_fits, pack_keys
 from kglm.utils.indexing import segment_ranges as _ranges
 
 if TYPE_CHECKING:
@@ -307,6 +307,8 @@ def _extract_batch(
     """
     G, K = int(q_group.numel()), int(gq_sizes.numel())
     E, R = adj.num_entities, adj.num_relations
+    if not key_space_fits((max(G, K), 3, E)):  # every (pair, type, entity) key below fits in int64
+        raise OverflowError(f"{max(G, K)} pairs over a KG of {E} entities do not fit int64 keys; use smaller batches")
     cap = max_nodes if max_nodes is not None else torch.iinfo(torch.int64).max // 4
 
     def keyed(ids: torch.Tensor, sizes: torch.Tensor, n: int) -> torch.Tensor:

@@ -39,6 +39,7 @@ from kglm.grounding.graphs import (
     _group_rank,
     _segments,
 )
+from kglm.utils.indexing import key_space_fits
 
 if TYPE_CHECKING:
     from kglm.kg.graph import KnowledgeGraph
@@ -192,6 +193,8 @@ def _find_paths_batch(
     tensor row carries the index of its pair (its graph)."""
     G = int(q_sizes.numel())
     E, R = adj.num_entities, adj.num_relations
+    if not key_space_fits((G, 3, E)):  # every (pair, type, entity) key below fits in int64
+        raise OverflowError(f"{G} pairs over a KG of {E} entities do not fit int64 keys; use smaller batches")
     K = max_hops
 
     def keyed(ids: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
