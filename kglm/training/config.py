@@ -2,9 +2,15 @@
 
 A config file may be flat or grouped in sections (``model:``, ``data:``,
 ``kg:``, ``train:``); section names are only for readability and are dropped.
-Command-line overrides use dotted keys (``train.encoder_lr=1e-5``) or plain
-field names, with a few aliases (``epochs`` -> ``num_epochs``, ``lr`` ->
-``encoder_lr``); values are parsed as YAML scalars.
+Command-line overrides use dotted keys (``train.encoder_lr=1e-5``,
+``model_kwargs.gnn_layers=3``) or plain field names, with a few aliases
+(``epochs`` -> ``num_epochs``, ``lr`` -> ``encoder_lr``). One parser serves
+every entry point (:func:`parse_overrides`, :func:`apply_settings`: ``kglm
+train``, ``kglm bench --set``, ``kglm demo --set``, config files): values are
+read as YAML, numbers like ``1e-5`` as numbers, and converted to the field's
+annotated type; a bad key or value is a :class:`~kglm.errors.ConfigError`
+naming the key. Which model kinds exist, and which graph each needs, comes
+from :mod:`kglm.models.registry`.
 
 Example::
 
