@@ -46,6 +46,10 @@ _CONTROL_READING = {
 }
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _dataset_facts(data: dict[str, Any], dataset: str) -> dict[str, Any]:
     """Chance (%), dev/train question counts, one dev question in points, seeds of one dataset."""
     info = (data.get("datasets") or {}).get(dataset, {})
@@ -118,7 +122,7 @@ def controls_reading(result: SuiteResult | dict[str, Any]) -> str:
             verdict = "it learns from the text alone" if above else "it is at chance: it learned nothing usable"
             sentences.append(
                 f"The LM baseline reaches {mean:.1f} ± {std:.1f}% against {facts['chance']:.1f}% chance "
-                f"over {lm['runs']} seeds{loss}: {verdict}."
+                f"over {_count(lm['runs'], 'seed')}{loss}: {verdict}."
             )
         for key, row in sub.items():
             if key == "lm" or "+" in key or lm is None:
@@ -147,7 +151,7 @@ def controls_reading(result: SuiteResult | dict[str, Any]) -> str:
             verdict = yes if clear and mean > 0 else no
             sentences.append(
                 f"{names[base]} {how} its {label} by {abs(mean):.1f} ± {std:.1f} points over "
-                f"{len(diffs)} seeds: {verdict}."
+                f"{_count(len(diffs), 'seed')}: {verdict}."
             )
         if not sentences:
             continue
@@ -183,7 +187,7 @@ def results_text(result: SuiteResult | dict[str, Any]) -> str:
         if facts["dev"]:
             lines.append(
                 f"{facts['dev']} dev questions (one question = {facts['point']:.1f} points), "
-                f"{facts['train']} training questions, {len(facts['seeds'])} seeds "
+                f"{facts['train']} training questions, {_count(len(facts['seeds']), 'seed')} "
                 f"({', '.join(map(str, facts['seeds']))}); ± is the std over seeds."
             )
         lines.append("")
@@ -209,7 +213,7 @@ def results_markdown(result: SuiteResult | dict[str, Any]) -> str:
         if facts["dev"]:
             lines.append(
                 f"{name}: {facts['dev']} dev questions (one question = {facts['point']:.1f} points), "
-                f"{facts['train']} training questions, {len(facts['seeds'])} seeds; runs = seeds finished."
+                f"{facts['train']} training questions, {_count(len(facts['seeds']), 'seed')}; runs = seeds finished."
             )
     lines.append("")
     lines.append("| dataset | model | dev accuracy | runs | train time (s) | train q/s | eval q/s |")
