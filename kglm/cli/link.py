@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR
+from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR, MAX_HOPS_LIMIT
 
 __all__ = ["open_linker", "register"]
 
@@ -278,8 +278,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     g.add_argument("--graphs", default="qa", choices=["qa", "paths", "both", "none"])
     g.add_argument("--max-nodes", type=int, default=200, help="QA graph node cap (default: 200)")
     g.add_argument("--hops", type=int, default=2, help="QA graph hops (default: 2)")
-    g.add_argument("--max-hops", type=int, default=DEFAULT_MAX_HOPS,
-                   help=f"longest KagNet path (default: {DEFAULT_MAX_HOPS})")
+    g.add_argument("--max-hops", type=int, default=DEFAULT_MAX_HOPS, choices=range(1, MAX_HOPS_LIMIT + 1),
+                   metavar="K", help=f"longest KagNet path, 1..{MAX_HOPS_LIMIT} (default: {DEFAULT_MAX_HOPS})")
     g.add_argument("--max-paths", type=int, default=DEFAULT_MAX_PATHS_PER_PAIR,
                    help=f"paths kept per entity pair (default: {DEFAULT_MAX_PATHS_PER_PAIR})")
     g.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")

@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR
+from kglm.grounding.defaults import (
+    DEFAULT_MAX_EXPANSIONS_PER_PAIR,
+    DEFAULT_MAX_HOPS,
+    DEFAULT_MAX_PATHS_PER_PAIR,
+    MAX_HOPS_LIMIT,
+)
 from kglm.grounding.graphs import (
     NODE_ANSWER,
     NODE_OTHER,
@@ -159,8 +164,31 @@ def _extend(
     return g[owner][simple], torch.cat([rows[simple], new[simple, None]], 1)
 
 
+def _within_budget(
+    g: torch.Tensor, weight: torch.Tensor, num_graphs: int, budget: int | None, truncated: torch.Tensor
+) -> torch.Tensor | None:
+    """Rows to keep so that each graph's summed ``weight`` (the work or output its rows cause)
+    stays within ``budget``: a graph's rows are kept in order while they fit. ``None``: keep all.
+    Marks the graphs that lost rows in ``truncated``."""
+    if budget is None or not g.numel():
+        return None
+    totals = torch.bincount(g, weights=weight.to(torch.float64), minlength=num_graphs)
+    over = totals > budget
+    if not bool(over.any()):
+        return None
+    truncated |= over
+    order = torch.argsort(g, stable=True)
+    gs, ws = g[order], weight[order]
+    cum = torch.cumsum(ws, 0)
+    first = torch.full((num_graphs,), int(cum[-1]) + 1, dtype=_LONG).scatter_reduce(0, gs, cum - ws, reduce="amin")
+    keep = torch.empty_like(g, dtype=torch.bool)
+    keep[order] = cum - first[gs] <= budget
+    return keep
+
+
 def _join(
-    num_entities: int, lg: torch.Tensor, left: torch.Tensor, rg: torch.Tensor, right: torch.Tensor
+    num_entities: int, lg: torch.Tensor, left: torch.Tensor, rg: torch.Tensor, right: torch.Tensor,
+    num_graphs: int = 0, budget: int | None = None, truncated: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Simple paths ``left ++ reversed(right)[1:]`` for each left and right path of the
     same graph with the same last entity. Returns ``(graph, paths)``."""
@@ -171,6 +199,10 @@ def _join(
     l_end = lg * num_entities + left[:, -1]
     lo = torch.searchsorted(r_end, l_end)
     count = torch.searchsorted(r_end, l_end, right=True) - lo
+    if truncated is not None:  # bound the joined rows per pair before making them
+        keep = _within_budget(lg, count, num_graphs, budget, truncated)
+        if keep is not None:
+            count = torch.where(keep, count, 0)
     total = int(count.sum())
     li = torch.repeat_interleave(torch.arange(left.shape[0]), count, output_size=total)
     ri = order[torch.arange(total) + (lo - (torch.cumsum(count, 0) - count))[li]]
@@ -188,6 +220,7 @@ def _find_paths_batch(
     a_sizes: torch.Tensor,
     max_hops: int,
     max_paths_per_pair: int | None,
+    max_expansions_per_pair: int | None = DEFAULT_MAX_EXPANSIONS_PER_PAIR,
 ) -> list[ChoicePaths]:
     """The paths of ``G = len(q_sizes)`` (question, choice) pairs at once; every
     tensor row carries the index of its pair (its graph)."""
@@ -213,22 +246,37 @@ def _find_paths_batch(
 
     # bidirectional expansion: ceil(K/2) hops from the question side, floor(K/2) from the answer side
     depth_l, depth_r = (K + 1) // 2, K // 2
+    truncated = torch.zeros(G, dtype=torch.bool)
+
+    def capped(g: torch.Tensor, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # bound each pair's expansion (rows x degree) before making it: hubs cannot exhaust memory
+        keep = _within_budget(g, adj.und_deg[p[:, -1]], G, max_expansions_per_pair, truncated)
+        return (g, p) if keep is None else (g[keep], p[keep])
+
     right = [(a_g, a_e[:, None])]
     for _ in range(depth_r):
-        right.append(_extend(adj, G, *right[-1], None))
+        right.append(_extend(adj, G, *capped(*right[-1]), None))
     left = [(q_g, q_e[:, None])]
     for d in range(1, depth_l + 1):
         targets = None
         if d == depth_l:  # the last level only matters where it meets a right end
             ends = [right[d - 1]] + ([right[d]] if d <= depth_r else [])
             targets = torch.unique(torch.cat([rg * E + rp[:, -1] for rg, rp in ends]))
-        left.append(_extend(adj, G, *left[-1], targets))
+        left.append(_extend(adj, G, *capped(*left[-1]), targets))
 
     found_g, found = [], []
     for m in range(1, K + 1):
-        pg, full = _join(E, *left[(m + 1) // 2], *right[m // 2])
+        pg, full = _join(E, *left[(m + 1) // 2], *right[m // 2], G, max_expansions_per_pair, truncated)
         found_g.append(pg)
         found.append(torch.cat([full, torch.full((full.shape[0], K - m), -1, dtype=_LONG)], 1))
+    if bool(truncated.any()):
+        import warnings
+
+        warnings.warn(
+            f"path search: {int(truncated.sum())} of {G} (question, choice) pairs reached "
+            f"max_expansions_per_pair={max_expansions_per_pair} (hub entities); their paths are a subset",
+            stacklevel=3,
+        )
     pg, paths = torch.cat(found_g), torch.cat(found)
     length = (paths >= 0).sum(1) - 1
     end = paths.gather(1, length[:, None]).squeeze(1)
@@ -307,9 +355,18 @@ def _find_paths_batch(
     ]
 
 
-def _check_args(max_hops: int, max_paths_per_pair: int | None) -> None:
+def _check_args(max_hops: int, max_paths_per_pair: int | None, max_expansions_per_pair: int | None = 1) -> None:
     if max_hops < 1:
         raise ValueError(f"max_hops must be >= 1, got {max_hops}")
+    if max_hops > MAX_HOPS_LIMIT:
+        from kglm.errors import ResourceLimitError
+
+        raise ResourceLimitError(
+            f"max_hops {max_hops} is above the limit of {MAX_HOPS_LIMIT}: the number of paths grows with "
+            f"the degree to the power of the hops"
+        )
+    if max_expansions_per_pair is not None and max_expansions_per_pair < 1:
+        raise ValueError(f"max_expansions_per_pair must be >= 1 or None, got {max_expansions_per_pair}")
     if max_paths_per_pair is not None and max_paths_per_pair < 1:
         raise ValueError(f"max_paths_per_pair must be >= 1 or None, got {max_paths_per_pair}")
 
@@ -320,6 +377,7 @@ def find_paths(
     answer_ids: EntityIds,
     max_hops: int = DEFAULT_MAX_HOPS,
     max_paths_per_pair: int | None = DEFAULT_MAX_PATHS_PER_PAIR,
+    max_expansions_per_pair: int | None = DEFAULT_MAX_EXPANSIONS_PER_PAIR,
 ) -> ChoicePaths:
     """KagNet paths of one (question, choice) pair, with their schema graph.
 
@@ -345,12 +403,16 @@ def find_paths(
         max_hops: the longest path, in hops (``K``), at least 1.
         max_paths_per_pair: the most paths kept per (question entity, answer
             entity) pair; ``None`` keeps all.
+        max_expansions_per_pair: the most partial paths (and joined paths) the
+            search makes for the pair at each step; beyond it it keeps the first
+            ones and warns (the paths are then a subset). ``None``: no bound.
 
     Returns:
         The :class:`ChoicePaths` (``path_nodes`` of width ``max_hops + 1``).
 
     Raises:
         ValueError: for an entity id out of range or a bad ``max_hops`` / ``max_paths_per_pair``.
+        ResourceLimitError: ``max_hops`` above :data:`~kglm.grounding.defaults.MAX_HOPS_LIMIT`.
 
     Example:
         >>> from kglm.kg.graph import KnowledgeGraph
@@ -360,12 +422,12 @@ def find_paths(
         >>> p.graph.node_ids.tolist(), p.path_nodes.tolist(), p.path_relations.tolist()
         ([0, 2, 1], [[0, 2, 1]], [[0, 2]])
     """
-    _check_args(max_hops, max_paths_per_pair)
+    _check_args(max_hops, max_paths_per_pair, max_expansions_per_pair)
     adj = _adjacency(kg)
     q = _as_ids(question_ids, adj.num_entities, "question")
     a = _as_ids(answer_ids, adj.num_entities, "answer")
     sizes = torch.tensor([q.numel(), a.numel()], dtype=_LONG)
-    return _find_paths_batch(adj, q, sizes[:1], a, sizes[1:], max_hops, max_paths_per_pair)[0]
+    return _find_paths_batch(adj, q, sizes[:1], a, sizes[1:], max_hops, max_paths_per_pair, max_expansions_per_pair)[0]
 
 
 def find_paths_batch(
@@ -375,6 +437,7 @@ def find_paths_batch(
     max_paths_per_pair: int | None = DEFAULT_MAX_PATHS_PER_PAIR,
     batch_size: int = 16,
     progress: bool = False,
+    max_expansions_per_pair: int | None = DEFAULT_MAX_EXPANSIONS_PER_PAIR,
 ) -> list[ChoicePaths]:
     """:func:`find_paths` for many ``(question_ids, answer_ids)`` pairs, vectorised.
 
@@ -388,13 +451,14 @@ def find_paths_batch(
         max_paths_per_pair: the most paths kept per (question entity, answer entity) pair.
         batch_size: pairs per vectorised batch (memory grows with it on dense graphs).
         progress: show a tqdm progress bar (on stderr).
+        max_expansions_per_pair: see :func:`find_paths`.
 
     Returns:
         One :class:`ChoicePaths` per pair, in order.
     """
     from tqdm.auto import tqdm
 
-    _check_args(max_hops, max_paths_per_pair)
+    _check_args(max_hops, max_paths_per_pair, max_expansions_per_pair)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     adj = _adjacency(kg)
@@ -405,6 +469,7 @@ def find_paths_batch(
             chunk = items[start : start + batch_size]
             q_ids, q_sizes = _flatten_ids([q for q, _ in chunk], adj.num_entities, "question")
             a_ids, a_sizes = _flatten_ids([a for _, a in chunk], adj.num_entities, "answer")
-            out.extend(_find_paths_batch(adj, q_ids, q_sizes, a_ids, a_sizes, max_hops, max_paths_per_pair))
+            out.extend(_find_paths_batch(adj, q_ids, q_sizes, a_ids, a_sizes, max_hops, max_paths_per_pair,
+                                         max_expansions_per_pair))
             bar.update(len(chunk))
     return out

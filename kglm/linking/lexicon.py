@@ -123,7 +123,15 @@ class LexiconLinker:
         ...     ["fridge", "ice hockey", "ice", "go"], lemmatizer="rule")
         >>> [(m.text, m.entity) for m in linker("Fridges near the ice hockey rink")]
         [('Fridges', 'fridge'), ('ice hockey', 'ice hockey')]
+
+    A text longer than :attr:`max_text_length` characters (default 100,000; set
+    the attribute on an instance to change it, ``None`` for no limit) is refused
+    with :class:`~kglm.errors.ResourceLimitError` before any work: linking costs
+    memory and time in proportion to the text (about 2.7 GB and 17 s per MB).
     """
+
+    #: longest text linked, in characters (``None``: no limit)
+    max_text_length: int | None = 100_000
 
     def __init__(
         self,
@@ -446,6 +454,7 @@ class LexiconLinker:
         """Link one text; mentions sorted by ``(start, end, entity_id)``."""
         if not isinstance(text, str) or not text.strip():
             return []
+        self._check_length(text)
         if self.mode == "qagnn":
             return self._match_qagnn(self.lemmatizer(_lower(text)), text)
         return self._match(self.lemmatizer(text), text)
@@ -454,7 +463,7 @@ class LexiconLinker:
         self, texts: Iterable[str], batch_size: int = 256, n_process: int = 1
     ) -> Iterator[list[Mention]]:
         """Link many texts lazily, in order (``n_process`` spaCy worker processes)."""
-        a, b = tee(t if isinstance(t, str) else "" for t in texts)
+        a, b = tee(self._check_length(t) if isinstance(t, str) else "" for t in texts)
         if self.mode == "qagnn":
             lowered = (_lower(t) for t in b)
             for text, toks in zip(a, self.lemmatizer.pipe(lowered, batch_size=batch_size, n_process=n_process)):
@@ -462,6 +471,17 @@ class LexiconLinker:
             return
         for text, toks in zip(a, self.lemmatizer.pipe(b, batch_size=batch_size, n_process=n_process)):
             yield self._match(toks, text)
+
+    def _check_length(self, text: str) -> str:
+        limit = self.max_text_length
+        if limit is not None and len(text) > limit:
+            from kglm.errors import ResourceLimitError
+
+            raise ResourceLimitError(
+                f"a text of {len(text):,} characters is longer than the linker's max_text_length "
+                f"({limit:,}); refusing to link it (starts {text[:40]!r})"
+            )
+        return text
 
     def link_tokens(self, tokens: Tokens, text: str) -> list[Mention]:
         """Link text that is already tokenized and lemmatized (e.g. a spaCy ``Doc``'s tokens).
