@@ -530,6 +530,7 @@ def run_suite(
     show_progress: bool = True,
     write: bool = True,
     resume: bool = False,
+    overwrite: bool = False,
     command: str | None = None,
 ) -> SuiteResult:
     """Run every (model x dataset x seed) job of ``suite``, seed-major.
@@ -556,7 +557,9 @@ def run_suite(
         write: write the result files to ``out_dir``.
         resume: keep the finished jobs found in ``out_dir`` and continue an
             interrupted job from its last checkpoint. Without it, an ``out_dir``
-            holding finished jobs is an error.
+            holding finished jobs is an error, unless ``overwrite``.
+        overwrite: without ``resume``, delete the finished jobs, checkpoints and
+            run record found in ``out_dir`` and start again (``kglm demo`` does).
         command: the command line recorded in the results (default: ``sys.argv``).
 
     Raises:
@@ -611,6 +614,10 @@ def run_suite(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with _suite_lock(out):
+        if overwrite and not resume:
+            for name in ("jobs", "work"):
+                shutil.rmtree(out / name, ignore_errors=True)
+            (out / "run.json").unlink(missing_ok=True)
         return _run(suite, full_plan, plan, out, num_threads, show_progress, write, command, resume=resume)
 
 
@@ -647,7 +654,7 @@ def _run(
         if records and not resume:
             raise ConfigError(
                 f"{out} already holds {len(records)} finished job(s) of a suite run; pass --resume "
-                "(resume=True) to keep them and continue, or choose another --out"
+                "(resume=True) to keep them and continue, --overwrite to start again, or choose another --out"
             )
         for name, record in records.items():
             job = planned.get(name)

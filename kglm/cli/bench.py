@@ -42,6 +42,7 @@ def _bench(args: argparse.Namespace) -> int:
             device=args.device,
             show_progress=not args.quiet,
             resume=args.resume,
+            overwrite=args.overwrite,
         )
     except SuiteInterrupted as exc:
         print(f"kglm bench: {exc}; finished jobs are in {out}; continue with the same command and --resume",
@@ -68,7 +69,7 @@ def _demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     result = run_suite(
         "demo", out, seeds=args.seeds, settings=_settings(args.set), cache_dir=args.cache_dir,
-        num_threads=args.threads, show_progress=not args.quiet,
+        num_threads=args.threads, show_progress=not args.quiet, overwrite=True,
     )
     elapsed = time.perf_counter() - started
     info = next(iter(result.datasets.values()))
@@ -118,6 +119,9 @@ def register(subparsers: Any) -> None:
                    help="only these model keys, comma-separated (same as --models; to split a suite into runs)")
     p.add_argument("--resume", action="store_true",
                    help="keep the finished jobs in --out and continue the interrupted one from its checkpoint")
+    p.add_argument("--overwrite", action="store_true",
+                   help="delete the finished jobs and checkpoints in --out and start again (without it, "
+                   "an --out holding finished jobs needs --resume)")
     p.add_argument("--device", default=None,
                    help="cpu, cuda or cuda:N (default: the GPU when there is one, else the CPU)")
     p.add_argument("--preset", choices=["anchor"], default=None,

@@ -193,3 +193,17 @@ def test_report_bookkeeping_anchor_and_learning_rates():
     assert "Jobs finished: 3 of 6." in text and "Command: `kglm bench toy --resume`; git commit `abc123`" in text
     assert "- `lm`: encoder 5e-05, head 5e-05" in text and '- `qagnn`: `{"max_nodes": 64}`' in text
     assert "Reference baseline: 44.6%: plain Trainer. Command: `python anchor.py`." in text
+
+
+def test_overwrite_starts_again_and_demo_reruns_in_place(tmp_path, monkeypatch):
+    from kglm.bench import runner
+
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "demo-lm-seed0.json").write_text("{}")
+    (tmp_path / "work" / "demo-lm-seed1").mkdir(parents=True)
+    seen = []
+    monkeypatch.setattr(runner, "_run", lambda *a, **k: seen.append(sorted(p.name for p in tmp_path.iterdir())))
+    runner.run_suite("demo", tmp_path, models=["lm"], resume=True)
+    assert seen[-1] == [".lock", "jobs", "work"]  # resume keeps them (and holds the lock while running)
+    runner.run_suite("demo", tmp_path, models=["lm"], overwrite=True)
+    assert seen[-1] == [".lock"] and not (tmp_path / ".lock").exists()
