@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.update(num_epochs=args.epochs, freeze_encoder_epochs=args.epochs)
     result = run_suite(
         suite, args.out, seeds=args.seeds, backbone=args.backbone, models=args.models,
-        settings=settings, cache_dir=args.cache_dir, show_progress=False,
+        settings=settings, cache_dir=args.cache_dir, show_progress=False, overwrite=True,
     )
     print(f"\n{'model':<36} {'dev accuracy':>14} {'train s':>8}")
     for row in result.summary():
