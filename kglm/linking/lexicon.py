@@ -149,6 +149,7 @@ class LexiconLinker:
         kg_fingerprint: str = "",
         mode: str = "longest",
         concept_lemmas: dict[str, str] | None = None,
+        concept_of: Sequence[str] | None = None,
     ):
         if mode not in LINKING_MODES:
             raise ValueError(f"unknown linking mode {mode!r}; expected one of {LINKING_MODES}")
@@ -175,7 +176,12 @@ class LexiconLinker:
         if mode == "qagnn":
             from kglm.linking.qagnn import concept_name
 
-            self._concept_of = [concept_name(str(e).lower()) for e in entities]
+            if concept_of is not None and len(concept_of) != len(entities):
+                raise ValueError("concept_of must name every entity")
+            self._concept_of = (
+                [str(c) for c in concept_of] if concept_of is not None
+                else [concept_name(str(e).lower()) for e in entities]
+            )  # fmt: skip
             for i, c in enumerate(self._concept_of):
                 self._concepts.setdefault(c, i)
 
@@ -373,7 +379,11 @@ class LexiconLinker:
 
         from kglm.linking.qagnn import concept_name, is_pattern
 
-        names = [str(e).lower() for e in entities]
+        # a concept is named by its entity's first label (its name when it has none)
+        primary: dict[int, str] = {}
+        for eid, text in zip(entity_ids, texts):
+            primary.setdefault(eid, text)
+        names = [" ".join(primary.get(i, str(e)).lower().split()) for i, e in enumerate(entities)]
         wanted = dict.fromkeys(t.lower() for t in texts)
         wanted.update(dict.fromkeys(" ".join(n.split()) for n in names))
         unique = [t for t in wanted if t.strip()]
@@ -410,6 +420,7 @@ class LexiconLinker:
             kg_fingerprint=kg_fingerprint,
             mode="qagnn",
             concept_lemmas=lemmas,
+            concept_of=[concept_name(n) for n in names],
         )
 
     # ------------------------------------------------------------------ settings
@@ -683,6 +694,8 @@ class LexiconLinker:
             if self.mode == "qagnn":
                 with open(tmp / "lemmas.json", "w", encoding="utf-8") as f:
                     json.dump(self._concept_lemmas, f)
+                with open(tmp / "concepts.json", "w", encoding="utf-8") as f:
+                    json.dump(self._concept_of, f)
             meta = {
                 "kg_fingerprint": self.kg_fingerprint,
                 "settings": self.index_settings,
@@ -776,11 +789,13 @@ class LexiconLinker:
                     index = {tuple(k.split(_SEP)): v for k, v in zip(keys, values)}
                     exact = dict(zip(exact_keys, exact_values))
                     lemmas: dict[str, str] | None = None
+                    concepts: list[str] | None = None
                     if qagnn:
                         with open(target / "lemmas.json", encoding="utf-8") as f:
                             lemmas = json.load(f)
                         if not isinstance(lemmas, dict):
                             raise ValueError("lemmas.json is not an object")
+                        concepts = _read_json_list(target / "concepts.json")
                     num = len(kg.entities)
                     if any(i < 0 or i >= num for v in values for i in v[:1] + v[-1:]):
                         raise ValueError("entity id out of range")
@@ -798,6 +813,7 @@ class LexiconLinker:
                         kg_fingerprint=kg.fingerprint,
                         mode=mode,
                         concept_lemmas=lemmas,
+                        concept_of=concepts,
                     )
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 reason = f"its files are damaged ({exc})"

@@ -27,8 +27,9 @@ The rules, re-implemented here from their description (no code copied):
    is dropped when ``X`` is also there; a question concept with any stop-word
    token is dropped, an answer concept made only of stop words too.
 
-Concepts are named by the entity name with spaces replaced by ``_``
-(``"ice_hockey"``), as in ConceptNet.
+Concepts are named by the entity's first label (its name when it has no
+label), lower-cased, with ``_`` between words (``"ice_hockey"``), as in
+ConceptNet; so a KG whose entities are URIs (RDF) works the same way.
 """
 
 from __future__ import annotations
