@@ -684,7 +684,8 @@ class TrainResult:
         setup_seconds: one-off work before training in this call (building
             the model, filling a frozen-encoder cache shared with later jobs),
             not part of ``train_runtime``.
-        final_eval_seconds: the final evaluation of the best model.
+        final_eval_seconds: the final evaluation of the best model (0 when the
+            best epoch's logged evaluation is used: with ``eval_each_epoch``).
         resumed_from: the checkpoint this run resumed from, if any.
     """
 
@@ -774,6 +775,24 @@ def _training_arguments(
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         kwargs["ddp_find_unused_parameters"] = True
     return TrainingArguments(**kwargs)
+
+
+def _best_checkpoint_metrics(trainer: Trainer) -> dict[str, float] | None:
+    """The logged dev metrics of the checkpoint the Trainer kept as best (``None`` if not found)."""
+    state = trainer.state
+    best = state.best_model_checkpoint
+    if not best:
+        return None
+    try:
+        step = int(str(best).rstrip("/").rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return None
+    for entry in state.log_history:
+        if entry.get("step") == step and "eval_accuracy" in entry:
+            metrics = {k: v for k, v in entry.items() if k.startswith("eval_")}
+            metrics["epoch"] = entry.get("epoch")
+            return metrics
+    return None
 
 
 def _warm_encoder_cache(
@@ -929,7 +948,11 @@ def train(
     eval_sps = None
     eval_started = time.perf_counter()
     if data.dev is not None:
-        metrics = trainer.evaluate()
+        # With per-epoch evaluation the best checkpoint's dev metrics are already in the
+        # log (evaluation is deterministic: evaluating the reloaded best model again
+        # gives the same numbers), so a whole dev pass is saved per job.
+        best_epoch = _best_checkpoint_metrics(trainer) if args.load_best_model_at_end else None
+        metrics = best_epoch if best_epoch is not None else trainer.evaluate()
         eval_sps = metrics.get("eval_samples_per_second")
     final_eval_seconds = time.perf_counter() - eval_started
     best = metrics.get("eval_accuracy")
