@@ -14,8 +14,9 @@ The text (DEKCOR / KEAR style) has two parts:
   alphabetically; the top ``max_facts`` distinct sentences are kept;
 * **descriptions**: the first description (:meth:`KnowledgeGraph.descriptions_of
   <kglm.kg.graph.KnowledgeGraph.descriptions_of>`) of the choice's entity and of
-  the question concept, as "name: description." The choice's entity is the
-  first of its linked entities that has a description. The question concept is
+  the question concept, as "name: description." (the choice's entity named as
+  the choice text mentions it, others by their first label). The choice's
+  entity is the first of its linked entities that has a description. The question concept is
   the question entity whose label (or, failing that, whose mention in the
   question) equals the example's ``question_concept`` (CommonsenseQA gives it)
   when there is one, else the first linked question entity with a description.
@@ -449,10 +450,12 @@ class _Verbalizer:
         self, grounded: GroundedChoice, question_concept: int | None
     ) -> list[Description]:
         out: list[Description] = []
+        said = {int(m.entity_id): " ".join(m.text.split()) for m in grounded.answer_mentions if m.text.strip()}
         for e in grounded.answer_entities:
             texts = self.kg.descriptions_of(int(e))
             if texts and texts[0].strip():
-                out.append(Description(int(e), self.name(int(e)), "answer", " ".join(texts[0].split())))
+                name = said.get(int(e)) or self.name(int(e))  # as the choice says it
+                out.append(Description(int(e), name, "answer", " ".join(texts[0].split())))
                 break
         answer = {d.entity for d in out}
         candidates = ([question_concept] if question_concept is not None else []) + list(grounded.question_entities)

@@ -90,6 +90,14 @@ def test_question_concept_found_through_its_mention(kg):
     assert [d.name for d in kt.descriptions if d.role == "question"] == ["milk"]
 
 
+def test_answer_description_named_as_the_choice_says_it(kg):
+    from kglm.linking.mention import Mention
+
+    mention = Mention(0, 7, "Freezer", kg.entity_id("freezer"), "freezer", 1.0)
+    choice = GroundedChoice(ids(kg, "ice cream"), ids(kg, "freezer"), [], [mention])
+    assert knowledge_text(choice, kg).text.endswith("Freezer: a cold compartment for frozen food.")
+
+
 def test_modes_and_empty_text(kg):
     choice = GroundedChoice(ids(kg, "ice cream"), ids(kg, "freezer"))
     facts = knowledge_text(choice, kg, KnowledgeTextConfig.from_mode("facts"))
