@@ -131,11 +131,14 @@ def controls_reading(result: SuiteResult | dict[str, Any]) -> str:
             if not diffs:
                 continue
             mean, std, clear = _clear(diffs, point)
-            how = "beats" if mean >= 0 else "trails"
             tail = "" if clear else " (within noise)"
-            sentences.append(
-                f"{row['model']} {how} the LM baseline by {abs(mean):.1f} ± {std:.1f} points{tail}."
-            )
+            if abs(mean) < 0.05:
+                sentences.append(f"{row['model']} matches the LM baseline (0.0 ± {std:.1f} points).")
+            else:
+                how = "beats" if mean > 0 else "trails"
+                sentences.append(
+                    f"{row['model']} {how} the LM baseline by {abs(mean):.1f} ± {std:.1f} points{tail}."
+                )
         for key, row in sub.items():
             if "+" not in key:
                 continue
