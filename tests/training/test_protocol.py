@@ -328,3 +328,31 @@ def test_entities_unseen_in_training_are_text_encoded_at_evaluation(tmp_path):
         torch.testing.assert_close(after[e], full[e], atol=1e-5, rtol=1e-4)  # as if encoded in training
     for e in list(seen)[:5]:
         assert torch.equal(after[e], table[e].detach())  # trained rows untouched
+
+
+def test_frozen_encoder_cache_is_filled_before_training_time_starts(demo_data):
+    from transformers import TrainerCallback
+
+    from kglm.training.encoder_cache import FrozenEncoderCache
+    from kglm.training.trainer import train
+
+    tmp, data = demo_data
+    data.encoder_cache = FrozenEncoderCache()
+    misses: dict[str, int] = {}
+
+    class Count(TrainerCallback):
+        def on_train_begin(self, *args, **kwargs):
+            misses["begin"] = data.encoder_cache.misses
+
+        def on_train_end(self, *args, **kwargs):
+            misses["end"] = data.encoder_cache.misses
+
+    config = _config(tmp, num_epochs=1, freeze_encoder_epochs=1, eval_each_epoch=True,
+                     output_dir=str(tmp / "cached"))
+    try:
+        result = train(config, data, callbacks=[Count()])
+    finally:
+        data.encoder_cache = None
+    distinct = {tuple(ch.input_ids) for ds in (data.train, data.dev) for f in ds.features for ch in f.choices}
+    assert misses["begin"] == len(distinct) == misses["end"]  # every sequence encoded in setup, none in training
+    assert result.setup_seconds > 0 and result.train_runtime > 0
