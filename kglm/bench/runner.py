@@ -47,6 +47,7 @@ from typing import Any
 
 from kglm.bench.suites import Suite, get_suite
 from kglm.errors import ConfigError, KGLMError
+from kglm.utils.io import pid_alive
 from kglm.utils.machine import git_commit, machine_info
 
 logger = logging.getLogger(__name__)
@@ -269,7 +270,7 @@ def _suite_lock(directory: Path) -> Iterator[Path]:
                 pid = int(pid_text)
             except (OSError, ValueError):
                 pid, host = -1, ""
-            if pid > 0 and host in ("", socket.gethostname()) and _alive(pid):
+            if pid > 0 and host in ("", socket.gethostname()) and pid_alive(pid):
                 raise SuiteLockedError(
                     f"{directory}: a suite is already running there (pid {pid}, lock {path}); "
                     "wait for it or stop it, or choose another --out"
@@ -289,16 +290,6 @@ def _suite_lock(directory: Path) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             if path.read_text(encoding="utf-8") == me:
                 path.unlink()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class _StopRequest:

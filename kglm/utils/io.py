@@ -34,6 +34,7 @@ from kglm.errors import DataFormatError
 
 __all__ = [
     "atomic_write", "atomic_write_json", "atomic_file", "atomic_directory", "publish", "open_compressed", "clean_debris",
+    "pid_alive",
 ]
 
 PathLike = str | os.PathLike[str]
@@ -61,7 +62,8 @@ def _umask_mode(mode: int) -> int:
     return mode & ~umask
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (a process we may not signal counts as alive)."""
     if pid == os.getpid():
         return True
     try:
@@ -90,7 +92,7 @@ def clean_debris(target: PathLike) -> list[Path]:
             if not entry.name.startswith(prefix):
                 continue
             pid_text = entry.name[len(prefix):].split("-", 1)[0]
-            if not pid_text.isdigit() or _pid_alive(int(pid_text)):
+            if not pid_text.isdigit() or pid_alive(int(pid_text)):
                 continue
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
