@@ -49,6 +49,7 @@ import numpy as np
 
 from kglm.linking.lemmatizer import Lemmatizer, Tokens, get_lemmatizer
 from kglm.linking.mention import Mention
+from kglm.linking.qagnn import NLTK_STOPWORDS
 
 __all__ = ["ENGLISH_STOPWORDS", "LINKING_MODES", "QAGNN_BLACKLIST", "LabeledGraph", "LexiconLinker"]
 
@@ -63,20 +64,7 @@ _SEP = "\x1f"  # joins the tokens of a key on disk; never inside a spaCy token
 #: Default stop words: NLTK's English list (the one QA-GNN / MHGRN use) plus
 #: spaCy's clitic tokens. Smaller than spaCy's list, which holds content verbs
 #: such as "go", "make" and "take" that are ConceptNet concepts.
-ENGLISH_STOPWORDS: frozenset[str] = frozenset(
-    """i me my myself we our ours ourselves you you're you've you'll you'd your yours
-    yourself yourselves he him his himself she she's her hers herself it it's its itself
-    they them their theirs themselves what which who whom this that that'll these those
-    am is are was were be been being have has had having do does did doing a an the and
-    but if or because as until while of at by for with about against between into
-    through during before after above below to from up down in out on off over under
-    again further then once here there when where why how all any both each few more
-    most other some such no nor not only own same so than too very s t can will just
-    don don't should should've now d ll m o re ve y ain aren aren't couldn couldn't
-    didn didn't doesn doesn't hadn hadn't hasn hasn't haven haven't isn isn't ma mightn
-    mightn't mustn mustn't needn needn't shan shan't shouldn shouldn't wasn wasn't
-    weren weren't won won't wouldn wouldn't n't 's 're 'm 've 'll 'd""".split()
-)
+ENGLISH_STOPWORDS: frozenset[str] = NLTK_STOPWORDS | frozenset("n't 's 're 'm 've 'll 'd".split())
 
 #: Concepts the QA-GNN / MHGRN grounding code never links (too generic); pass as
 #: ``blacklist=QAGNN_BLACKLIST`` to reproduce it.
