@@ -38,8 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 class _DescribedSubparsers:
     """``add_subparsers()``'s object, except that a sub-command registered with a
-    ``help`` line and no ``description`` gets that line as its description too, so
-    every ``kglm COMMAND --help`` opens with one sentence saying what it does."""
+    ``help`` line and no ``description`` gets that line as its description too (nested
+    sub-commands included), so every ``kglm COMMAND --help`` opens with one sentence
+    saying what it does."""
 
     def __init__(self, action: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         self._action = action
@@ -48,7 +49,14 @@ class _DescribedSubparsers:
         text = kwargs.get("help")
         if isinstance(text, str) and text and not kwargs.get("description"):
             kwargs["description"] = text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
-        return self._action.add_parser(name, **kwargs)  # type: ignore[arg-type]
+        parser = self._action.add_parser(name, **kwargs)  # type: ignore[arg-type]
+        nested = parser.add_subparsers
+
+        def add_subparsers(**options: object) -> _DescribedSubparsers:  # kglm kg build / info / export
+            return _DescribedSubparsers(nested(**options))  # type: ignore[arg-type]
+
+        parser.add_subparsers = add_subparsers  # type: ignore[method-assign]
+        return parser
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._action, name)

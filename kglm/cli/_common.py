@@ -38,11 +38,20 @@ def add_threads_argument(parser: argparse.ArgumentParser, default: int | None = 
 
 
 def apply_threads(threads: int | None) -> int:
-    """Set torch's intra-op threads (when ``threads`` is given) and return the number in use."""
+    """Set torch's intra-op threads and the BLAS/OpenMP pools (threadpoolctl, when
+    installed) to ``threads`` when it is given; return torch's thread count."""
     import torch
 
     if threads is not None:
+        if int(threads) < 1:
+            raise ValueError("--threads must be >= 1")
         torch.set_num_threads(int(threads))
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # pragma: no cover - optional
+            pass
+        else:
+            threadpool_limits(int(threads))
     return torch.get_num_threads()
 
 

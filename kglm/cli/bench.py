@@ -24,6 +24,10 @@ def _bench(args: argparse.Namespace) -> int:
     from kglm.training.preflight import check_suite
 
     check_suite(args.suite, backbone=args.backbone)  # data, KG, backbone: one line, before any work
+    if args.quiet:
+        from kglm.cli._common import quiet_libraries
+
+        quiet_libraries()
     out = args.out or f"runs/bench/{args.suite}"
     models = list(args.models or [])
     for item in args.jobs or []:

@@ -124,18 +124,10 @@ def column_mapping(args: argparse.Namespace) -> Any:
 
 
 def set_threads(threads: int) -> None:
-    """Use ``threads`` torch and BLAS threads in this process."""
-    import torch
+    """Use ``threads`` torch and BLAS threads in this process (:func:`kglm.cli._common.apply_threads`)."""
+    from kglm.cli._common import apply_threads
 
-    if threads < 1:
-        raise ValueError("--threads must be >= 1")
-    torch.set_num_threads(threads)
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(threads)
-    except ImportError:  # pragma: no cover
-        pass
+    apply_threads(threads)
 
 
 def _ground(args: argparse.Namespace) -> int:
@@ -247,7 +239,9 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="longest: greedy longest match (default); qagnn: the QA-GNN reference grounding rules",
     )
     p.add_argument("--workers", type=int, default=1, help="spaCy worker processes for linking (default: 1)")
-    p.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default: 1)")
+    from kglm.cli._common import add_threads_argument
+
+    add_threads_argument(p)
     p.add_argument("--cache-dir", default=None, help="cache directory (default: $KGLM_CACHE, else ./.kglm_cache)")
 
 

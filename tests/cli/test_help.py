@@ -1,0 +1,52 @@
+"""Every kglm sub-command explains itself in --help, and every command that trains, grounds,
+scores or benchmarks takes the same --threads option."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from kglm.cli import build_parser
+from kglm.cli._common import DEFAULT_THREADS
+
+
+def _subcommands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
+    for action in parser._actions:  # argparse keeps its sub-parsers here
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield prefix + (name,), sub
+                yield from _subcommands(sub, prefix + (name,))
+
+
+def test_every_subcommand_has_a_description() -> None:
+    commands = dict(_subcommands(build_parser()))
+    assert {("train",), ("evaluate",), ("predict",), ("bench",), ("demo",), ("ground",), ("link",)} <= set(commands)
+    for name, sub in commands.items():
+        assert sub.description and sub.description.strip(), f"kglm {' '.join(name)} --help has no description"
+
+
+@pytest.mark.parametrize("argv", [
+    ["evaluate", "--model", "m", "--data", "demo"],
+    ["predict", "--model", "m", "q?", "--choices", "a", "b"],
+    ["bench", "demo"],
+    ["demo"],
+    ["ground", "--kg", "demo", "--data", "d.jsonl", "-o", "out"],
+])
+def test_threads_option_is_shared(argv) -> None:
+    parser = build_parser()
+    assert parser.parse_args(argv).threads == DEFAULT_THREADS
+    assert parser.parse_args(argv + ["--threads", "3"]).threads == 3
+    with pytest.raises(SystemExit):
+        parser.parse_args(argv + ["--threads", "0"])
+
+
+def test_train_records_the_default_threads(tmp_path, monkeypatch) -> None:
+    seen = {}
+    monkeypatch.setattr("kglm.training.preflight.check_config", lambda config: seen.setdefault("config", config))
+    monkeypatch.setattr("kglm.training.train", lambda config: (_ for _ in ()).throw(KeyboardInterrupt))
+    from kglm.cli import main
+
+    assert main(["train", "demo", "--model", "lm", "--output_dir", str(tmp_path)]) == 130
+    assert seen["config"].threads == DEFAULT_THREADS
+    assert main(["train", "demo", "--model", "lm", "--threads", "2", "--output_dir", str(tmp_path)]) == 130
