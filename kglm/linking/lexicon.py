@@ -803,8 +803,8 @@ class LexiconLinker:
                         concept_lemmas=lemmas,
                         concept_of=concepts,
                     )
-            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-                reason = f"its files are damaged ({exc})"
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+                reason = f"its files are damaged ({type(exc).__name__}: {str(exc)[:200]})"
         if reason is not None:
             warnings.warn(f"rebuilding the linker index in {target}: {reason}", stacklevel=2)
         options["lemmatizer"] = probe.lemmatizer
