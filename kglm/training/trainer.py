@@ -983,7 +983,9 @@ def train(
             "config": config.to_dict(),
             "dev_metrics": metrics,
         }
-        Path(model_dir, TRAINING_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
+        from kglm.utils.io import atomic_write
+
+        atomic_write(Path(model_dir, TRAINING_INFO), json.dumps(info, indent=2))  # a kill never leaves half a file
     return TrainResult(
         metrics=dict(metrics),
         best_accuracy=best,
