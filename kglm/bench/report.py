@@ -295,8 +295,13 @@ def plot_results(result: SuiteResult | dict[str, Any], path: str | os.PathLike[s
     data = result.to_dict() if hasattr(result, "to_dict") else result
     rows = data["summary"]
     names = list(dict.fromkeys(r["dataset"] for r in rows)) or list(data.get("datasets") or {}) or ["no jobs yet"]
-    fig = Figure(figsize=(max(6, 1.3 * 6) * len(names), 4.8))
+    fig = Figure(figsize=(max(6, 1.3 * 6) * len(names) + 2.2, 4.8), layout="constrained")
     axes = fig.subplots(1, len(names), squeeze=False)
+    handles = [
+        Patch(color="#BAB0AC", label="LM baseline (text only)"),
+        Patch(color="#4C78A8", label="KG model"),
+        Patch(color="#E45756", label="KG control (no real KG signal)"),
+    ]
     for ax, dataset in zip(axes[0], names):
         sub = [r for r in rows if r["dataset"] == dataset]
         means = [100 * (r["accuracy_mean"] or 0.0) for r in sub]
@@ -311,25 +316,20 @@ def plot_results(result: SuiteResult | dict[str, Any], path: str | os.PathLike[s
             label = "failed" if r["accuracy_mean"] is None else f"{m:.1f}"
             ax.text(x, m + sd + 0.8, label, ha="center", va="bottom", fontsize=8)
         choices = data.get("datasets", {}).get(dataset, {}).get("num_choices")
-        handles = [
-            Patch(color="#BAB0AC", label="LM baseline (text only)"),
-            Patch(color="#4C78A8", label="KG model"),
-            Patch(color="#E45756", label="KG control (no real KG signal)"),
-        ]
         if choices:
             chance = 100.0 / choices
             ax.axhline(chance, color="#333333", linestyle="--", linewidth=1.2)
             ax.text(-0.45, chance + 0.8, f"chance {chance:.0f}%", va="bottom", ha="left", fontsize=9,
                     color="#333333", bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
-            handles.append(Line2D([0], [0], color="#333333", linestyle="--", label=f"chance ({choices} choices)"))
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+            if len(handles) == 3:
+                handles.append(Line2D([0], [0], color="#333333", linestyle="--", label="chance (1 / choices)"))
         ax.set_xticks(list(xs))
         ax.set_xticklabels([r["model"] for r in sub], rotation=25, ha="right", fontsize=8)
         ax.set_ylabel("dev accuracy (%)")
         ax.set_title(f"{data['suite']}: {dataset} ({data['backbone']})", fontsize=10)
         top = max(means + [0.0]) + max(stds + [0.0])
         ax.set_ylim(0, max(10.0, top * 1.2))
-    fig.tight_layout()
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110, bbox_inches="tight")
