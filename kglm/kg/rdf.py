@@ -704,11 +704,9 @@ _MAX_ENTITY_EXPANSION = 64 << 20
 #: bounds of JSON-LD context loading when it is allowed
 _MAX_CONTEXT_BYTES = 10 << 20
 _MAX_CONTEXTS = 64
-_DOCTYPE = re.compile(rb"<!DOCTYPE\s[^\[>]*(?:\[(.*?)\]\s*)?>", re.DOTALL)
 _ENTITY_DECL = re.compile(
     rb"<!ENTITY\s+(%\s+)?([^\s%\"']+)\s+(?:(SYSTEM|PUBLIC)\b|\"([^\"]*)\"|'([^']*)')", re.DOTALL
 )
-_ENTITY_REF = re.compile(rb"&(?!#)[^;\s&]+;")
 
 
 def _check_xml_entities(data: bytes, path: Path) -> None:
@@ -722,16 +720,12 @@ def _check_xml_entities(data: bytes, path: Path) -> None:
     """
     from kglm.errors import ResourceLimitError, UnsafeInputError
 
-    head = data[: 1 << 20]
-    root = re.search(rb"<(?![?!])", head)  # the DOCTYPE comes before the root element
-    doctype = _DOCTYPE.search(data, 0, root.start() if root else len(head))
-    if doctype is None:
-        if b"<!ENTITY" in head[: root.start() if root else len(head)]:
-            raise UnsafeInputError(f"{path}: malformed DOCTYPE with entity declarations; refusing to parse")
+    # every "<!ENTITY" anywhere in the file counts (also in comments or CDATA: stricter, never laxer,
+    # and no prolog parsing that a "<" in a comment or a quoted value could mislead)
+    if b"<!ENTITY" not in data:
         return
-    subset = doctype.group(1) or b""
-    decls = _ENTITY_DECL.findall(subset)
-    if subset.count(b"<!ENTITY") != len(decls):
+    decls = _ENTITY_DECL.findall(data)
+    if data.count(b"<!ENTITY") != len(decls):
         raise UnsafeInputError(f"{path}: an entity declaration kglm cannot check; refusing to parse")
     if len(decls) > _MAX_ENTITY_DECLARATIONS:
         raise ResourceLimitError(f"{path}: {len(decls)} entity declarations (at most {_MAX_ENTITY_DECLARATIONS})")
@@ -743,7 +737,7 @@ def _check_xml_entities(data: bytes, path: Path) -> None:
         if external:
             continue
         value = v1 or v2
-        if _ENTITY_REF.search(value):
+        if b"&" in value:  # entity or character references (&#38; makes one at expansion time)
             raise UnsafeInputError(
                 f"{path}: entity &{label}; refers to other entities (nested entity expansion, "
                 f"the 'billion laughs' pattern); refusing to parse"

@@ -151,6 +151,29 @@ def test_billion_laughs_refused_fast(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "laughs.rdf" in capsys.readouterr().err
 
 
+def test_billion_laughs_after_a_long_comment(tmp_path: Path) -> None:
+    path = tmp_path / "padded.rdf"
+    head, rest = BILLION_LAUGHS.split("<!DOCTYPE", 1)
+    path.write_text(head + "<!-- " + "x" * (3 << 20) + " -->\n<!DOCTYPE" + rest)
+    with pytest.raises(UnsafeInputError, match="billion laughs"):
+        from_rdf(path)
+
+
+@pytest.mark.parametrize("trick", ["comment-closes-subset", "char-ref-nesting", "lt-in-comment"])
+def test_entity_tricks_refused(tmp_path: Path, trick: str) -> None:
+    head, rest = BILLION_LAUGHS.split("<!DOCTYPE rdf:RDF [", 1)
+    if trick == "comment-closes-subset":
+        text = head + "<!DOCTYPE rdf:RDF [\n <!-- ]> -->" + rest
+    elif trick == "lt-in-comment":
+        text = head + "<!DOCTYPE rdf:RDF [\n <!-- <a -->" + rest
+    else:
+        text = head + '<!DOCTYPE rdf:RDF [ <!ENTITY a "x"> <!ENTITY b "&#38;a;&#38;a;&#38;a;"> ]>' + rest.split("]>", 1)[1]
+    path = tmp_path / "trick.rdf"
+    path.write_text(text)
+    with pytest.raises(UnsafeInputError):
+        from_rdf(path)
+
+
 def test_flat_entity_blowup_refused(tmp_path: Path) -> None:
     big = "x" * 4000
     refs = "&big;" * 20_000
