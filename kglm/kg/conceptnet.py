@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from kglm.errors import DataFormatError
 from kglm.kg.graph import KnowledgeGraph
 from kglm.kg.triples import PROGRESS_EVERY, TripleBuilder, open_text, progress
 
@@ -113,11 +114,11 @@ def _detect(path: Path) -> str:
                     return "assertions"
                 if len(cols) == 3:
                     return "cn100k"
-                raise ValueError(
+                raise DataFormatError(
                     f"{path}:1: neither a ConceptNet 5 assertions line (5 tab-separated columns, "
                     f"'/a/...' first) nor a ConceptNet-100K line (3 columns), got {len(cols)} columns"
                 )
-    raise ValueError(f"{path}: empty input, no ConceptNet assertions")
+    raise DataFormatError(f"{path}: empty input, no ConceptNet assertions")
 
 
 def from_conceptnet(
@@ -180,7 +181,7 @@ def from_conceptnet(
                 if len(cols) != ncols:
                     if not line.strip():
                         continue
-                    raise ValueError(
+                    raise DataFormatError(
                         f"{p}:{lineno}: expected {ncols} tab-separated columns "
                         f"({'assertion, relation, start, end, info' if ncols == 5 else 'relation, head, tail'}), "
                         f"got {len(cols)}"
@@ -194,12 +195,12 @@ def from_conceptnet(
                     try:
                         head, tail = concept_name(start), concept_name(end)
                     except ValueError as exc:
-                        raise ValueError(f"{p}:{lineno}: {exc}") from None
+                        raise DataFormatError(f"{p}:{lineno}: {exc}") from None
                     rel = rel[3:] if rel.startswith("/r/") else rel
                 else:
                     rel, head, tail = cols
                     if not (rel and head and tail):
-                        raise ValueError(f"{p}:{lineno}: empty relation, head or tail")
+                        raise DataFormatError(f"{p}:{lineno}: empty relation, head or tail")
                 if merge_relations:
                     merged = MERGE_TABLE.get(rel.lower())
                     if merged is None:
@@ -214,7 +215,7 @@ def from_conceptnet(
                 b.add(head, rel, tail)
     if b.num_triples == 0:
         where = ", ".join(str(p) for p in paths)
-        raise ValueError(f"{where}: empty input, no {language!r} ConceptNet triples kept "
+        raise DataFormatError(f"{where}: empty input, no {language!r} ConceptNet triples kept "
                          f"({lines_read} lines read, {other_language} in other languages, "
                          f"{sum(unmerged.values())} with unmerged relations dropped)")
     meta: dict[str, Any] = {

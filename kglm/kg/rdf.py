@@ -48,6 +48,7 @@ from urllib.parse import quote, unquote
 import numpy as np
 import torch
 
+from kglm.errors import DataFormatError
 from kglm.kg.graph import KnowledgeGraph, _descriptions_to_csr, _labels_to_csr
 from kglm.kg.triples import PROGRESS_EVERY, open_text, progress, strip_compression
 
@@ -253,13 +254,13 @@ def iter_ntriples(path: PathLike) -> Iterator[tuple[str | None, str | None, str,
                 stripped = line.strip()
                 if not stripped or stripped.startswith("#"):
                     continue
-                raise ValueError(f"{path}:{lineno}: not a valid N-Triples statement: {stripped[:120]!r}")
+                raise DataFormatError(f"{path}:{lineno}: not a valid N-Triples statement: {stripped[:120]!r}")
             g = m.groups()
             if "\\" in line:
                 try:
                     g = tuple(_unescape(x) if x is not None and "\\" in x else x for x in g)  # type: ignore[assignment]
                 except ValueError as exc:
-                    raise ValueError(f"{path}:{lineno}: {exc}") from None
+                    raise DataFormatError(f"{path}:{lineno}: {exc}") from None
             yield g  # type: ignore[misc]
 
 
@@ -507,7 +508,7 @@ def _read_with_rdflib(
         raise
     except Exception as exc:  # rdflib raises many types; its text usually carries line/column
         detail = str(exc).replace("<unknown>", str(path))  # parsed from memory (xml, json-ld): name the file
-        raise ValueError(f"{path}: invalid {fmt} RDF: {detail}") from None
+        raise DataFormatError(f"{path}: invalid {fmt} RDF: {detail}") from None
     bnodes: dict[Any, str] = {}
 
     def name(term: Any) -> str:
@@ -582,7 +583,7 @@ def _read_ntriples_oxigraph(path: Path, c: _RdfCollector, file_no: int) -> int:
                     literal(sn, q.predicate.value, o.value, lang, None if dt == _XSD_STRING else dt)
                 n += 1
     except SyntaxError as exc:
-        raise ValueError(f"{path}: invalid N-Triples: {exc}") from None
+        raise DataFormatError(f"{path}: invalid N-Triples: {exc}") from None
     return n
 
 
@@ -690,7 +691,7 @@ def from_rdf(
         else:
             n = _read_with_rdflib(path, fmt, c, file_no, allow_remote_contexts, context_timeout)
         if n == 0:
-            raise ValueError(f"{path}: empty input, no RDF statements found")
+            raise DataFormatError(f"{path}: empty input, no RDF statements found")
         total += n
     meta = {"sources": [str(p) for p in paths], "formats": formats, "statements": total, **dict(metadata or {})}
     return c.build(meta, drop_owl_restrictions, local_name_labels)

@@ -16,6 +16,7 @@ from typing import IO, Any
 import numpy as np
 import torch
 
+from kglm.errors import DataFormatError
 from kglm.kg.graph import KnowledgeGraph, _descriptions_to_csr, _labels_to_csr
 
 __all__ = ["from_triples", "open_text", "Vocab", "TripleBuilder"]
@@ -176,7 +177,7 @@ def from_triples(
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
                 if len(row) != 3 or not all(row):
-                    raise ValueError(
+                    raise DataFormatError(
                         f"{path}:{lineno}: expected 3 non-empty columns (head, relation, tail) "
                         f"separated by {sep!r}, got {len(row)}: {sep.join(row)[:120]!r}"
                     )
@@ -190,7 +191,7 @@ def from_triples(
             b.add(str(row[0]), str(row[1]), str(row[2]))
         where = "triples iterable"
     if b.num_triples == 0:
-        raise ValueError(f"{where}: empty input, no triples found")
+        raise DataFormatError(f"{where}: empty input, no triples found")
     if labels:
         for name, ls in labels.items():
             for label in [ls] if isinstance(ls, str) else ls:
