@@ -51,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     from kglm.kg.graph import KnowledgeGraph
     from kglm.linking import LexiconLinker
 
-    ref_file = Path(args.reference) if args.reference else out / f"reference_{args.statement.replace('+', '_')}.jsonl"
+    from kglm.utils.paths import cache_dir
+
+    scratch = cache_dir() / "bench_fidelity"
+    scratch.mkdir(parents=True, exist_ok=True)
+    ref_file = Path(args.reference) if args.reference else scratch / f"reference_{args.statement.replace('+', '_')}.jsonl"
     t = time.perf_counter()
     if not args.reference:
         import reference_qagnn

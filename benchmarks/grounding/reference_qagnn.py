@@ -111,14 +111,18 @@ def main(argv=None):
     matcher = build_matcher(nlp, vocab)
     lemmatize = lru_cache(maxsize=None)(lambda c: "_".join(t.lemma_ for t in nlp(c.replace("_", " "))))
     items = [json.loads(line) for line in open(args.data, encoding="utf-8")][: args.limit]
+    pairs = [(item["question"]["stem"], c["text"]) for item in items for c in item["question"]["choices"]]
+    statements = [stem if args.statement == "stem" else f"{stem} {answer}" for stem, answer in pairs]
+    texts = list(dict.fromkeys([s.lower() for s in statements] + [a.lower() for _, a in pairs] + [a for _, a in pairs]))
+    docs = dict(zip(texts, nlp.pipe(texts, batch_size=256)))  # nlp(text) for each text, batched
     with open(args.out, "w", encoding="utf-8") as out:
         for item in items:
             stem = item["question"]["stem"]
             for choice in item["question"]["choices"]:
                 answer = choice["text"]
                 s = stem if args.statement == "stem" else f"{stem} {answer}"
-                doc, answer_doc = nlp(s.lower()), nlp(answer.lower())
-                all_concepts = mentioned_concepts(nlp, matcher, lemmatize, doc, nlp(answer))
+                doc, answer_doc = docs[s.lower()], docs[answer.lower()]
+                all_concepts = mentioned_concepts(nlp, matcher, lemmatize, doc, docs[answer])
                 answer_concepts = mentioned_concepts(nlp, matcher, lemmatize, answer_doc)
                 qc = (all_concepts - answer_concepts) or hard_ground(doc, vocab_set)
                 ac = answer_concepts or hard_ground(answer_doc, vocab_set)
