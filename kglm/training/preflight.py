@@ -143,6 +143,8 @@ def check_config(config: Any, *, timeout: float = 3.0) -> None:
         MissingResourceError: naming the config field and the missing file or model.
     """
     items: dict[str, str | None] = {"train_file": config.train_file, "dev_file": config.dev_file}
+    for name in ("train_labels_file", "dev_labels_file"):
+        items[name] = getattr(config, name, None)
     needs_kg = bool(getattr(config, "needs_kg", config.model != "lm"))
     if needs_kg or getattr(config, "knowledge_text", "none") not in (None, "none"):
         items["kg"] = config.kg
