@@ -54,3 +54,14 @@ def test_bench_models_refuses_one_round_ratios_for_committed_results(capsys):
     with pytest.raises(SystemExit):
         bench_models.main(["--repeats", "1", "--update-committed"])
     assert "needs --repeats 3" in capsys.readouterr().err
+
+
+def test_other_kg_and_knowledge_text_scripts_read_kglm_data_dir(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KGLM_DATA_DIR", str(tmp_path))
+    wordnet = _load(BENCH / "kg" / "bench_wordnet.py", "bench_wordnet_under_test")
+    assert wordnet.WORDNET == tmp_path / "wordnet"
+    coverage = _load(BENCH / "kg" / "description_coverage.py", "description_coverage_under_test")
+    assert coverage.DEV.is_relative_to(tmp_path)
+    text = _load(BENCH / "knowledge_text" / "coverage.py", "kt_coverage_under_test")
+    assert text.main([]) == 0  # no data there: skipped, says where it looked
+    assert str(tmp_path / "csqa") in capsys.readouterr().out

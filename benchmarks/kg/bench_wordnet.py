@@ -7,10 +7,11 @@ the difference.
 
 Usage::
 
-    .venv/bin/python benchmarks/kg/bench_wordnet.py     # writes benchmarks/kg/wordnet_results.{json,md}
+    .venv/bin/python benchmarks/kg/bench_wordnet.py     # writes runs/benchmarks/wordnet-<time>/wordnet_results.*
+    .venv/bin/python benchmarks/kg/bench_wordnet.py --update-committed   # benchmarks/kg/wordnet_results.*
 
-The WordNet files are looked up in ``../shared/data/wordnet`` (relative to the repository) or
-``--wordnet DIR``; the script exits with a note when they are absent.
+The WordNet files are looked up in ``$KGLM_DATA_DIR/wordnet``, else ``../shared/data/wordnet``
+(relative to the repository), or ``--wordnet DIR``; the script exits with a note when they are absent.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-WORDNET = REPO.parent / "shared" / "data" / "wordnet"
-OUT = Path(__file__).resolve().parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+from _output import add_output_args, data_dir, load_note, output_dir  # noqa: E402
+
+WORDNET = data_dir() / "wordnet"
+HERE = Path(__file__).resolve().parent
 
 
 def _rss_mib() -> float:
@@ -93,6 +97,7 @@ def main() -> int:
     ap.add_argument("--wordnet", type=Path, default=WORDNET, help="WordNet database directory")
     ap.add_argument("--case", help=argparse.SUPPRESS)
     ap.add_argument("--out-dir", help=argparse.SUPPRESS)
+    add_output_args(ap)
     args = ap.parse_args()
     if args.case:
         print(json.dumps(run_case(args.case, str(args.wordnet), args.out_dir)))
@@ -102,6 +107,7 @@ def main() -> int:
         return 0
     from kglm.utils.machine import machine_info
 
+    out_dir = output_dir(args, "wordnet", HERE)
     machine = machine_info()
     load_before = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory() as tmp:
@@ -115,11 +121,11 @@ def main() -> int:
         "machine": machine,
         "load_average_before": load_before,
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "note": "2-core machine shared with other engineers' jobs during the run: timings are noisy upper bounds",
         "build": build,
         "load": load,
     }
-    (OUT / "wordnet_results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    results["note"] = load_note(load_before[0], results["load_average_after"][0], machine.get("cpu_count") or 1)
+    (out_dir / "wordnet_results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     b, lo = build, load
     md = [
         "# WordNet 3.0 builder benchmark",
@@ -127,7 +133,7 @@ def main() -> int:
         f"Command: `{results['command']}` ({results['date_utc']}, commit {machine.get('git_commit')}).",
         f"Machine: {machine.get('cpu')}, {machine.get('cpu_count')} cores, torch {machine.get('torch')}, "
         f"Python {machine.get('python')}; load average before/after {load_before} / {results['load_average_after']} "
-        "(shared machine: timings are upper bounds).",
+        f"({results['note']}).",
         "",
         "| what | value |",
         "|---|---|",
@@ -144,8 +150,9 @@ def main() -> int:
         f"| peak RSS of the load process | {lo['peak_rss_mib']:.0f} MiB |",
         "",
     ]
-    (OUT / "wordnet_results.md").write_text("\n".join(md), encoding="utf-8")
+    (out_dir / "wordnet_results.md").write_text("\n".join(md), encoding="utf-8")
     print("\n".join(md))
+    print(f"written to {out_dir / 'wordnet_results.json'} and .md", file=sys.stderr)
     return 0
 
 

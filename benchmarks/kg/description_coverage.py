@@ -22,8 +22,10 @@ Usage::
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/kg/description_coverage.py --merged-linker
 
-Writes ``benchmarks/kg/description_coverage.{json,md}``. Linker indexes are built once and
-kept in the KG cache directories (``kglm.utils.paths.cache_dir()/kg``).
+Writes ``description_coverage.{json,md}`` into ``runs/benchmarks/description-coverage-<time>/``
+(``--update-committed``: the committed ``benchmarks/kg/description_coverage.*``). Data from
+``$KGLM_DATA_DIR``, else ``../shared/data``. Linker indexes are built once and kept in the KG
+cache directories (``kglm.utils.paths.cache_dir()/kg``).
 """
 
 from __future__ import annotations
@@ -31,16 +33,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = REPO.parent / "shared" / "data"
+sys.path.insert(0, str(REPO / "benchmarks"))
+from _output import add_output_args, data_dir, load_note, output_dir  # noqa: E402
+
+DATA = data_dir()
 CN100K = DATA / "conceptnet" / "cn100k" / "train.txt"
 WORDNET = DATA / "wordnet"
 DEV = DATA / "csqa" / "dev_rand_split.jsonl"
-OUT = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent
 
 
 def _pct(n: int, d: int) -> str:
@@ -51,7 +57,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--merged-linker", action="store_true", help="also link with a linker built on the merged graph")
     ap.add_argument("--senses", choices=["first", "all"], default="first", help="merge senses policy")
+    add_output_args(ap)
     args = ap.parse_args()
+    load_before = os.getloadavg()[0]
     for p in (CN100K, WORDNET / "data.noun.bz2", DEV):
         if not p.exists():
             print(f"skipped: {p} absent")
@@ -151,8 +159,7 @@ def main() -> int:
                    + (" --merged-linker" if args.merged_linker else "")
                    + ("" if args.senses == "first" else f" --senses {args.senses}"),
         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "data": {"conceptnet": "../shared/data/conceptnet/cn100k/train.txt", "wordnet": "../shared/data/wordnet",
-                 "csqa_dev": "../shared/data/csqa/dev_rand_split.jsonl"},
+        "data": {"conceptnet": str(CN100K), "wordnet": str(WORDNET), "csqa_dev": str(DEV)},
         "merge": {"senses": args.senses, "entities": merged.num_entities, "relations": merged.num_relations,
                   "triples": merged.num_triples, "descriptions": merged.num_descriptions,
                   "joined_wordnet_synsets": merged.metadata["merge"]["joined"][1],
@@ -162,7 +169,9 @@ def main() -> int:
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         **results,
     }
-    (OUT / "description_coverage.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    info["load_note"] = load_note(load_before, info["load_average_after"][0], os.cpu_count() or 1)
+    out_dir = output_dir(args, "description-coverage", HERE)
+    (out_dir / "description_coverage.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
 
     ex_q, ex_c = results["exact_match"]["question_concept"], results["exact_match"]["choice"]
     lines = [
@@ -203,11 +212,12 @@ def main() -> int:
         f"question concepts {_pct(ex_q['merged_entity_with_description'], ex_q['items'])}, "
         f"choices {_pct(ex_c['merged_entity_with_description'], ex_c['items'])}.",
         "",
-        f"Timings (s, shared 2-core machine): {timings}; load average after: {info['load_average_after']}.",
+        f"Timings (s): {timings}; {info['load_note']}.",
         "",
     ]
-    (OUT / "description_coverage.md").write_text("\n".join(lines), encoding="utf-8")
+    (out_dir / "description_coverage.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
+    print(f"written to {out_dir / 'description_coverage.json'} and .md", file=sys.stderr)
     return 0
 
 

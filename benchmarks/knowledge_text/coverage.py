@@ -19,9 +19,12 @@ Usage (from the repository root; ~1 min for ConceptNet-100K, a few more the
 first time the merged graph and its linker index are built)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/knowledge_text/coverage.py \\
-        [--data-dir ../shared/data] [--wordnet] [--out benchmarks/knowledge_text]
+        [--data-dir DIR] [--wordnet] [--out DIR | --update-committed]
 
-Writes ``coverage.json`` and ``coverage.md`` into ``--out``.
+Data from ``--data-dir``, else ``$KGLM_DATA_DIR``, else ``../shared/data``. Writes
+``coverage.json`` and ``coverage.md`` into ``--out``, else a new
+``runs/benchmarks/knowledge-text-coverage-<time>/``; ``--update-committed`` writes the
+committed ones in ``benchmarks/knowledge_text/``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _output import add_output_args, data_dir, output_dir  # noqa: E402
 
 
 def _stats(texts: list[list[Any]], only: list[int] | None = None) -> dict[str, float]:
@@ -135,14 +140,14 @@ def _markdown(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
+    parser.add_argument("--data-dir", default=None, help="benchmark data (default: $KGLM_DATA_DIR, else ../shared/data)")
     parser.add_argument("--wordnet", action="store_true", help="also ConceptNet-100K + WordNet (merged by label)")
     parser.add_argument("--max-seq-length", type=int, default=128)
     parser.add_argument("--cache-dir", default=None)
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parent))
+    add_output_args(parser)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    data = Path(args.data_dir)
+    data = Path(args.data_dir) if args.data_dir else data_dir()
     if not (data / "csqa" / "dev_rand_split.jsonl").is_file():
         print(f"skipped: {data}/csqa/dev_rand_split.jsonl not found (the shared benchmark data)")
         return 0
@@ -170,8 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
         "machine": machine_info(),
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(args, "knowledge-text-coverage", Path(__file__).resolve().parent)
     (out / "coverage.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (out / "coverage.md").write_text(_markdown(result), encoding="utf-8")
     print(_markdown(result))
