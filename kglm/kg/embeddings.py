@@ -138,14 +138,24 @@ class EntityEmbeddings:
         """
         from safetensors import safe_open
 
-        with safe_open(os.fspath(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-            if metadata.get("format") != _FORMAT:
-                raise ValueError(f"{os.fspath(path)} is not a kglm entity-embeddings file")
-            weight = handle.get_tensor("weight")
-            relation = handle.get_tensor("relation_weight") if "relation_weight" in handle.keys() else None
-        options = {k.removeprefix("option."): float(v) for k, v in metadata.items() if k.startswith("option.")}
-        embeddings = cls(weight, metadata["kg_fingerprint"], metadata["method"], relation, options)
+        from kglm.errors import IntegrityError
+
+        name = os.fspath(path)
+        if not os.path.isfile(name):
+            raise FileNotFoundError(f"{name}: no such entity-embeddings file")
+        try:
+            with safe_open(name, framework="pt") as handle:
+                metadata = handle.metadata() or {}
+                if metadata.get("format") != _FORMAT:
+                    raise ValueError(f"{name} is not a kglm entity-embeddings file")
+                weight = handle.get_tensor("weight")
+                relation = handle.get_tensor("relation_weight") if "relation_weight" in handle.keys() else None
+            options = {k.removeprefix("option."): float(v) for k, v in metadata.items() if k.startswith("option.")}
+            embeddings = cls(weight, metadata["kg_fingerprint"], metadata["method"], relation, options)
+        except ValueError:
+            raise
+        except Exception as exc:  # safetensors' own errors on a damaged file, a missing tensor or metadata key
+            raise IntegrityError(f"{name}: damaged entity-embeddings file ({type(exc).__name__}: {str(exc)[:200]})") from None
         if kg is not None:
             embeddings.check(kg)
         return embeddings

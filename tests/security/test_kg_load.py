@@ -134,3 +134,18 @@ def test_deep_json_vocabulary(saved: Path) -> None:
     kg = KnowledgeGraph.load(saved)
     with pytest.raises(IntegrityError, match="labels.json"):
         kg.labels_of(0)
+
+
+def test_damaged_entity_embeddings(tmp_path: Path) -> None:
+    import torch
+
+    from kglm.kg.embeddings import EntityEmbeddings
+
+    kg = KnowledgeGraph(NAMES, RELS, TRIPLES)
+    path = tmp_path / "emb.safetensors"
+    EntityEmbeddings(torch.zeros(len(NAMES), 4), kg.fingerprint, "text").save(path)
+    assert EntityEmbeddings.load(path, kg).num_entities == len(NAMES)
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(KGLMError, match="emb.safetensors"):
+        EntityEmbeddings.load(path, kg)
