@@ -1,3 +1,4 @@
 """Small shared helpers, each defined once: atomic writes and compressed input
-(:mod:`kglm.utils.io`), the cache directory (:mod:`kglm.utils.paths`) and the
-machine description recorded in results (:mod:`kglm.utils.machine`)."""
+(:mod:`kglm.utils.io`), the cache directory (:mod:`kglm.utils.paths`), pinned
+file checksums verified once (:mod:`kglm.utils.checksums`) and the machine
+description recorded in results (:mod:`kglm.utils.machine`)."""
