@@ -295,7 +295,9 @@ def plot_results(result: SuiteResult | dict[str, Any], path: str | os.PathLike[s
     data = result.to_dict() if hasattr(result, "to_dict") else result
     rows = data["summary"]
     names = list(dict.fromkeys(r["dataset"] for r in rows)) or list(data.get("datasets") or {}) or ["no jobs yet"]
-    fig = Figure(figsize=(max(6, 1.3 * 6) * len(names) + 2.2, 4.8), layout="constrained")
+    # constrained layout keeps the figure legend outside the panels; an empty chart (no job
+    # finished yet) has nothing to lay out and would only warn
+    fig = Figure(figsize=(max(6, 1.3 * 6) * len(names) + 2.2, 4.8), layout="constrained" if rows else None)
     axes = fig.subplots(1, len(names), squeeze=False)
     handles = [
         Patch(color="#BAB0AC", label="LM baseline (text only)"),
