@@ -407,8 +407,9 @@ def resolve_attn_implementation(config: TrainingConfig, device: str) -> str | No
     ``"auto"`` is ``"eager"`` on a CPU: measured on this project's 2-core AMD
     EPYC, torch's CPU ``scaled_dot_product_attention`` forward+backward under
     bf16 autocast takes ~4x the time of the eager matmul-softmax-matmul for
-    MiniLM-sized heads at 26-128 tokens (about equal in fp32); see
-    ``benchmarks/training``.
+    MiniLM-sized heads at 26-128 tokens (about equal in fp32). Attention is a
+    small part of a MiniLM step at CSQA lengths, so a whole training step gains
+    ~5% (``benchmarks/training/results.md``).
     """
     if config.attn_implementation != "auto":
         return config.attn_implementation
