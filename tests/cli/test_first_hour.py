@@ -39,7 +39,8 @@ def first_hour(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
                      "--choices", "fridge", "zorblax", "--picture", "milk.png"], work, env)
     nothing = _kglm(["predict", "--model", "runs/qagnn-demo", "Zorblax qwv blorp?", "--choices", "qwv", "xyzzy",
                      "--picture", "none.png"], work, env)
-    return {"work": work, "demo": demo, "train": train, "predict": predict, "nothing": nothing}
+    evaluate = _kglm(["evaluate", "--model", "runs/qagnn-demo", "--data", "demo", "--quiet"], work, env)
+    return {"work": work, "demo": demo, "train": train, "predict": predict, "nothing": nothing, "evaluate": evaluate}
 
 
 def test_demo_baseline_learns_and_the_table_explains_itself(first_hour) -> None:
@@ -76,3 +77,13 @@ def test_question_linked_to_nothing_says_so(first_hour) -> None:
     assert "question [nothing linked]" in nothing.stdout
     assert "nothing in this question or its choices links to a KG entity" in nothing.stdout
     assert (work / "runs/qagnn-demo/none.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluate_counts_questions_as_an_integer_and_records_threads(first_hour) -> None:
+    evaluate = first_hour["evaluate"]
+    assert evaluate.returncode == 0, evaluate.stderr[-3000:]
+    metrics = json.loads(evaluate.stdout)
+    assert metrics["num_examples"] == 16 and isinstance(metrics["num_examples"], int)
+    assert '"num_examples": 16,' in evaluate.stdout and metrics["threads"] == 1
+    trained = json.loads(first_hour["train"].stdout[first_hour["train"].stdout.index("{"):])
+    assert trained["threads"] == 1
