@@ -192,17 +192,21 @@ def _stop_at(step: int):
     return Stop()
 
 
-@pytest.mark.parametrize(("save_steps", "stop", "resumed"), [(None, 7, "checkpoint-5"), (3, 8, "checkpoint-6")])
-def test_resume_after_interrupt_gives_the_uninterrupted_run(demo_data, save_steps, stop, resumed):
+@pytest.mark.parametrize(
+    ("model", "save_steps", "stop", "resumed"),
+    [("lm", None, 7, "checkpoint-5"), ("lm", 3, 8, "checkpoint-6"), ("qagnn", None, 7, "checkpoint-5")],
+)
+def test_resume_after_interrupt_gives_the_uninterrupted_run(demo_data, model, save_steps, stop, resumed):
     from kglm.training.trainer import last_complete_checkpoint, train
 
     tmp, data = demo_data
-    name = f"resume-{save_steps}"
-    config = _config(tmp, output_dir=str(tmp / name / "full"), save_steps=save_steps)
+    name = f"resume-{model}-{save_steps}"
+    kg = dict(model=model, kg_control="permute_edges") if model != "lm" else {}
+    config = _config(tmp, output_dir=str(tmp / name / "full"), save_steps=save_steps, **kg)
     full = train(config, data)
     assert full.global_step == 10  # 37 questions, batches of 8, 2 epochs
 
-    config = _config(tmp, output_dir=str(tmp / name / "cut"), save_steps=save_steps)
+    config = _config(tmp, output_dir=str(tmp / name / "cut"), save_steps=save_steps, **kg)
     with pytest.raises(_Interrupt):
         train(config, data, callbacks=[_stop_at(stop)])
     # debris of a save killed half-way is ignored
