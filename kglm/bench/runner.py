@@ -186,8 +186,9 @@ class SuiteResult:
     def summary(self) -> list[dict[str, Any]]:
         """Per (dataset, model): accuracy mean and std over seeds, mean times and throughputs.
 
-        Mean train time leaves out jobs that were resumed or filled a one-off
-        cache, unless every job of the model did.
+        Mean train time leaves out resumed jobs (their time covers only the
+        part after the resume; ``None`` when every job was resumed) and jobs that
+        filled a one-off cache (unless every job of the model did).
         """
         import statistics
 
@@ -201,7 +202,8 @@ class SuiteResult:
             jobs = [j for j in self.jobs if j.dataset == dataset and j.model == model]
             ok = [j for j in jobs if j.accuracy is not None]
             accs = [j.accuracy for j in ok]
-            timed = [j for j in ok if not j.resumed_from and not j.filled_encoder_cache] or ok
+            whole = [j for j in ok if not j.resumed_from]
+            timed = [j for j in whole if not j.filled_encoder_cache] or whole
 
             def mean(values: Sequence[float | None]) -> float | None:
                 vals = [v for v in values if v is not None]
@@ -219,7 +221,7 @@ class SuiteResult:
                     "accuracy_std": statistics.stdev(accs) if len(accs) > 1 else (0.0 if accs else None),
                     "accuracies": accs,
                     "train_time_s": mean([j.train_time_s for j in timed]),
-                    "train_examples_per_s": mean([j.train_examples_per_s for j in timed]),
+                    "train_examples_per_s": mean([j.train_examples_per_s for j in ok]),
                     "eval_examples_per_s": mean([j.eval_examples_per_s for j in ok]),
                     "errors": sorted({j.error for j in jobs if j.error}),
                 }

@@ -187,6 +187,9 @@ def test_report_bookkeeping_anchor_and_learning_rates():
         model_settings={"lm": {}, "qagnn": {"max_nodes": 64}},
     )
     assert result.summary()[0]["train_time_s"] == 2.0
+    result.jobs[0].resumed_from = "checkpoint-500"
+    assert result.summary()[0]["train_time_s"] is None  # every job resumed: no whole-job time to show
+    result.jobs[0].resumed_from = None
     text = results_markdown(result)
     lm_row = text.index("| toy | LM baseline |")
     assert text.index("*reference: plain transformers.Trainer (not run by this suite)* | 44.6 |") > lm_row
