@@ -398,19 +398,13 @@ class Lemmatizer:
                         triggered = True
                         break
                 if not triggered and None in found and plan[2] is not None:
-                    # lemmatize only the tokens not seen before: the components before
-                    # the rule lemmatizer (POS, morph from the tag), then its rule per token
-                    for proc in plan[0][:-1]:
-                        doc = proc(doc)
-                    positions = [i for i, r in enumerate(all_rows) if not r[1]]
-                    rule = plan[2]
-                    for j, lemma in enumerate(found):
-                        if lemma is None:
-                            tok = doc[positions[j]]
-                            lemma = tok.lemma_ if tok.lemma and not rule.overwrite else rule.rule_lemmatize(tok)[0]
-                            found[j] = memo[keys[j]] = lemma
+                    # lemmatize only the (word, tag) pairs not seen before, in a doc of their own
+                    missing = list(dict.fromkeys(k for k, lemma in zip(keys, found) if lemma is None))
+                    fresh = dict(zip(missing, self._lemmatize_pairs(missing)))
+                    found = [lemma if lemma is not None else fresh[k] for k, lemma in zip(keys, found)]
                     if len(memo) > 1_000_000:
                         memo.clear()
+                    memo.update(fresh)
                 elif triggered or None in found:
                     for proc in plan[0]:
                         doc = proc(doc)
@@ -424,6 +418,26 @@ class Lemmatizer:
             if last:
                 yield cur
                 cur = Tokens([], [], [], [])
+
+
+    def _lemmatize_pairs(self, pairs: list[tuple[int, int]]) -> list[str]:
+        """Lemmas of ``(ORTH, TAG)`` pairs from a doc holding just those words, each with its tag.
+
+        Valid where the memo is (:func:`_memo_plan`): the attribute ruler and the rule
+        lemmatizer give a token's lemma from its own text and tag, and none of these
+        words starts a multi-token pattern (texts with such a word never come here).
+        """
+        from spacy.tokens import Doc
+
+        nlp = self.nlp
+        strings = nlp.vocab.strings
+        doc = Doc(nlp.vocab, words=[strings[orth] for orth, _ in pairs])
+        for tok, (_, tag) in zip(doc, pairs):
+            tok.tag = tag
+        procs, _, rule = self._plan  # type: ignore[misc]
+        for proc in procs[:-1]:
+            doc = proc(doc)
+        return [tok.lemma_ if tok.lemma and not rule.overwrite else rule.rule_lemmatize(tok)[0] for tok in doc]
 
 
 def get_lemmatizer(spec: str | Lemmatizer = "auto") -> Lemmatizer:
