@@ -797,8 +797,11 @@ def _run(
                     shutil.rmtree(workdir, ignore_errors=True)
 
                 def progress(step: int, max_steps: int, per_step: float, logs: dict[str, Any],
-                             _label: str = label, _workdir: Path = workdir) -> None:
+                             _label: str = label, _workdir: Path = workdir, _left: int = left) -> None:
                     text = f"{_label}: step {step}/{max_steps}, {per_step:.2f} s/step"
+                    if "ETA" not in _label:  # no whole job timed yet: from this job's pace (without evals)
+                        eta = per_step * (max_steps - step + (_left - 1) * max_steps)
+                        text += f", ETA ~{eta / 3600:.1f} h"
                     if "loss" in logs:
                         text += f", loss {logs['loss']:.3f}"
                     if "eval_accuracy" in logs:
