@@ -3,7 +3,7 @@
 Grounds CommonsenseQA dev against ConceptNet-100K twice: with kglm's
 ``LexiconLinker(mode="qagnn")`` + ``ground_examples``, and with
 ``reference_qagnn.py`` (our independent re-implementation of the reference
-script's rules on spaCy's ``Matcher``; see its docstring for why not the
+script's rules on spaCy's ``PhraseMatcher``; see its docstring for why not the
 original code). Reports the mean Jaccard similarity of the question-concept and
 answer-concept sets per (question, choice) (two empty sets count as 1), the
 coverage (choices with >= 1 question and >= 1 answer concept) of each, and the
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Measured {res['date']}, load average {res['machine'].get('load_average')}. Command: `{res['command']}`",
         "",
         "Compared against **our re-implementation** of the reference rules (`reference_qagnn.py`, spaCy 3 "
-        "`Matcher`, same spaCy model), not the original QA-GNN script (spaCy 2 only).",
+        "`PhraseMatcher` on lemmas, same spaCy model), not the original QA-GNN script (spaCy 2 only).",
         f"Statement grounded on the question side: `{args.statement}`.",
         "",
         "| measure | value | target |",
