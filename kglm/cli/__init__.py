@@ -17,9 +17,13 @@ from collections.abc import Sequence
 _COMMANDS: tuple[str, ...] = (
     "kg",
     "train",
+    "evaluate",
+    "predict",
     "bench",
+    "demo",
     "download",
     "link",
+    "ground",
 )
 
 

@@ -1,13 +1,14 @@
-"""``kglm train``, ``kglm evaluate`` and ``kglm predict``: thin layers over :mod:`kglm.training`."""
+"""``kglm train``: a thin layer over :mod:`kglm.training` (``kglm evaluate`` and ``kglm predict`` are
+:mod:`kglm.cli.evaluate` and :mod:`kglm.cli.predict`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
 from typing import Any
+
+from kglm.cli.predict import picture_path  # re-exported: it lived here before kglm.cli.predict
 
 __all__ = ["register", "parse_overrides", "picture_path"]
 
@@ -77,56 +78,8 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _evaluate(args: argparse.Namespace) -> int:
-    from kglm.cli._common import apply_threads
-    from kglm.training import evaluate
-
-    threads = apply_threads(args.threads)
-    metrics = evaluate(args.model, args.data, data_format=args.format, kg=args.kg, batch_size=args.batch_size,
-                       show_progress=not args.quiet)
-    print(json.dumps({**metrics, "threads": threads}, indent=2))
-    return 0
-
-
-def picture_path(name: str | os.PathLike[str], model_dir: str | os.PathLike[str]) -> Path:
-    """Where ``kglm predict --picture NAME`` writes: a bare file name goes into the model
-    directory (not wherever the command happens to run); a path with a folder
-    (``./x.png``, ``out/x.png``) or an absolute path is used as given."""
-    path = Path(name).expanduser()
-    if not path.is_absolute() and path.parent == Path(".") and not str(name).startswith("."):
-        path = Path(model_dir) / path
-    return path.resolve()
-
-
-def _predict(args: argparse.Namespace) -> int:
-    from kglm.cli._common import apply_threads
-    from kglm.training import Predictor
-
-    apply_threads(args.threads)
-    predictor = Predictor.load(args.model, kg=args.kg)
-    prediction = predictor.predict(args.question, args.choices, top_k=args.top_k)
-    if args.json:
-        data: dict[str, Any] = {
-            "question": prediction.question,
-            "answer": prediction.answer,
-            "ranked": [vars(c) for c in prediction.ranked],
-            "warnings": prediction.warnings,
-        }
-        print(json.dumps(data, indent=2))
-        for warning in prediction.warnings:  # stdout is JSON: say it on stderr too
-            print(f"kglm: warning: {warning}", file=sys.stderr)
-    else:
-        print(prediction.format())  # ends with the warnings
-    if args.picture:
-        path = predictor.draw(prediction, picture_path(args.picture, args.model))
-        print(f"picture of the subgraph of {prediction.answer!r} written to {path}", file=sys.stderr)
-    return 0
-
-
 def register(subparsers: Any) -> None:
-    """Add ``train``, ``evaluate`` and ``predict`` to the ``kglm`` command."""
-    from kglm.cli._common import add_threads_argument
-
+    """Add ``train`` to the ``kglm`` command."""
     p = subparsers.add_parser(
         "train",
         help="train a model from a YAML/JSON config",
@@ -138,38 +91,3 @@ def register(subparsers: Any) -> None:
     p.add_argument("config", help="config file (.yaml, .yml, .json) or 'demo'")
     p.add_argument("overrides", nargs=argparse.REMAINDER, help="KEY=VALUE, --set KEY=VALUE or --key VALUE")
     p.set_defaults(func=_train)
-
-    p = subparsers.add_parser(
-        "evaluate",
-        help="accuracy of a trained model on a data file",
-        description="Score a labelled data file with a model directory written by 'kglm train' and print "
-        "accuracy, number of questions, questions per second and threads as JSON.",
-    )
-    p.add_argument("--model", required=True, help="model directory written by 'kglm train'")
-    p.add_argument("--data", required=True, help="labelled data file (or 'demo')")
-    p.add_argument("--format", default="auto", help="reader format (auto, csqa, obqa, swag, ...)")
-    p.add_argument("--kg", default=None, help="knowledge graph, when not the one used in training")
-    p.add_argument("--batch-size", type=int, default=32, help="questions per batch (default 32)")
-    add_threads_argument(p)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_evaluate)
-
-    p = subparsers.add_parser(
-        "predict",
-        help="answer one question and explain why",
-        description="Rank the choices of one question with a trained model and show the grounded "
-        "concepts and the most attended graph nodes or paths.",
-    )
-    p.add_argument("--model", required=True, help="model directory written by 'kglm train'")
-    p.add_argument("question", help="the question text")
-    p.add_argument("--choices", nargs="+", required=True, help="the candidate answers")
-    p.add_argument("--kg", default=None, help="knowledge graph, when not the one used in training")
-    p.add_argument("--top-k", type=int, default=5, help="nodes or paths to show per choice")
-    p.add_argument(
-        "--picture", default=None, metavar="PNG",
-        help="write a PNG of the best choice's subgraph (a bare file name goes into the model directory; "
-        "the full path is printed)",
-    )
-    p.add_argument("--json", action="store_true", help="print JSON")
-    add_threads_argument(p)
-    p.set_defaults(func=_predict)

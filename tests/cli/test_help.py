@@ -50,3 +50,16 @@ def test_train_records_the_default_threads(tmp_path, monkeypatch) -> None:
     assert main(["train", "demo", "--model", "lm", "--output_dir", str(tmp_path)]) == 130
     assert seen["config"].threads == DEFAULT_THREADS
     assert main(["train", "demo", "--model", "lm", "--threads", "2", "--output_dir", str(tmp_path)]) == 130
+
+
+def test_each_command_is_registered_by_the_module_of_its_name() -> None:
+    import importlib
+
+    from kglm.cli import _COMMANDS
+
+    for name in _COMMANDS:
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        importlib.import_module(f"kglm.cli.{name}").register(sub)
+        assert name in sub.choices, f"kglm.cli.{name} does not register 'kglm {name}'"
+        assert all(command == name or command.startswith(f"{name}-") for command in sub.choices), sorted(sub.choices)

@@ -13,7 +13,7 @@ def _default(function, name):
 
 
 def test_path_search_defaults_agree_everywhere():
-    from kglm.cli import link
+    from kglm.cli import ground
     from kglm.datasets.features import FeatureConfig
     from kglm.grounding.cache import build_grounded_dataset
     from kglm.grounding.paths import find_paths, find_paths_batch
@@ -26,6 +26,6 @@ def test_path_search_defaults_agree_everywhere():
              _default(find_paths_batch, "max_paths_per_pair"), _default(build_grounded_dataset, "max_paths_per_pair")}
     assert hops == {DEFAULT_MAX_HOPS} and paths == {DEFAULT_MAX_PATHS_PER_PAIR}
     parser = argparse.ArgumentParser()
-    link.register(parser.add_subparsers())
+    ground.register(parser.add_subparsers())
     cli = {a.dest: a.default for sub in parser._subparsers._group_actions[0].choices.values() for a in sub._actions}
     assert (cli["max_hops"], cli["max_paths"]) == (DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR)

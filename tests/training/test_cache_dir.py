@@ -35,12 +35,12 @@ def test_kglm_cache_is_the_default_everywhere(tmp_path: Path, monkeypatch: pytes
 def test_cli_defaults_are_the_cache_function() -> None:
     import argparse
 
-    from kglm.cli import bench, link
+    from kglm.cli import bench, demo, ground, link
 
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()
-    bench.register(sub)
-    link.register(sub)
+    for module in (bench, demo, ground, link):
+        module.register(sub)
     for name, command in sub.choices.items():
         for action in command._actions:
             if action.dest == "cache_dir":

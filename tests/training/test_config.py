@@ -62,7 +62,7 @@ def test_kglm_demo_set_goes_through_the_same_parser(monkeypatch: pytest.MonkeyPa
     import argparse
 
     import kglm.bench
-    from kglm.cli import bench
+    from kglm.cli import demo
 
     seen = {}
 
@@ -72,7 +72,7 @@ def test_kglm_demo_set_goes_through_the_same_parser(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(kglm.bench, "run_suite", fake_run_suite)
     parser = argparse.ArgumentParser()
-    bench.register(parser.add_subparsers())
+    demo.register(parser.add_subparsers())
     args = parser.parse_args(["demo", "--set", "encoder_lr=1e-5", "--set", "model_kwargs.gnn_layers=3", "--quiet"])
     with pytest.raises(SystemExit):
         args.func(args)
