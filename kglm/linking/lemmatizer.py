@@ -176,6 +176,18 @@ def _blas_ops_name() -> str:
     return name
 
 
+_MEMO_FORMAT = 1
+_MEMO_LIMIT = 1_000_000  # the in-process memo is cleared past this size
+
+
+def _memo_digest(entries: list[list[str]]) -> str:
+    import hashlib
+    import json
+
+    blob = json.dumps(entries, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
@@ -402,7 +414,7 @@ class Lemmatizer:
                     missing = list(dict.fromkeys(k for k, lemma in zip(keys, found) if lemma is None))
                     fresh = dict(zip(missing, self._lemmatize_pairs(missing)))
                     found = [lemma if lemma is not None else fresh[k] for k, lemma in zip(keys, found)]
-                    if len(memo) > 1_000_000:
+                    if len(memo) > _MEMO_LIMIT:
                         memo.clear()
                     memo.update(fresh)
                 elif triggered or None in found:
@@ -411,7 +423,7 @@ class Lemmatizer:
                     after = [r for r in doc.to_array([IS_SPACE, LEMMA]).tolist() if not r[0]]
                     found = [strings[r[1]] if r[1] else t for r, t in zip(after, texts_)]
                     if not triggered:
-                        if len(memo) > 1_000_000:
+                        if len(memo) > _MEMO_LIMIT:
                             memo.clear()
                         memo.update(zip(keys, found))
                 lemmas.extend(found)  # type: ignore[arg-type]
@@ -419,6 +431,59 @@ class Lemmatizer:
                 yield cur
                 cur = Tokens([], [], [], [])
 
+
+    def memo_state(self) -> dict[str, Any]:
+        """The lemma memo as plain data, for saving with a linker index.
+
+        ``{"format": 1, "settings": <settings>, "sha256": <digest of entries>,
+        "entries": [[word, tag, lemma], ...]}``; ``entries`` is empty outside the
+        ``"spacy"`` mode, when memoizing is off, or before the pipeline is built.
+        """
+        entries: list[list[str]] = []
+        if self._nlp is not None and self._plan is not None:
+            strings = self._nlp.vocab.strings
+            entries = [[strings[o], strings[t], lemma] for (o, t), lemma in self._memo.items()]
+            entries = sorted(entries)[:_MEMO_LIMIT]
+        return {
+            "format": _MEMO_FORMAT,
+            "settings": self.settings,
+            "sha256": _memo_digest(entries),
+            "entries": entries,
+        }
+
+    def load_memo(self, state: Any) -> int:
+        """Seed the lemma memo from :meth:`memo_state` output; return the entries added.
+
+        The lemmas are the ones this pipeline gives: the state is checked (format,
+        :attr:`settings`, digest, shape) and refused with a ``ValueError`` otherwise.
+        A lemmatizer that does not memoize ignores it (returns 0).
+        """
+        if not isinstance(state, dict):
+            raise ValueError("lemma memo is not an object")
+        if state.get("format") != _MEMO_FORMAT:
+            raise ValueError(f"lemma memo format {state.get('format')!r}, expected {_MEMO_FORMAT}")
+        if state.get("settings") != self.settings:
+            raise ValueError("lemma memo was made by another lemmatizer")
+        entries = state.get("entries")
+        if (
+            not isinstance(entries, list)
+            or len(entries) > _MEMO_LIMIT
+            or not all(
+                isinstance(e, list) and len(e) == 3 and all(isinstance(x, str) for x in e) for e in entries
+            )
+        ):
+            raise ValueError("lemma memo entries are not [word, tag, lemma] string triples")
+        if state.get("sha256") != _memo_digest(entries):
+            raise ValueError("lemma memo checksum mismatch")
+        nlp = self.nlp
+        if self._plan is None:
+            return 0
+        add = nlp.vocab.strings.add
+        memo = self._memo
+        before = len(memo)
+        for word, tag, lemma in entries:
+            memo.setdefault((add(word), add(tag)), lemma)
+        return len(memo) - before
 
     def _lemmatize_pairs(self, pairs: list[tuple[int, int]]) -> list[str]:
         """Lemmas of ``(ORTH, TAG)`` pairs from a doc holding just those words, each with its tag.

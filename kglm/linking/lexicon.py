@@ -665,7 +665,10 @@ class LexiconLinker:
 
         Files: ``meta.json`` (format, KG fingerprint, settings), ``keys.json``
         and ``exact.json`` (token keys / normalized labels), ``ptr.npy``,
-        ``ids.npy``, ``exact_ptr.npy``, ``exact_ids.npy`` (int64 CSR of entity ids).
+        ``ids.npy``, ``exact_ptr.npy``, ``exact_ids.npy`` (int64 CSR of entity ids),
+        and ``lemma_memo.json``: the lemmatizer's ``(word, tag) -> lemma`` memo
+        (:meth:`Lemmatizer.memo_state`), so that a process loading the index starts
+        with the label words' lemmas known (written only when the memo is non-empty).
         """
         target = Path(kg_dir) / "extras" / _extra_name(self.mode)
         from kglm.utils.io import atomic_directory
@@ -684,6 +687,10 @@ class LexiconLinker:
                     json.dump(self._concept_lemmas, f)
                 with open(tmp / "concepts.json", "w", encoding="utf-8") as f:
                     json.dump(self._concept_of, f)
+            memo = self.lemmatizer.memo_state()
+            if memo["entries"]:
+                with open(tmp / _MEMO_FILE, "w", encoding="utf-8") as f:
+                    json.dump(memo, f, ensure_ascii=False, separators=(",", ":"))
             meta = {
                 "kg_fingerprint": self.kg_fingerprint,
                 "settings": self.index_settings,
@@ -787,6 +794,7 @@ class LexiconLinker:
                     num = len(kg.entities)
                     if any(i < 0 or i >= num for v in values for i in v[:1] + v[-1:]):
                         raise ValueError("entity id out of range")
+                    _seed_memo(target / _MEMO_FILE, probe.lemmatizer)
                     return cls(
                         index,
                         exact,
@@ -815,6 +823,29 @@ class LexiconLinker:
             except OSError as exc:
                 warnings.warn(f"could not save the linker index to {target}: {exc}", stacklevel=2)
         return linker
+
+
+_MEMO_FILE = "lemma_memo.json"
+_MEMO_BYTES = 256 << 20
+
+
+def _seed_memo(path: Path, lemmatizer: Lemmatizer) -> None:
+    """Seed ``lemmatizer``'s memo from ``path`` if there is one (an index saved
+    without one, or by the ``"rule"``/``"lookup"`` lemmatizers, has none).
+
+    Raises:
+        ValueError: the memo is oversized, not JSON, or fails
+            :meth:`Lemmatizer.load_memo`'s checks (format, settings, checksum,
+            shape); :meth:`LexiconLinker.load` then warns and rebuilds the index,
+            memo included, as for any damaged index file.
+    """
+    if not path.exists():
+        return
+    if path.stat().st_size > _MEMO_BYTES:
+        raise ValueError(f"{path.name} is larger than {_MEMO_BYTES} bytes")
+    with open(path, encoding="utf-8") as f:
+        state = json.load(f)
+    lemmatizer.load_memo(state)
 
 
 def _extra_name(mode: str) -> str:

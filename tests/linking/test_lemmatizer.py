@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 
 import pytest
 import spacy
@@ -86,6 +87,37 @@ def test_memoized_lemmas_equal_full_pipeline() -> None:
     assert list(fast.pipe(texts)) == expected
     assert list(fast.pipe(texts, batch_size=3)) == expected  # now from the memo
     assert [fast(t) for t in texts] == expected
+
+
+@pytest.mark.skipif(not HAS_MODEL, reason="no spaCy English model installed")
+def test_saved_memo_gives_the_same_lemmas_and_is_validated() -> None:
+    texts = ["The mice went running to the stores.", "They saw a saw", "I ain't gonna go", "best"]
+    full = Lemmatizer("spacy", memoize=False)
+    expected = list(full.pipe(texts))
+    first = Lemmatizer("spacy")
+    list(first.pipe(texts[:2]))
+    state = json.loads(json.dumps(first.memo_state()))  # as saved to disk and read back
+    assert ["mice", "NNS", "mouse"] in state["entries"]
+    fresh = Lemmatizer("spacy")
+    assert fresh.load_memo(state) == len(state["entries"]) > 0
+    assert list(fresh.pipe(texts)) == expected
+    # the memo is refused whole (nothing seeded) unless it is exactly what this pipeline made
+    bad_lemma = json.loads(json.dumps(state))
+    bad_lemma["entries"][0][2] = "tampered"
+    foreign = {**state, "settings": {**state["settings"], "model_version": "0.0"}}
+    for bad, match in [
+        (bad_lemma, "checksum"),
+        (foreign, "another lemmatizer"),
+        ({**state, "format": 99}, "format"),
+        ({**state, "entries": [["a", "NN"]]}, "triples"),
+        ([], "not an object"),
+    ]:
+        other = Lemmatizer("spacy")
+        with pytest.raises(ValueError, match=match):
+            other.load_memo(bad)
+        assert other.memo_state()["entries"] == []
+    assert Lemmatizer("spacy", memoize=False).load_memo(state) == 0  # no memo to seed
+    assert Lemmatizer("rule").memo_state()["entries"] == []
 
 
 @pytest.mark.skipif(

@@ -287,6 +287,46 @@ def test_load_rebuilds_when_corrupt(tmp_path, name: str, content: bytes) -> None
         LexiconLinker.load(tmp_path / "kg", lemmatizer="rule")  # repaired on disk
 
 
+@needs_model
+def test_saved_index_carries_the_lemma_memo(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    kg = make_kg()
+    kg.save(tmp_path / "kg")
+    built = LexiconLinker.load(tmp_path / "kg", lemmatizer="spacy")
+    memo_file = tmp_path / "kg" / "extras" / "linker" / "lemma_memo.json"
+    saved = json.loads(memo_file.read_text(encoding="utf-8"))
+    assert ["fridge", "NN", "fridge"] in saved["entries"]  # the label words' lemmas
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = LexiconLinker.load(tmp_path / "kg", lemmatizer=Lemmatizer("spacy"))
+    assert loaded.lemmatizer.memo_state()["entries"] == saved["entries"]  # warm before any text
+    text = "Fridges and refrigerators near the ice hockey rink; running shoes in the living room"
+    assert loaded(text) == built(text)
+
+
+@needs_model
+@pytest.mark.parametrize(
+    ("damage", "match"),
+    [
+        (lambda s: s[: len(s) // 2], "JSONDecodeError"),
+        (lambda s: s.replace('"fridge"]', '"fridges"]', 1), "checksum"),
+        (lambda s: s.replace('"format":1', '"format":7', 1), "format"),
+    ],
+)
+def test_damaged_lemma_memo_warns_and_rebuilds(tmp_path, damage, match: str) -> None:  # type: ignore[no-untyped-def]
+    make_kg().save(tmp_path / "kg")
+    built = LexiconLinker.load(tmp_path / "kg", lemmatizer="spacy")
+    memo_file = tmp_path / "kg" / "extras" / "linker" / "lemma_memo.json"
+    good = memo_file.read_text(encoding="utf-8")
+    memo_file.write_text(damage(good), encoding="utf-8")
+    with pytest.warns(UserWarning, match=f"damaged.*{match}"):
+        linker = LexiconLinker.load(tmp_path / "kg", lemmatizer=Lemmatizer("spacy"))
+    assert linker("fridges near the ice") == built("fridges near the ice")
+    assert json.loads(memo_file.read_text(encoding="utf-8"))["entries"]  # rewritten
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LexiconLinker.load(tmp_path / "kg", lemmatizer=Lemmatizer("spacy"))  # repaired on disk
+
+
 def test_from_labels_doc_example() -> None:
     linker = LexiconLinker.from_labels(["fridge", "ice hockey", "ice", "go"], lemmatizer="rule")
     assert spans(linker("Fridges near the ice hockey rink")) == [
