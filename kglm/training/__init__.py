@@ -33,7 +33,7 @@ _NAMES: dict[str, str] = {
     "install_encoder_cache": "kglm.training.encoder_cache",
     "Predictor": "kglm.training.predict",
     "Prediction": "kglm.training.predict",
-    "draw_choice_graph": "kglm.training.predict",
+    "draw_choice_graph": "kglm.training.drawing",
 }
 
 __all__ = list(_NAMES)

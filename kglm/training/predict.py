@@ -5,7 +5,7 @@
 against the same knowledge graph and returns a :class:`Prediction`: choices
 ranked by score, the concepts grounded in the question and each choice, the
 graph nodes or KagNet paths the model attended to most, and on request a PNG
-picture of the question's subgraph (:func:`draw_choice_graph`).
+picture of the question's subgraph (:func:`kglm.training.drawing.draw_choice_graph`).
 
 Example::
 
@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR
+from kglm.training.drawing import NODE_TYPE_NAMES, draw_choice_graph  # draw_choice_graph: re-exported
 
 if TYPE_CHECKING:  # pragma: no cover
     from kglm.kg.graph import KnowledgeGraph
@@ -35,8 +36,6 @@ __all__ = ["Predictor", "Prediction", "ChoiceExplanation", "draw_choice_graph", 
 
 logger = logging.getLogger(__name__)
 
-_TYPE_NAMES = {0: "question", 1: "answer", 2: "other", 3: "context"}
-_TYPE_COLOURS = {0: "#4C78A8", 1: "#F58518", 2: "#BAB0AC", 3: "#54A24B"}
 
 
 def entity_display_name(kg: KnowledgeGraph, entity_id: int) -> str:
@@ -327,7 +326,7 @@ class Predictor:
                     ex.top_nodes = [
                         (
                             entity_display_name(self.kg, int(graph.node_ids[j])),
-                            _TYPE_NAMES.get(int(graph.node_type[j]), "?"),
+                            NODE_TYPE_NAMES.get(int(graph.node_type[j]), "?"),
                             float(att[j]),
                         )
                         for j in order
@@ -379,78 +378,3 @@ class Predictor:
             raise ValueError("this prediction has no graph")
         title = f"{prediction.question}\n-> {prediction.ranked[choice].choice}"
         return draw_choice_graph(self.kg, graph, path, prediction.node_attention[choice], title=title)
-
-
-def draw_choice_graph(
-    kg: KnowledgeGraph,
-    graph: Any,
-    path: str | os.PathLike[str],
-    node_attention: torch.Tensor | None = None,
-    title: str | None = None,
-    max_nodes: int = 40,
-) -> Path:
-    """Draw a :class:`~kglm.grounding.ChoiceGraph` to a PNG with networkx and matplotlib.
-
-    Node colours show the node type (question blue, answer orange, other grey),
-    node sizes the model's attention when given; edges are labelled with their
-    relation. Graphs larger than ``max_nodes`` keep the question and answer
-    nodes and the most attended (else first) others.
-    """
-    import networkx as nx
-    from matplotlib.figure import Figure
-
-    n = graph.num_nodes
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not any(int(t) in (0, 1) for t in graph.node_type.tolist()):
-        fig = Figure(figsize=(6, 2.5))
-        ax = fig.subplots()
-        ax.text(0.5, 0.5, "no concepts linked:\nneither the question nor this choice links to a KG entity",
-                ha="center", va="center", fontsize=11, wrap=True)
-        if title:
-            ax.set_title(title, fontsize=9)
-        ax.axis("off")
-        fig.savefig(out, dpi=110, bbox_inches="tight")
-        return out
-    keep = list(range(n))
-    if n > max_nodes:
-        fixed = [j for j in range(n) if int(graph.node_type[j]) in (0, 1)]
-        rest = [j for j in range(n) if int(graph.node_type[j]) not in (0, 1)]
-        if node_attention is not None:
-            rest.sort(key=lambda j: -float(node_attention[j]))
-        keep = sorted(fixed + rest[: max(0, max_nodes - len(fixed))])
-    kept = set(keep)
-    g = nx.DiGraph()
-    for j in keep:
-        g.add_node(j, label=entity_display_name(kg, int(graph.node_ids[j])), kind=int(graph.node_type[j]))
-    num_rel = kg.num_relations
-    for (s, t), r in zip(graph.edge_index.t().tolist(), graph.edge_type.tolist()):
-        if r >= num_rel or s not in kept or t not in kept:  # draw each KG edge once, forward
-            continue
-        g.add_edge(s, t, label=kg.relations[r].rsplit("/", 1)[-1])
-    fig = Figure(figsize=(9, 7))
-    ax = fig.subplots()
-    pos = nx.spring_layout(g, seed=0) if g.number_of_nodes() else {}
-    colours = [_TYPE_COLOURS.get(g.nodes[j]["kind"], "#999999") for j in g.nodes]
-    if node_attention is not None and g.number_of_nodes():
-        att = torch.as_tensor([float(node_attention[j]) for j in g.nodes])
-        sizes = (300 + 2500 * att / max(float(att.max()), 1e-9)).tolist()
-    else:
-        sizes = [900] * g.number_of_nodes()
-    nx.draw_networkx_nodes(g, pos, node_color=colours, node_size=sizes, ax=ax)
-    nx.draw_networkx_labels(g, pos, labels={j: g.nodes[j]["label"] for j in g.nodes}, font_size=8, ax=ax)
-    nx.draw_networkx_edges(g, pos, ax=ax, arrows=True, alpha=0.5, node_size=sizes, arrowsize=14)
-    nx.draw_networkx_edge_labels(g, pos, edge_labels=nx.get_edge_attributes(g, "label"), font_size=6, ax=ax)
-    from matplotlib.patches import Patch
-
-    ax.legend(
-        handles=[Patch(color=_TYPE_COLOURS[k], label=_TYPE_NAMES[k]) for k in (0, 1, 2)],
-        loc="upper left",
-        bbox_to_anchor=(1.0, 1.0),
-        fontsize=8,
-    )
-    if title:
-        ax.set_title(title, fontsize=9)
-    ax.axis("off")
-    fig.savefig(out, dpi=110, bbox_inches="tight")
-    return out
