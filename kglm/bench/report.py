@@ -79,13 +79,19 @@ def _paired(data: dict[str, Any], dataset: str, a: str, b: str) -> list[float]:
     return [100.0 * (ja[s]["accuracy"] - jb[s]["accuracy"]) for s in sorted(set(ja) & set(jb))]
 
 
+_ONE_SEED = "no verdict yet, seed-to-seed noise is unknown with one seed"
+
+
 def _clear(diffs: list[float], point: float | None) -> tuple[float, float, bool]:
-    """Mean and std of ``diffs`` and whether the mean is beyond noise: more than one
-    dev question and more than two standard errors of the per-seed differences."""
+    """Mean and std of ``diffs`` and whether the mean is beyond noise: at least two
+    seeds, more than one dev question and more than two standard errors of the
+    per-seed differences. One seed never counts: its noise is unknown."""
     import statistics
 
     mean = sum(diffs) / len(diffs)
-    std = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+    if len(diffs) < 2:
+        return mean, 0.0, False
+    std = statistics.stdev(diffs)
     noise = max(point or 0.0, 2 * std / len(diffs) ** 0.5)
     return mean, std, abs(mean) > noise
 
@@ -131,7 +137,7 @@ def controls_reading(result: SuiteResult | dict[str, Any]) -> str:
             if not diffs:
                 continue
             mean, std, clear = _clear(diffs, point)
-            tail = "" if clear else " (within noise)"
+            tail = "" if clear else (f" ({_ONE_SEED})" if len(diffs) < 2 else " (within noise)")
             if abs(mean) < 0.05:
                 sentences.append(f"{row['model']} matches the LM baseline (0.0 ± {std:.1f} points).")
             else:
@@ -151,7 +157,7 @@ def controls_reading(result: SuiteResult | dict[str, Any]) -> str:
             label, yes, no = _CONTROL_READING[control]
             mean, std, clear = _clear(diffs, point)
             how = "beats" if mean >= 0 else "trails"
-            verdict = yes if clear and mean > 0 else no
+            verdict = _ONE_SEED if len(diffs) < 2 else (yes if clear and mean > 0 else no)
             sentences.append(
                 f"{names[base]} {how} its {label} by {abs(mean):.1f} ± {std:.1f} points over "
                 f"{_count(len(diffs), 'seed')}: {verdict}."
@@ -161,7 +167,7 @@ def controls_reading(result: SuiteResult | dict[str, Any]) -> str:
         if point is not None:
             sentences.append(
                 f"With {facts['dev']} dev questions one question is {point:.1f} points; a difference counts "
-                "only beyond one question and two standard errors of the per-seed differences."
+                "only over two or more seeds, beyond one question and two standard errors of the per-seed differences."
             )
         prefix = f"{dataset}: " if len(data.get("datasets") or {}) > 1 else ""
         paragraphs.append(prefix + " ".join(sentences))

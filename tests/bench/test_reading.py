@@ -22,7 +22,7 @@ def _result(accs: dict[str, list[float]], dev: int = 16, loss: tuple[float, floa
     summary = []
     for key, values in accs.items():
         mean = sum(values) / len(values)
-        std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+        std = (sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1)) ** 0.5
         summary.append({"dataset": "demo", "model": names[key], "model_key": key, "runs": len(values), "failed": 0,
                         "accuracy_mean": mean, "accuracy_std": std, "accuracies": values, "train_time_s": 1.0,
                         "train_examples_per_s": 10.0, "eval_examples_per_s": 50.0, "errors": []})
@@ -69,3 +69,18 @@ def test_table_and_markdown_show_chance_counts_and_seeds(tmp_path) -> None:
     assert "16 dev questions" in md and "## Reading" in md
     out = plot_results(data, tmp_path / "chart.png")
     assert out.stat().st_size > 1000
+
+
+def test_one_seed_gives_no_verdict() -> None:
+    # two questions apart on one seed: no claim either way, whatever the sign
+    data = _result({
+        "lm": [0.75],
+        "qagnn": [0.5625],
+        "qagnn+no_graph": [0.625],
+        "qagnn+permute_edges": [0.5],
+    })
+    text = controls_reading(data)
+    assert "trails the LM baseline by 18.8 ± 0.0 points (no verdict yet, seed-to-seed noise is unknown with one seed)" in text
+    assert "beats its permuted-edges control by 6.2 ± 0.0 points over 1 seed: no verdict yet" in text
+    assert "trails its no-KG control by 6.2 ± 0.0 points over 1 seed: no verdict yet" in text
+    assert "matters" not in text and "adds nothing" not in text
