@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Union
 import torch
 
 from kglm.utils.indexing import csr_segments as _segments
-from kglm.utils.indexing import key_space_fits, pack_keys
+from kglm.utils.indexing import key_space_fits, pack_keys, unpack_keys
 from kglm.utils.indexing import segment_ranges as _ranges
 
 if TYPE_CHECKING:
@@ -206,9 +206,8 @@ class _Adjacency:
         und_key, inverse = torch.unique(keys, sorted=True, return_inverse=True)
         und_type = torch.full((und_key.numel(),), 2 * R, dtype=_LONG)
         und_type.scatter_reduce_(0, inverse, types, reduce="amin")
-        src = torch.div(und_key, E, rounding_mode="floor") if E else und_key
+        src, self.und_nbr = unpack_keys(und_key, (E, E))
         self.und_key = und_key
-        self.und_nbr = und_key - src * E
         self.und_type = und_type
         self.und_ptr = torch.zeros(E + 1, dtype=_LONG)
         if E:
@@ -252,6 +251,13 @@ def _group_rank(group: torch.Tensor, num_groups: int) -> tuple[torch.Tensor, tor
     counts = torch.bincount(group, minlength=num_groups)
     start = torch.cumsum(counts, 0) - counts
     return torch.arange(group.numel()) - start[group], counts
+
+
+def _owner_keys(ids: torch.Tensor, sizes: torch.Tensor, num_owners: int, num_entities: int) -> torch.Tensor:
+    """Sorted distinct ``(owner, entity)`` keys of concatenated id lists: the first
+    ``sizes[0]`` ids belong to owner 0, the next ``sizes[1]`` to owner 1, ..."""
+    owner = torch.repeat_interleave(torch.arange(num_owners), sizes, output_size=ids.numel())
+    return torch.unique(pack_keys((owner, ids), (num_owners, num_entities)))
 
 
 def _as_ids(ids: EntityIds, num_entities: int, what: str) -> torch.Tensor:
@@ -311,21 +317,16 @@ def _extract_batch(
         raise OverflowError(f"{max(G, K)} pairs over a KG of {E} entities do not fit int64 keys; use smaller batches")
     cap = max_nodes if max_nodes is not None else torch.iinfo(torch.int64).max // 4
 
-    def keyed(ids: torch.Tensor, sizes: torch.Tensor, n: int) -> torch.Tensor:
-        owner = torch.repeat_interleave(torch.arange(n), sizes, output_size=ids.numel())
-        return torch.unique(owner * E + ids)  # sorted by (owner, entity), no duplicates
-
     def split_key(key: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        hi = torch.div(key, E, rounding_mode="floor")
-        return hi, key - hi * E
+        return unpack_keys(key, (max(G, K), E))
 
-    gq_key = keyed(gq_ids, gq_sizes, K)
-    a_key = keyed(a_ids, a_sizes, G)
+    gq_key = _owner_keys(gq_ids, gq_sizes, K, E)
+    a_key = _owner_keys(a_ids, a_sizes, G, E)
     gq_grp, gq_ent = split_key(gq_key)
     gq_ptr = torch.zeros(K + 1, dtype=_LONG)
     torch.cumsum(torch.bincount(gq_grp, minlength=K), 0, out=gq_ptr[1:])
     owner, pos = _segments(gq_ptr, q_group)
-    q_raw = owner * E + gq_ent[pos]  # each pair's question keys, sorted by (pair, entity)
+    q_raw = pack_keys((owner, gq_ent[pos]), (G, E))  # each pair's question keys, sorted by (pair, entity)
     q_key = q_raw[~torch.isin(q_raw, a_key)]  # in both: an answer entity
     seed_key = torch.cat([q_key, a_key])
 
@@ -335,17 +336,17 @@ def _extract_batch(
     if hops >= 2 and q_key.numel() and a_key.numel():
         # question side once per group: (group, v) -> number of the group's entities next to v
         own, pos = _segments(adj.und_ptr, gq_ent)
-        qk, qc = torch.unique(gq_grp[own] * E + adj.und_nbr[pos], return_counts=True)
+        qk, qc = torch.unique(pack_keys((gq_grp[own], adj.und_nbr[pos]), (K, E)), return_counts=True)
         # answer side per pair: (pair, v) -> number of answer entities next to v, and how
         # many of those are also in the group's question list (not question entities here)
         a_g, a_e = split_key(a_key)
         a_in_q = torch.isin(a_key, q_raw).to(_LONG)
         own, pos = _segments(adj.und_ptr, a_e)
-        ak, inverse = torch.unique(a_g[own] * E + adj.und_nbr[pos], return_inverse=True)
+        ak, inverse = torch.unique(pack_keys((a_g[own], adj.und_nbr[pos]), (G, E)), return_inverse=True)
         ac = torch.bincount(inverse, minlength=ak.numel())
         overlap = torch.zeros(ak.numel(), dtype=_LONG).index_add_(0, inverse, a_in_q[own])
         ak_g, ak_e = split_key(ak)
-        hit, at = _find(qk, q_group[ak_g] * E + ak_e)
+        hit, at = _find(qk, pack_keys((q_group[ak_g], ak_e), (K, E)))
         cq = (torch.where(hit, qc[at], 0) if qk.numel() else torch.zeros_like(ak)) - overlap
         ok = (cq > 0) & ~torch.isin(ak, seed_key)
         cand, score = ak[ok], (cq[ok] + ac[ok]).to(torch.float64)
@@ -382,13 +383,13 @@ def _extract_batch(
     node_r = torch.cat([q_rank[kq], a_rank[ka], o_rank[ko]])
     # final order: pair, type, rank (question / answer entities by id, others by priority)
     width = int(node_r.max()) + 1 if node_r.numel() else 1
-    order = torch.argsort((node_g * 3 + node_t) * width + node_r)
+    order = torch.argsort(pack_keys((node_g, node_t, node_r), (G, 3, width)))
     node_g, node_e, node_t = node_g[order], node_e[order], node_t[order]
     local, n_cnt = _group_rank(node_g, G)
 
     # ---- edges among the selected nodes: every triple (head, r, tail) with both selected.
     # A node with few outgoing triples scans them; a hub tests its graph's nodes instead.
-    node_key = node_g * E + node_e
+    node_key = pack_keys((node_g, node_e), (G, E))
     sorted_key, perm = torch.sort(node_key)
     heavy = adj.out_deg[node_e] > 4 * n_cnt[node_g]
     light = torch.nonzero(~heavy).squeeze(1)
@@ -397,14 +398,14 @@ def _extract_batch(
     selected[node_e] = True
     maybe = selected[adj.ht_tail[pos]]  # cheap pre-filter: the tail is selected in some graph
     own, pos = light[own[maybe]], pos[maybe]
-    hit, at = _find(sorted_key, node_g[own] * E + adj.ht_tail[pos])
+    hit, at = _find(sorted_key, pack_keys((node_g[own], adj.ht_tail[pos]), (G, E)))
     src_i, dst_i, epos = own[hit], perm[at[hit]], pos[hit]
     hub = torch.nonzero(heavy).squeeze(1)
     if hub.numel():
         n_ptr = torch.zeros(G + 1, dtype=_LONG)
         torch.cumsum(n_cnt, 0, out=n_ptr[1:])
         own, other = _segments(n_ptr, node_g[hub])
-        key = node_e[hub[own]] * E + node_e[other]
+        key = pack_keys((node_e[hub[own]], node_e[other]), (E, E))
         lo = torch.searchsorted(adj.ht_key, key)
         row, hpos = _ranges(lo, torch.searchsorted(adj.ht_key, key, right=True) - lo)
         src_i = torch.cat([src_i, hub[own[row]]])
@@ -413,7 +414,7 @@ def _extract_batch(
     # forward edges by (source, target) local index; parallel edges in triple order
     o = torch.argsort(epos)
     span = int(n_cnt.max()) if n_cnt.numel() else 1
-    o = o[torch.argsort((src_i * span + local[dst_i])[o], stable=True)]
+    o = o[torch.argsort(pack_keys((src_i, local[dst_i]), (node_g.numel(), span))[o], stable=True)]
     src_i, dst_i, epos = src_i[o], dst_i[o], epos[o]
     src, dst, rel = local[src_i], local[dst_i], adj.ht_rel[epos]
     edge_g = node_g[src_i]

@@ -42,9 +42,10 @@ from kglm.grounding.graphs import (
     _find,
     _flatten_ids,
     _group_rank,
+    _owner_keys,
     _segments,
 )
-from kglm.utils.indexing import key_space_fits
+from kglm.utils.indexing import key_space_fits, pack_keys, unpack_keys
 
 if TYPE_CHECKING:
     from kglm.kg.graph import KnowledgeGraph
@@ -121,13 +122,14 @@ class ChoicePaths:
 
 def _lookup(adj: _Adjacency, u: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Whether ``u - v`` are adjacent (either direction) and the position of the pair in ``und_key``."""
-    return _find(adj.und_key, u * adj.num_entities + v)
+    return _find(adj.und_key, pack_keys((u, v), (adj.num_entities, adj.num_entities)))
 
 
 def _key_ptr(keys: torch.Tensor, num_entities: int, num_graphs: int) -> torch.Tensor:
     """CSR pointer over graphs of sorted ``graph * E + entity`` keys."""
     ptr = torch.zeros(num_graphs + 1, dtype=_LONG)
-    torch.cumsum(torch.bincount(torch.div(keys, num_entities, rounding_mode="floor"), minlength=num_graphs), 0, out=ptr[1:])
+    graph, _ = unpack_keys(keys, (num_graphs, num_entities))
+    torch.cumsum(torch.bincount(graph, minlength=num_graphs), 0, out=ptr[1:])
     return ptr
 
 
@@ -150,14 +152,14 @@ def _extend(
         pair_cost = int((t_ptr[g + 1] - t_ptr[g]).sum())
     if targets is not None and pair_cost < int(adj.und_deg[last].sum()):
         owner, pos = _segments(t_ptr, g)
-        new = targets[pos] - g[owner] * E
+        _, new = unpack_keys(targets[pos], (num_graphs, E))  # the target's graph is g[owner]
         hit, _ = _lookup(adj, last[owner], new)
         owner, new = owner[hit], new[hit]
     else:
         owner, pos = _segments(adj.und_ptr, last)
         new = adj.und_nbr[pos]
         if targets is not None:
-            keep = torch.isin(g[owner] * E + new, targets)
+            keep = torch.isin(pack_keys((g[owner], new), (num_graphs, E)), targets)
             owner, new = owner[keep], new[keep]
     rows = paths[owner]
     simple = ~(rows == new[:, None]).any(1)
@@ -188,15 +190,16 @@ def _within_budget(
 
 def _join(
     num_entities: int, lg: torch.Tensor, left: torch.Tensor, rg: torch.Tensor, right: torch.Tensor,
-    num_graphs: int = 0, budget: int | None = None, truncated: torch.Tensor | None = None,
+    num_graphs: int, budget: int | None = None, truncated: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Simple paths ``left ++ reversed(right)[1:]`` for each left and right path of the
     same graph with the same last entity. Returns ``(graph, paths)``."""
     width = left.shape[1] + right.shape[1] - 1
     if not left.shape[0] or not right.shape[0]:
         return torch.empty(0, dtype=_LONG), torch.empty(0, width, dtype=_LONG)
-    r_end, order = torch.sort(rg * num_entities + right[:, -1])
-    l_end = lg * num_entities + left[:, -1]
+    sizes = (num_graphs, num_entities)
+    r_end, order = torch.sort(pack_keys((rg, right[:, -1]), sizes))
+    l_end = pack_keys((lg, left[:, -1]), sizes)
     lo = torch.searchsorted(r_end, l_end)
     count = torch.searchsorted(r_end, l_end, right=True) - lo
     if truncated is not None:  # bound the joined rows per pair before making them
@@ -230,16 +233,11 @@ def _find_paths_batch(
         raise OverflowError(f"{G} pairs over a KG of {E} entities do not fit int64 keys; use smaller batches")
     K = max_hops
 
-    def keyed(ids: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
-        owner = torch.repeat_interleave(torch.arange(G), sizes, output_size=ids.numel())
-        return torch.unique(owner * E + ids)
-
     def split_key(key: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        hi = torch.div(key, E, rounding_mode="floor")
-        return hi, key - hi * E
+        return unpack_keys(key, (G, E))
 
-    a_key = keyed(a_ids, a_sizes)
-    q_key = keyed(q_ids, q_sizes)
+    a_key = _owner_keys(a_ids, a_sizes, G, E)
+    q_key = _owner_keys(q_ids, q_sizes, G, E)
     q_key = q_key[~torch.isin(q_key, a_key)]  # in both: an answer entity
     a_g, a_e = split_key(a_key)
     q_g, q_e = split_key(q_key)
@@ -261,7 +259,7 @@ def _find_paths_batch(
         targets = None
         if d == depth_l:  # the last level only matters where it meets a right end
             ends = [right[d - 1]] + ([right[d]] if d <= depth_r else [])
-            targets = torch.unique(torch.cat([rg * E + rp[:, -1] for rg, rp in ends]))
+            targets = torch.unique(torch.cat([pack_keys((rg, rp[:, -1]), (G, E)) for rg, rp in ends]))
         left.append(_extend(adj, G, *capped(*left[-1]), targets))
 
     found_g, found = [], []
@@ -299,7 +297,7 @@ def _find_paths_batch(
     # schema graph nodes: question entities, answer entities, then the others, each by id
     valid = paths >= 0
     row_g = pg[:, None].expand_as(paths)
-    entry_key = row_g[valid] * E + paths[valid]
+    entry_key = pack_keys((row_g[valid], paths[valid]), (G, E))
     on_path = torch.unique(entry_key)
     other = on_path[~torch.isin(on_path, torch.cat([q_key, a_key]))]
     node_key = torch.cat([q_key, a_key, other])
@@ -309,7 +307,7 @@ def _find_paths_batch(
         torch.full((other.numel(),), NODE_OTHER, dtype=_LONG),
     ])
     node_g, node_e = split_key(node_key)
-    order = torch.argsort((node_g * 3 + node_t) * E + node_e)
+    order = torch.argsort(pack_keys((node_g, node_t, node_e), (G, 3, E)))
     node_key, node_g, node_e, node_t = node_key[order], node_g[order], node_e[order], node_t[order]
     local, n_cnt = _group_rank(node_g, G)
     sorted_key, perm = torch.sort(node_key)
@@ -326,16 +324,14 @@ def _find_paths_batch(
     lu, lv = path_nodes[:, :-1][hop], path_nodes[:, 1:][hop]
     span = max(int(n_cnt.max()) if n_cnt.numel() else 1, 1)
     types = max(2 * R, 1)
+    sizes = (G, span, span, types)
     code = torch.unique(
-        ((torch.cat([hop_g, hop_g]) * span + torch.cat([lu, lv])) * span + torch.cat([lv, lu])) * types
-        + torch.cat([hop_type, (hop_type + R) % types])
+        pack_keys(
+            (torch.cat([hop_g, hop_g]), torch.cat([lu, lv]), torch.cat([lv, lu]), torch.cat([hop_type, (hop_type + R) % types])),
+            sizes,
+        )
     )
-    e_type = code % types
-    code = torch.div(code, types, rounding_mode="floor")
-    e_dst = code % span
-    code = torch.div(code, span, rounding_mode="floor")
-    e_src = code % span
-    e_g = torch.div(code, span, rounding_mode="floor")
+    e_g, e_src, e_dst, e_type = unpack_keys(code, sizes)
     edge_index = torch.stack([e_src, e_dst])
 
     n_split = n_cnt.tolist()

@@ -4,7 +4,8 @@
   segments (CSR rows) in one shot, with the owner of each gathered entry;
 * :func:`pack_keys`: several small non-negative integer columns as one int64
   key (``(a * size_b + b) * size_c + c``), so rows can be sorted, searched and
-  deduplicated with 1-D ops; it refuses key spaces that do not fit in int64.
+  deduplicated with 1-D ops; it refuses key spaces that do not fit in int64;
+  :func:`unpack_keys` splits such keys back into their columns.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["segment_ranges", "csr_segments", "pack_keys", "key_space_fits"]
+__all__ = ["segment_ranges", "csr_segments", "pack_keys", "unpack_keys", "key_space_fits"]
 
 _INT64_LIMIT = 2**63
 
@@ -67,3 +68,23 @@ def pack_keys(columns: Sequence[torch.Tensor], sizes: Sequence[int]) -> torch.Te
     for column, size in zip(columns[1:], sizes[1:]):
         key = key * max(int(size), 1) + column
     return key
+
+
+def unpack_keys(keys: torch.Tensor, sizes: Sequence[int]) -> tuple[torch.Tensor, ...]:
+    """The columns of keys made by :func:`pack_keys` with the same ``sizes``.
+
+    Example:
+        >>> keys = pack_keys((torch.tensor([1, 0]), torch.tensor([2, 4])), (2, 5))
+        >>> keys.tolist(), [c.tolist() for c in unpack_keys(keys, (2, 5))]
+        ([7, 4], [[1, 0], [2, 4]])
+    """
+    if not sizes:
+        raise ValueError("unpack_keys needs at least one size")
+    columns = []
+    for size in reversed(sizes[1:]):
+        size = max(int(size), 1)
+        high = torch.div(keys, size, rounding_mode="floor")
+        columns.append(keys - high * size)
+        keys = high
+    columns.append(keys)
+    return tuple(reversed(columns))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kglm.utils.indexing import csr_segments, key_space_fits, pack_keys, segment_ranges
+from kglm.utils.indexing import csr_segments, key_space_fits, pack_keys, segment_ranges, unpack_keys
 
 
 def test_segments_match_a_python_loop() -> None:
@@ -24,3 +24,15 @@ def test_pack_keys_sorts_like_rows_and_guards_overflow() -> None:
     assert key_space_fits((2**31, 2**31)) and not key_space_fits((2**32, 2**31, 2))
     with pytest.raises(OverflowError, match="do not fit in int64"):
         pack_keys((rows[:, 0], rows[:, 1]), (2**40, 2**30))
+
+
+def test_unpack_keys_inverts_pack_keys() -> None:
+    rows = torch.tensor([[1, 0, 2], [0, 2, 1], [1, 0, 1], [0, 0, 0], [1, 2, 2]])
+    sizes = (2, 3, 3)
+    columns = unpack_keys(pack_keys(rows.unbind(1), sizes), sizes)
+    assert torch.equal(torch.stack(columns, 1), rows)
+    # a zero size (an empty KG) packs and unpacks like a size of one
+    assert [c.tolist() for c in unpack_keys(pack_keys((rows[:, 0], rows[:, 0] * 0), (2, 0)), (2, 0))] == [
+        rows[:, 0].tolist(),
+        [0] * 5,
+    ]
