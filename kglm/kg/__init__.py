@@ -10,6 +10,7 @@ from kglm._lazy import lazy_exports
 _LAZY: dict[str, str] = {
     "KnowledgeGraph": "kglm.kg.graph",
     "FORMAT_VERSION": "kglm.kg.graph",
+    "entity_display_name": "kglm.kg.graph",
     "from_triples": "kglm.kg.triples",
     "from_rdf": "kglm.kg.rdf",
     "to_rdf": "kglm.kg.rdf",

@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
     from torch_geometric.data import Data
 
-__all__ = ["KnowledgeGraph", "FORMAT_VERSION"]
+__all__ = ["KnowledgeGraph", "FORMAT_VERSION", "entity_display_name"]
 
 #: Version of the on-disk layout written by :meth:`KnowledgeGraph.save`.
 FORMAT_VERSION = 1
@@ -856,6 +856,25 @@ class KnowledgeGraph:
 
             kg._triples_digest = triples_digest
         return kg
+
+
+def entity_display_name(kg: KnowledgeGraph, entity_id: int) -> str:
+    """A short readable name of an entity: its first label, else the tail of its IRI
+    (``http://ex.org/kb#Cat`` -> ``Cat``, ``http://ex.org/dog/`` -> ``dog``).
+
+    Example:
+        >>> kg = KnowledgeGraph(["http://ex.org/kb#Cat", "milk"], ["r"], [], labels={1: ["fresh milk"]})
+        >>> [entity_display_name(kg, i) for i in range(2)]
+        ['http://ex.org/kb#Cat', 'fresh milk']
+    """
+    labels = kg.labels_of(int(entity_id))
+    if labels:
+        return str(labels[0])
+    name = kg.entities[int(entity_id)]
+    for sep in ("#", "/"):
+        if sep in name:
+            name = name.rstrip(sep).rsplit(sep, 1)[-1]
+    return name
 
 
 # ---------------------------------------------------------------------- helpers

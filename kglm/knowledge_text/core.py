@@ -329,12 +329,6 @@ def _sentence(text: str) -> str:
     return text if text[-1] in ".!?" else text + "."
 
 
-def _display_name(kg: KnowledgeGraph, entity_id: int) -> str:
-    from kglm.training.predict import entity_display_name
-
-    return entity_display_name(kg, entity_id)
-
-
 def _normal(text: str) -> str:
     return " ".join(str(text).lower().replace("_", " ").split())
 
@@ -406,7 +400,9 @@ class _Verbalizer:
     def name(self, entity_id: int) -> str:
         n = self._names.get(entity_id)
         if n is None:
-            n = self._names[entity_id] = _display_name(self.kg, entity_id)
+            from kglm.kg.graph import entity_display_name  # here: importing this module stays torch-free
+
+            n = self._names[entity_id] = entity_display_name(self.kg, entity_id)
         return n
 
     def facts(self, paths: Any, question_concept: int | None) -> list[Fact]:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR
+from kglm.kg.graph import entity_display_name  # re-exported: its home is kglm.kg.graph
 from kglm.training.drawing import NODE_TYPE_NAMES, draw_choice_graph  # draw_choice_graph: re-exported
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,18 +37,6 @@ __all__ = ["Predictor", "Prediction", "ChoiceExplanation", "draw_choice_graph", 
 
 logger = logging.getLogger(__name__)
 
-
-
-def entity_display_name(kg: KnowledgeGraph, entity_id: int) -> str:
-    """A short readable name of an entity: its first label, else the tail of its IRI."""
-    labels = kg.labels_of(int(entity_id))
-    if labels:
-        return str(labels[0])
-    name = kg.entities[int(entity_id)]
-    for sep in ("#", "/"):
-        if sep in name:
-            name = name.rstrip(sep).rsplit(sep, 1)[-1]
-    return name
 
 
 @dataclass

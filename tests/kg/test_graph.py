@@ -61,6 +61,18 @@ def test_labels(kg: KnowledgeGraph) -> None:
         kg.labels_of(5)
 
 
+def test_entity_display_name_label_then_iri_tail(kg: KnowledgeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kglm.kg import entity_display_name as exported
+    from kglm.training.predict import entity_display_name as predict_name
+
+    assert exported is graph_module.entity_display_name is predict_name  # one function, old import path kept
+    labelled = KnowledgeGraph(["http://ex.org/kb#Cat", "milk"], ["r"], [], labels={1: ["fresh milk", "milk"]})
+    assert [exported(labelled, i) for i in range(2)] == ["http://ex.org/kb#Cat", "fresh milk"]
+    bare = KnowledgeGraph(["http://ex.org/kb#Cat", "http://ex.org/dog/", "plain"], ["r"], [])
+    monkeypatch.setattr(KnowledgeGraph, "labels_of", lambda self, i: [])
+    assert [exported(bare, i) for i in range(3)] == ["Cat", "dog", "plain"]
+
+
 def test_constructor_validation() -> None:
     with pytest.raises(ValueError, match=r"shape \(T, 3\)"):
         KnowledgeGraph(["a"], ["r"], [[0, 0]])
