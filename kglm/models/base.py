@@ -18,10 +18,12 @@ import torch
 from torch import nn
 from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
 
+from kglm.models.outputs import MultipleChoiceKGOutput
+
 if TYPE_CHECKING:
     from kglm.kg.embeddings import EntityEmbeddings
 
-__all__ = ["KGModelConfig", "KGPreTrainedModel", "build_text_encoder", "text_encoder_config"]
+__all__ = ["KGModelConfig", "KGPreTrainedModel", "build_text_encoder", "choice_scorer", "text_encoder_config"]
 
 _GNN_CONVS = ("qagnn", "rgcn", "gat")
 _GRAPH_KINDS = ("qa", "paths")
@@ -128,6 +130,12 @@ def text_encoder_config(config: KGModelConfig) -> PretrainedConfig:
 def build_text_encoder(config: KGModelConfig) -> PreTrainedModel:
     """A freshly initialised ``AutoModel`` for the text encoder described by ``config.encoder``."""
     return AutoModel.from_config(text_encoder_config(config))
+
+
+def choice_scorer(in_features: int, hidden: int, dropout: float) -> nn.Sequential:
+    """The scoring MLP of the graph models: ``Linear(in, hidden)``, GELU, dropout, ``Linear(hidden, 1)``
+    (parameter names ``0.*`` and ``3.*``, as saved checkpoints have them)."""
+    return nn.Sequential(nn.Linear(in_features, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, 1))
 
 
 class KGPreTrainedModel(PreTrainedModel):
@@ -374,6 +382,15 @@ class KGPreTrainedModel(PreTrainedModel):
         if pooled is None:
             pooled = sequence_output[:, 0]
         return sequence_output, pooled
+
+    def choice_output(
+        self, scores: torch.Tensor, num_choices: int, labels: torch.Tensor | None, **outputs: Any
+    ) -> MultipleChoiceKGOutput:
+        """The model output for ``(B*C, 1)`` choice scores: ``(B, C)`` logits, the
+        cross-entropy loss when ``labels`` are given, and any other ``outputs``
+        (``node_attention=...``)."""
+        logits = scores.view(-1, num_choices)
+        return MultipleChoiceKGOutput(loss=self._multiple_choice_loss(logits, labels), logits=logits, **outputs)
 
     @staticmethod
     def _multiple_choice_loss(logits: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor | None:

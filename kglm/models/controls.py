@@ -35,12 +35,49 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["KG_CONTROLS", "apply_kg_control"]
+__all__ = ["KG_CONTROLS", "apply_kg_control", "graph_inputs"]
 
 KG_CONTROLS = ("none", "no_graph", "permute_edges", "permute_relations")
 
-_NODE_KEYS = ("node_ids", "node_type", "graph_index")
-_PATH_KEYS = ("path_length", "path_graph")
+_GRAPH_KEYS = (
+    "node_ids", "node_type", "graph_index", "edge_index", "edge_type",
+    "path_nodes", "path_relations", "path_length", "path_graph", "token_entity",
+)
+
+
+def _no_graph(key: str, like: Tensor, width: int = 0) -> Tensor:
+    """The empty ("no graph") value of a batch's graph key, with ``like``'s dtype and
+    device: ``edge_index`` ``(2, 0)``, ``path_nodes`` / ``path_relations`` ``(0, width)``,
+    ``token_entity`` shaped like ``like`` and all ``-1``, any other key ``(0,)``."""
+    if key == "token_entity":
+        return torch.full_like(like, -1)
+    if key == "edge_index":
+        return like.new_zeros(2, 0)
+    if key in ("path_nodes", "path_relations"):
+        return like.new_zeros(0, width)
+    return like.new_zeros(0)
+
+
+def graph_inputs(input_ids: Tensor, path_hops: int = 1, **inputs: Tensor | None) -> dict[str, Tensor]:
+    """The graph keys a model's ``forward`` received, each absent one (``None``) as its empty value.
+
+    The empty values are those of ``"no_graph"`` (int64, on ``input_ids``' device):
+    ``edge_index`` ``(2, 0)``, ``path_nodes`` ``(0, path_hops + 1)``,
+    ``path_relations`` ``(0, path_hops)``, ``token_entity`` all ``-1`` shaped like
+    ``input_ids``, any other key ``(0,)``.
+
+    Example:
+        >>> batch = graph_inputs(torch.zeros(1, 2, 3, dtype=torch.long), node_ids=None,
+        ...                      edge_index=None, token_entity=None)
+        >>> {key: tuple(value.shape) for key, value in batch.items()}
+        {'node_ids': (0,), 'edge_index': (2, 0), 'token_entity': (1, 2, 3)}
+    """
+    empty = torch.zeros(0, dtype=torch.long, device=input_ids.device)
+    widths = {"path_nodes": path_hops + 1, "path_relations": path_hops}
+    return {
+        key: value if value is not None else _no_graph(key, input_ids if key == "token_entity" else empty, widths.get(key, 0))
+        for key, value in inputs.items()
+    }
 
 
 _MASK = (1 << 31) - 1
@@ -161,16 +198,10 @@ def apply_kg_control(
         return out
 
     if control == "no_graph":
-        for key in (*_NODE_KEYS, "edge_type", *_PATH_KEYS):
+        for key in _GRAPH_KEYS:
             if key in out:
-                out[key] = out[key].new_zeros(0)
-        if "edge_index" in out:
-            out["edge_index"] = out["edge_index"].new_zeros(2, 0)
-        for key in ("path_nodes", "path_relations"):
-            if key in out:
-                out[key] = out[key].new_zeros(0, out[key].size(1))
-        if "token_entity" in out:
-            out["token_entity"] = torch.full_like(out["token_entity"], -1)
+                value = out[key]
+                out[key] = _no_graph(key, value, value.size(1) if value.dim() == 2 else 0)
         return out
 
     fingerprints = _graph_fingerprints(batch)

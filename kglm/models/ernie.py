@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from kglm.models.base import KGModelConfig, KGPreTrainedModel, text_encoder_config
-from kglm.models.controls import apply_kg_control
+from kglm.models.controls import apply_kg_control, graph_inputs
 from kglm.models.knowledge_fusion import add_knowledge_fusion, align_entity_states
 from kglm.models.outputs import MultipleChoiceKGOutput
 from kglm.nn.kg_encoder import KGEncoder
@@ -136,22 +135,11 @@ class ErnieFusionForMultipleChoice(KGPreTrainedModel):
         Returns:
             :class:`~kglm.models.outputs.MultipleChoiceKGOutput` with ``loss`` and ``logits`` ``(B, C)``.
         """
-        num_choices, length = input_ids.size(1), input_ids.size(-1)
-        device = input_ids.device
-        empty = torch.zeros(0, dtype=torch.long, device=device)
-        graph = {
-            "node_ids": node_ids if node_ids is not None else empty,
-            "node_type": node_type if node_type is not None else empty,
-            "graph_index": graph_index if graph_index is not None else empty,
-            "edge_index": edge_index if edge_index is not None else empty.view(2, 0),
-            "edge_type": edge_type if edge_type is not None else empty,
-            "token_entity": token_entity if token_entity is not None else torch.full_like(input_ids, -1),
-        }
-        if self.config.kg_control != "none":
-            graph = apply_kg_control(graph, self.config.kg_control, seed=self.config.kg_control_seed)
+        graph = graph_inputs(input_ids, node_ids=node_ids, node_type=node_type, graph_index=graph_index,
+                             edge_index=edge_index, edge_type=edge_type, token_entity=token_entity)
+        graph = apply_kg_control(graph, self.config.kg_control, seed=self.config.kg_control_seed)
         node_states = self.encode_graph(graph["node_ids"], graph["node_type"], graph["edge_index"], graph["edge_type"])
-        entity_states, entity_mask = align_entity_states(node_states, graph["token_entity"].reshape(-1, length))
+        entity_states, entity_mask = align_entity_states(node_states, graph["token_entity"].reshape(-1, input_ids.size(-1)))
         with self.fusion.entities(entity_states, entity_mask):
             _, pooled = self.encode_text(input_ids, attention_mask, token_type_ids)
-        logits = self.classifier(self.dropout(pooled)).view(-1, num_choices)
-        return MultipleChoiceKGOutput(loss=self._multiple_choice_loss(logits, labels), logits=logits)
+        return self.choice_output(self.classifier(self.dropout(pooled)), input_ids.size(1), labels)

@@ -7,8 +7,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from kglm.models.base import KGModelConfig, KGPreTrainedModel
-from kglm.models.controls import apply_kg_control
+from kglm.models.base import KGModelConfig, KGPreTrainedModel, choice_scorer
+from kglm.models.controls import apply_kg_control, graph_inputs
 from kglm.models.outputs import MultipleChoiceKGOutput
 from kglm.nn.path_encoder import PathEncoder
 
@@ -62,12 +62,7 @@ class KagNetForMultipleChoice(KGPreTrainedModel):
             dropout=config.dropout,
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.scorer = nn.Sequential(
-            nn.Linear(text_dim + hidden, hidden),
-            nn.GELU(),
-            nn.Dropout(config.dropout),
-            nn.Linear(hidden, 1),
-        )
+        self.scorer = choice_scorer(text_dim + hidden, hidden, config.dropout)
         self.post_init()
 
     def forward(
@@ -107,18 +102,11 @@ class KagNetForMultipleChoice(KGPreTrainedModel):
             (when labels are given), ``logits`` ``(B, C)`` and, on request,
             ``path_attention`` ``(P,)``.
         """
-        num_choices = input_ids.size(1)
-        device = input_ids.device
-        empty = torch.zeros(0, dtype=torch.long, device=device)
-        hops = path_relations.size(1) if path_relations is not None else 1
-        graph = {
-            "node_ids": node_ids if node_ids is not None else empty,
-            "edge_index": edge_index if edge_index is not None else empty.view(2, 0),
-            "path_nodes": path_nodes if path_nodes is not None else empty.view(0, hops + 1),
-            "path_relations": path_relations if path_relations is not None else empty.view(0, hops),
-            "path_length": path_length if path_length is not None else empty,
-            "path_graph": path_graph if path_graph is not None else empty,
-        }
+        graph = graph_inputs(
+            input_ids, path_relations.size(1) if path_relations is not None else 1, node_ids=node_ids,
+            edge_index=edge_index, path_nodes=path_nodes, path_relations=path_relations, path_length=path_length,
+            path_graph=path_graph,
+        )
         for key in ("graph_index", "node_type", "edge_type"):
             if key in unused and unused[key] is not None:
                 graph[key] = unused[key]
@@ -143,9 +131,7 @@ class KagNetForMultipleChoice(KGPreTrainedModel):
             statement.size(0),
         )
         features = self.dropout(torch.cat([statement, path_vector], dim=-1))
-        logits = self.scorer(features).view(-1, num_choices)
-        return MultipleChoiceKGOutput(
-            loss=self._multiple_choice_loss(logits, labels),
-            logits=logits,
+        return self.choice_output(
+            self.scorer(features), input_ids.size(1), labels,
             path_attention=path_attention if return_path_attention else None,
         )

@@ -65,7 +65,5 @@ class LMForMultipleChoice(KGPreTrainedModel):
             :class:`~kglm.models.outputs.MultipleChoiceKGOutput` with ``loss`` and
             ``logits`` ``(B, C)``.
         """
-        num_choices = input_ids.size(1)
         _, pooled = self.encode_text(input_ids, attention_mask, token_type_ids)
-        logits = self.classifier(self.dropout(pooled)).view(-1, num_choices)
-        return MultipleChoiceKGOutput(loss=self._multiple_choice_loss(logits, labels), logits=logits)
+        return self.choice_output(self.classifier(self.dropout(pooled)), input_ids.size(1), labels)

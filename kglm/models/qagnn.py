@@ -8,8 +8,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from kglm.models.base import KGModelConfig, KGPreTrainedModel
-from kglm.models.controls import apply_kg_control
+from kglm.models.base import KGModelConfig, KGPreTrainedModel, choice_scorer
+from kglm.models.controls import apply_kg_control, graph_inputs
 from kglm.models.outputs import MultipleChoiceKGOutput
 from kglm.nn.greaselm import GreaseLMInteraction
 from kglm.nn.kg_encoder import KGEncoder
@@ -94,12 +94,7 @@ class QAGNNForMultipleChoice(KGPreTrainedModel):
         if config.interaction:
             self.interaction = GreaseLMInteraction(text_dim, hidden, hidden, dropout=config.dropout)
         self.dropout = nn.Dropout(config.dropout)
-        self.scorer = nn.Sequential(
-            nn.Linear(text_dim + 2 * hidden, hidden),
-            nn.GELU(),
-            nn.Dropout(config.dropout),
-            nn.Linear(hidden, 1),
-        )
+        self.scorer = choice_scorer(text_dim + 2 * hidden, hidden, config.dropout)
         self.post_init()
 
     def _graph(
@@ -180,16 +175,8 @@ class QAGNNForMultipleChoice(KGPreTrainedModel):
             (when labels are given), ``logits`` ``(B, C)`` and, on request,
             ``node_attention`` ``(N,)``.
         """
-        num_choices = input_ids.size(1)
-        device = input_ids.device
-        empty = torch.zeros(0, dtype=torch.long, device=device)
-        graph = {
-            "node_ids": node_ids if node_ids is not None else empty,
-            "node_type": node_type if node_type is not None else empty,
-            "graph_index": graph_index if graph_index is not None else empty,
-            "edge_index": edge_index if edge_index is not None else empty.view(2, 0),
-            "edge_type": edge_type if edge_type is not None else empty,
-        }
+        graph = graph_inputs(input_ids, node_ids=node_ids, node_type=node_type, graph_index=graph_index,
+                             edge_index=edge_index, edge_type=edge_type)
         graph = apply_kg_control(graph, self.config.kg_control, seed=self.config.kg_control_seed)
 
         _, statement = self.encode_text(input_ids, attention_mask, token_type_ids)
@@ -202,9 +189,7 @@ class QAGNNForMultipleChoice(KGPreTrainedModel):
             text_update, context_update = self.interaction(statement, context)
             text, context = statement + text_update, context + context_update
         features = self.dropout(torch.cat([text, pooled, context], dim=-1))
-        logits = self.scorer(features).view(-1, num_choices)
-        return MultipleChoiceKGOutput(
-            loss=self._multiple_choice_loss(logits, labels),
-            logits=logits,
+        return self.choice_output(
+            self.scorer(features), input_ids.size(1), labels,
             node_attention=node_attention if return_node_attention else None,
         )

@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kglm.models.controls import KG_CONTROLS, apply_kg_control
+from kglm.models.controls import KG_CONTROLS, apply_kg_control, graph_inputs
 
 
 def _batch() -> dict[str, torch.Tensor]:
@@ -45,6 +45,20 @@ def test_no_graph_empties_every_graph_key():
     assert torch.equal(out["token_entity"], torch.full((1, 2, 4), -1))
     assert out["input_ids"] is batch["input_ids"] and out["labels"] is batch["labels"]
     assert batch["node_ids"].numel() == 8  # input untouched
+
+
+def test_absent_graph_keys_are_the_no_graph_values():
+    """What a model's forward makes of absent keys (graph_inputs) is what "no_graph" makes of present ones."""
+    batch = _batch()
+    keys = [k for k in batch if k not in ("input_ids", "attention_mask", "labels")]
+    hops = batch["path_relations"].size(1)
+    filled = graph_inputs(batch["input_ids"], hops, **dict.fromkeys(keys))
+    emptied = apply_kg_control({k: batch[k] for k in keys}, "no_graph")
+    assert list(filled) == keys
+    for key in keys:
+        assert filled[key].dtype == torch.long and torch.equal(filled[key], emptied[key]), key
+    given_ids = batch["node_ids"]
+    assert graph_inputs(batch["input_ids"], node_ids=given_ids)["node_ids"] is given_ids
 
 
 def test_permute_edges_rewires_within_graphs():

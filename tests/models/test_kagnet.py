@@ -112,3 +112,9 @@ def test_empty_graphs_and_controls(encoder_type: str, encoder_config: dict, make
         permuted = apply_kg_control(batch, control)
         model.config.kg_control = "none"
         torch.testing.assert_close(model(**permuted).logits, out.logits, rtol=0, atol=0)
+
+
+def test_scorer_keeps_its_checkpoint_names(encoder_config: dict) -> None:
+    """The shared choice_scorer MLP keeps the parameter names saved checkpoints hold."""
+    names = {n for n in _model(encoder_config).state_dict() if n.startswith("scorer.")}
+    assert names == {"scorer.0.weight", "scorer.0.bias", "scorer.3.weight", "scorer.3.bias"}

@@ -154,3 +154,9 @@ def test_from_encoder_with_entity_embeddings(tiny_config, toy_batch, tmp_path: P
     for name, weight in encoder.state_dict().items():
         assert torch.equal(model.text_encoder.state_dict()[name], weight), name
     assert model.eval()(**toy_batch).logits.shape == (2, 3)
+
+
+def test_scorer_keeps_its_checkpoint_names(encoder_config: dict) -> None:
+    """The shared choice_scorer MLP keeps the parameter names saved checkpoints hold."""
+    names = {n for n in _model(encoder_config).state_dict() if n.startswith("scorer.")}
+    assert names == {"scorer.0.weight", "scorer.0.bias", "scorer.3.weight", "scorer.3.bias"}
