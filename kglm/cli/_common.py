@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["DEFAULT_THREADS", "add_threads_argument", "apply_threads", "quiet_libraries"]
+__all__ = ["DEFAULT_THREADS", "add_model_dir_arguments", "add_threads_argument", "apply_threads", "quiet_libraries"]
 
 #: torch intra-op threads of every command that trains, grounds, scores or benchmarks.
 #: One: on a shared or small CPU machine more threads than free cores slow torch down
@@ -35,6 +35,13 @@ def add_threads_argument(parser: argparse.ArgumentParser, default: int | None = 
         help=f"torch threads (default {DEFAULT_THREADS}: more threads than free cores slow a shared "
         "CPU machine down; raise it on an idle many-core machine); recorded with the results",
     )
+
+
+def add_model_dir_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--model DIR`` (required: a directory written by ``kglm train``) and ``--kg``
+    (another knowledge graph than the one recorded in training)."""
+    parser.add_argument("--model", required=True, help="model directory written by 'kglm train'")
+    parser.add_argument("--kg", default=None, help="knowledge graph, when not the one used in training")
 
 
 def apply_threads(threads: int | None) -> int:

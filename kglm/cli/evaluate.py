@@ -22,7 +22,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add ``evaluate`` to the ``kglm`` command."""
-    from kglm.cli._common import add_threads_argument
+    from kglm.cli._common import add_model_dir_arguments, add_threads_argument
 
     p = subparsers.add_parser(
         "evaluate",
@@ -30,10 +30,9 @@ def register(subparsers: Any) -> None:
         description="Score a labelled data file with a model directory written by 'kglm train' and print "
         "accuracy, number of questions, questions per second and threads as JSON.",
     )
-    p.add_argument("--model", required=True, help="model directory written by 'kglm train'")
+    add_model_dir_arguments(p)
     p.add_argument("--data", required=True, help="labelled data file (or 'demo')")
     p.add_argument("--format", default="auto", help="reader format (auto, csqa, obqa, swag, ...)")
-    p.add_argument("--kg", default=None, help="knowledge graph, when not the one used in training")
     p.add_argument("--batch-size", type=int, default=32, help="questions per batch (default 32)")
     add_threads_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -49,7 +49,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add ``predict`` to the ``kglm`` command."""
-    from kglm.cli._common import add_threads_argument
+    from kglm.cli._common import add_model_dir_arguments, add_threads_argument
 
     p = subparsers.add_parser(
         "predict",
@@ -57,10 +57,9 @@ def register(subparsers: Any) -> None:
         description="Rank the choices of one question with a trained model and show the grounded "
         "concepts and the most attended graph nodes or paths.",
     )
-    p.add_argument("--model", required=True, help="model directory written by 'kglm train'")
+    add_model_dir_arguments(p)
     p.add_argument("question", help="the question text")
     p.add_argument("--choices", nargs="+", required=True, help="the candidate answers")
-    p.add_argument("--kg", default=None, help="knowledge graph, when not the one used in training")
     p.add_argument("--top-k", type=int, default=5, help="nodes or paths to show per choice")
     p.add_argument(
         "--picture", default=None, metavar="PNG",

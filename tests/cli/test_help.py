@@ -41,6 +41,19 @@ def test_threads_option_is_shared(argv) -> None:
         parser.parse_args(argv + ["--threads", "0"])
 
 
+@pytest.mark.parametrize("argv", [
+    ["evaluate", "--data", "demo"],
+    ["predict", "q?", "--choices", "a", "b"],
+])
+def test_model_dir_options_are_shared(argv) -> None:
+    parser = build_parser()
+    args = parser.parse_args(argv + ["--model", "runs/m"])
+    assert (args.model, args.kg) == ("runs/m", None)
+    assert parser.parse_args(argv + ["--model", "m", "--kg", "other"]).kg == "other"
+    with pytest.raises(SystemExit):  # --model is required
+        parser.parse_args(argv)
+
+
 def test_train_records_the_default_threads(tmp_path, monkeypatch) -> None:
     seen = {}
     monkeypatch.setattr("kglm.training.preflight.check_config", lambda config: seen.setdefault("config", config))
