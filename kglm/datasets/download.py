@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from kglm.errors import DownloadError, UnsafeInputError  # DownloadError is re-exported here
-from kglm.utils.io import atomic_file, atomic_write_json, clean_debris, open_compressed, publish
+from kglm.utils.io import PathLike, atomic_file, atomic_write_json, clean_debris, open_compressed, publish
 
 __all__ = [
     "ArchiveMember",
@@ -62,7 +62,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PathLike = str | os.PathLike[str]
 
 #: environment variable that overrides the base URL of every data set.
 URL_ENV = "KGLM_DATA_URL"

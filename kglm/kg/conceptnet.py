@@ -29,10 +29,10 @@ from typing import Any
 from kglm.errors import DataFormatError
 from kglm.kg.graph import KnowledgeGraph
 from kglm.kg.triples import PROGRESS_EVERY, TripleBuilder, open_text, progress
+from kglm.utils.io import PathLike
 
 __all__ = ["from_conceptnet", "MERGE_TABLE", "MERGED_RELATIONS", "concept_name", "merge_relation"]
 
-PathLike = str | os.PathLike
 
 #: The 17 merged relations, in the id order of MHGRN's ``merged_relations``.
 MERGED_RELATIONS: tuple[str, ...] = (

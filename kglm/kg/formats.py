@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kglm.errors import DataFormatError
+from kglm.utils.io import PathLike
 
 if TYPE_CHECKING:  # pragma: no cover
     from kglm.kg.graph import KnowledgeGraph
@@ -46,7 +47,6 @@ __all__ = [
     "unregister_kg_format",
 ]
 
-PathLike = str | os.PathLike
 
 #: built-in formats (``"auto"`` detects one of them)
 KG_FORMATS = ("saved", "wordnet", "rdf", "conceptnet", "cn100k", "triples")

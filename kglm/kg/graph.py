@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from kglm.utils.indexing import csr_segments, key_space_fits, pack_keys
+from kglm.utils.io import PathLike
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -55,8 +56,6 @@ _DESCRIPTION_PTR = "description_ptr.npy"
 _ATTRIBUTES = "attributes.json"
 _CSR_PARTS = ("ptr", "neighbor", "relation", "triple")
 _EXTRAS = "extras"
-
-PathLike = str | os.PathLike
 
 
 def _as_index(ids: int | Sequence[int] | torch.Tensor | np.ndarray, what: str, bound: int) -> torch.Tensor:

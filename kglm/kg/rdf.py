@@ -51,6 +51,7 @@ import torch
 from kglm.errors import DataFormatError
 from kglm.kg.graph import KnowledgeGraph, _descriptions_to_csr, _labels_to_csr
 from kglm.kg.triples import PROGRESS_EVERY, open_text, progress, strip_compression
+from kglm.utils.io import PathLike
 
 __all__ = [
     "from_rdf",
@@ -67,7 +68,6 @@ __all__ = [
     "RELATION_INDEX",
 ]
 
-PathLike = str | os.PathLike
 
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SKOS_PREF = "http://www.w3.org/2004/02/skos/core#prefLabel"

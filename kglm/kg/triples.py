@@ -18,10 +18,9 @@ import torch
 
 from kglm.errors import DataFormatError
 from kglm.kg.graph import KnowledgeGraph, _descriptions_to_csr, _labels_to_csr
+from kglm.utils.io import PathLike
 
 __all__ = ["from_triples", "open_text", "Vocab", "TripleBuilder"]
-
-PathLike = str | os.PathLike
 
 
 def open_text(path: PathLike) -> IO[str]:

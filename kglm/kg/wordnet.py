@@ -38,7 +38,6 @@ or not a triple uses them, so relation ids do not depend on the input.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -50,10 +49,10 @@ import torch
 
 from kglm.errors import DataFormatError
 from kglm.kg.graph import KnowledgeGraph, _descriptions_to_csr, _labels_to_csr
+from kglm.utils.io import PathLike
 
 __all__ = ["from_wordnet", "is_wordnet_dir", "split_gloss", "POINTER_NAMES", "POS_FILES"]
 
-PathLike = str | os.PathLike
 
 #: Data file stem -> synset type letters it holds (in file order: noun, verb, adj, adv).
 POS_FILES: dict[str, str] = {"noun": "n", "verb": "v", "adj": "as", "adv": "r"}
