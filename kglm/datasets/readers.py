@@ -41,13 +41,13 @@ import hashlib
 import io
 import json
 import logging
-import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from kglm.errors import DataFormatError
+from kglm.utils.io import PathLike
 
 __all__ = [
     "ColumnMapping",
@@ -65,7 +65,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PathLike = str | os.PathLike[str]
 ExampleFormat = Literal["auto", "csqa", "obqa", "swag", "jsonl", "csv", "tsv"]
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -284,6 +283,29 @@ def _jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
                 yield line_no, json.loads(line.rstrip("\r\n"))
             except json.JSONDecodeError as exc:
                 yield line_no, _RecordError(f"invalid JSON: {exc.msg} (column {exc.colno})")
+
+
+def _csv_table(path: Path, delimiter: str) -> tuple[list[str], Callable[[], Iterator[tuple[int, Any]]]]:
+    """The header of a CSV/TSV file and a function giving its records (see :func:`_csv_records`).
+
+    Raises:
+        DatasetFormatError: for an empty file or an invalid header row; the records
+            function raises it for a file with a header and no rows.
+    """
+    records = _csv_records(path, delimiter)
+    first = next(records, None)
+    if first is None:
+        raise DatasetFormatError(path, None, "file is empty, no examples in it")
+    if isinstance(first[1], _RecordError):
+        raise DatasetFormatError(path, 1, first[1].reason)
+
+    def rows() -> Iterator[tuple[int, Any]]:
+        read = list(records)
+        if not read:
+            raise DatasetFormatError(path, None, "file has a header but no examples")
+        return iter(read)
+
+    return first[1], rows
 
 
 def _csv_records(path: Path, delimiter: str) -> Iterator[tuple[int, Any]]:
@@ -586,13 +608,7 @@ def read_swag(path: PathLike, *, skip_invalid: bool = False) -> ExampleList:
             empty file.
     """
     p = _check_file(path)
-    records = _csv_records(p, ",")
-    first = next(records, None)
-    if first is None:
-        raise DatasetFormatError(p, None, "file is empty, no examples in it")
-    if isinstance(first[1], _RecordError):
-        raise DatasetFormatError(p, 1, first[1].reason)
-    header = first[1]
+    header, rows = _csv_table(p, ",")
     full = "gold-ending" in header
     required = _SWAG_FULL if full else _SWAG_REGULAR
     missing = [c for c in required if c not in header]
@@ -600,10 +616,7 @@ def read_swag(path: PathLike, *, skip_invalid: bool = False) -> ExampleList:
         raise DatasetFormatError(
             p, 1, f"not a SWAG CSV header: missing column(s) {', '.join(missing)}", missing[0]
         )
-    rows = list(records)
-    if not rows:
-        raise DatasetFormatError(p, None, "file has a header but no examples")
-    return _collect(p, iter(rows), lambda n, r: _parse_swag(n, r, full), skip_invalid)
+    return _collect(p, rows(), lambda n, r: _parse_swag(n, r, full), skip_invalid)
 
 
 # --------------------------------------------------------------------------- generic
@@ -783,13 +796,7 @@ def read_multiple_choice(
     if format == "jsonl":
         records: Iterator[tuple[int, Any]] = _jsonl_records(p)
     elif format in ("csv", "tsv"):
-        records = _csv_records(p, "," if format == "csv" else "\t")
-        first = next(records, None)
-        if first is None:
-            raise DatasetFormatError(p, None, "file is empty, no examples in it")
-        if isinstance(first[1], _RecordError):
-            raise DatasetFormatError(p, 1, first[1].reason)
-        header = first[1]
+        header, rows = _csv_table(p, "," if format == "csv" else "\t")
         wanted = list(mapping.template_fields)
         wanted += [mapping.choices] if isinstance(mapping.choices, str) else list(mapping.choices)
         missing = [c for c in wanted if c not in header]
@@ -798,10 +805,7 @@ def read_multiple_choice(
                 p, 1, f"missing column(s) {', '.join(missing)}; the header has {', '.join(header)}",
                 missing[0],
             )
-        rows = list(records)
-        if not rows:
-            raise DatasetFormatError(p, None, "file has a header but no examples")
-        records = iter(rows)
+        records = rows()
     else:
         raise ValueError(f"unknown format {format!r}; expected 'auto', 'jsonl', 'csv' or 'tsv'")
     counter = _ChoiceCount(mapping.num_choices, "this mapping")

@@ -384,6 +384,20 @@ def test_generic_csv_missing_column_and_bad_format(tmp_path: Path) -> None:
         read_examples(path, format="xml")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".tsv"])
+def test_generic_csv_empty_and_header_only(tmp_path: Path, suffix: str) -> None:
+    """The CSV/TSV reader shares SWAG's header handling (empty file, header without rows)."""
+    path = tmp_path / f"quiz{suffix}"
+    path.write_text("")
+    with pytest.raises(DatasetFormatError) as info:
+        read_multiple_choice(path, ColumnMapping(choices=("a", "b")))
+    assert str(info.value) == f"{path}: file is empty, no examples in it"
+    path.write_text("id\tquestion\ta\tb\tlabel\n" if suffix == ".tsv" else "id,question,a,b,label\n")
+    with pytest.raises(DatasetFormatError) as info:
+        read_multiple_choice(path, ColumnMapping(choices=("a", "b")))
+    assert str(info.value) == f"{path}: file has a header but no examples"
+
+
 def test_column_mapping_validation() -> None:
     with pytest.raises(ValueError, match="label_kind must be"):
         ColumnMapping(label_kind="number")  # type: ignore[arg-type]
