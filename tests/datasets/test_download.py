@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.server
 import io
 import json
 import re
-import threading
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -32,6 +29,7 @@ from kglm.datasets.download import (
     get_source,
     sha256_of,
 )
+from tests._http import LoopbackServer, serve
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SAMPLE = (FIXTURES / "csqa_sample.jsonl").read_bytes()
@@ -42,110 +40,52 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@dataclass
-class Server:
-    """A loopback HTTP server; ``files`` maps URL paths to bytes."""
-
-    base: str
-    files: dict[str, bytes]
-    requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, Range header)
-    support_range: bool = True
-    truncate_next: int | None = None  # send only this many bytes of the next response body
-
-    def url(self, path: str) -> str:
-        return f"{self.base}{path}"
-
-
 @pytest.fixture
-def server() -> Iterator[Server]:
-    state = Server(base="", files={"/sample.jsonl": SAMPLE, "/big.bin": BIG})
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # quiet
-            pass
-
-        def do_GET(self) -> None:
-            range_header = self.headers.get("Range")
-            state.requests.append((self.path, range_header))
-            body = state.files.get(self.path)
-            if body is None:
-                self.send_error(404, "Not Found")
-                return
-            start = 0
-            if range_header and state.support_range:
-                match = re.fullmatch(r"bytes=(\d+)-", range_header)
-                assert match, range_header
-                start = int(match.group(1))
-                if start >= len(body):
-                    self.send_response(416, "Range Not Satisfiable")
-                    self.send_header("Content-Range", f"bytes */{len(body)}")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(206)
-                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-            else:
-                self.send_response(200)
-            payload = body[start:]
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            if state.truncate_next is not None:
-                payload, state.truncate_next = payload[: state.truncate_next], None
-                self.close_connection = True
-            self.wfile.write(payload)
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    try:
+def server() -> Iterator[LoopbackServer]:
+    with serve(LoopbackServer(files={"/sample.jsonl": SAMPLE, "/big.bin": BIG})) as state:
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 # --------------------------------------------------------------------------- download_file
 
 
-def test_full_download(server: Server, tmp_path: Path) -> None:
+def test_full_download(server: LoopbackServer, tmp_path: Path) -> None:
     dest = tmp_path / "sub" / "sample.jsonl"
     result = download_file(server.url("/sample.jsonl"), dest, _sha(SAMPLE), progress=False)
     assert result == dest
     assert dest.read_bytes() == SAMPLE
     assert not (tmp_path / "sub" / "sample.jsonl.part").exists()
-    assert server.requests == [("/sample.jsonl", None)]
+    assert server.seen() == [("/sample.jsonl", None)]
     assert [e.id for e in read_csqa(dest)] == ["fx-1", "fx-2", "fx-3"]
 
 
-def test_resume_from_partial_file(server: Server, tmp_path: Path) -> None:
+def test_resume_from_partial_file(server: LoopbackServer, tmp_path: Path) -> None:
     dest = tmp_path / "big.bin"
     (tmp_path / "big.bin.part").write_bytes(BIG[:100_000])
     download_file(server.url("/big.bin"), dest, _sha(BIG), progress=False)
-    assert server.requests == [("/big.bin", "bytes=100000-")]
+    assert server.seen() == [("/big.bin", "bytes=100000-")]
     assert dest.read_bytes() == BIG
     assert not (tmp_path / "big.bin.part").exists()
 
 
-def test_server_without_range_support_restarts(server: Server, tmp_path: Path) -> None:
+def test_server_without_range_support_restarts(server: LoopbackServer, tmp_path: Path) -> None:
     server.support_range = False
     dest = tmp_path / "big.bin"
     (tmp_path / "big.bin.part").write_bytes(b"x" * 5000)  # not even a prefix of the file
     download_file(server.url("/big.bin"), dest, _sha(BIG), progress=False)
-    assert server.requests == [("/big.bin", "bytes=5000-")]
+    assert server.seen() == [("/big.bin", "bytes=5000-")]
     assert dest.read_bytes() == BIG
 
 
-def test_partial_file_longer_than_remote_restarts(server: Server, tmp_path: Path) -> None:
+def test_partial_file_longer_than_remote_restarts(server: LoopbackServer, tmp_path: Path) -> None:
     dest = tmp_path / "sample.jsonl"
     (tmp_path / "sample.jsonl.part").write_bytes(b"y" * (len(SAMPLE) + 10))
     download_file(server.url("/sample.jsonl"), dest, _sha(SAMPLE), progress=False)
-    assert server.requests == [("/sample.jsonl", f"bytes={len(SAMPLE) + 10}-"), ("/sample.jsonl", None)]
+    assert server.seen() == [("/sample.jsonl", f"bytes={len(SAMPLE) + 10}-"), ("/sample.jsonl", None)]
     assert dest.read_bytes() == SAMPLE
 
 
-def test_checksum_mismatch_names_file_and_digests_and_removes_it(server: Server, tmp_path: Path) -> None:
+def test_checksum_mismatch_names_file_and_digests_and_removes_it(server: LoopbackServer, tmp_path: Path) -> None:
     dest = tmp_path / "sample.jsonl"
     wrong = "0" * 64
     url = server.url("/sample.jsonl")
@@ -159,7 +99,7 @@ def test_checksum_mismatch_names_file_and_digests_and_removes_it(server: Server,
     assert not (tmp_path / "sample.jsonl.part").exists()
 
 
-def test_http_404(server: Server, tmp_path: Path) -> None:
+def test_http_404(server: LoopbackServer, tmp_path: Path) -> None:
     url = server.url("/missing.jsonl")
     with pytest.raises(DownloadError) as info:
         download_file(url, tmp_path / "missing.jsonl", progress=False)
@@ -178,7 +118,7 @@ def test_unreachable_server(tmp_path: Path) -> None:
         download_file(url, tmp_path / "x", progress=False, timeout=5)
 
 
-def test_interrupted_transfer_keeps_part_and_resumes(server: Server, tmp_path: Path) -> None:
+def test_interrupted_transfer_keeps_part_and_resumes(server: LoopbackServer, tmp_path: Path) -> None:
     dest = tmp_path / "big.bin"
     server.truncate_next = 70_000
     with pytest.raises(DownloadError, match=r"run again to resume from .*big\.bin\.part$"):
@@ -187,21 +127,21 @@ def test_interrupted_transfer_keeps_part_and_resumes(server: Server, tmp_path: P
     assert part.read_bytes() == BIG[:70_000]
     assert not dest.exists()
     download_file(server.url("/big.bin"), dest, _sha(BIG), progress=False)
-    assert server.requests == [("/big.bin", None), ("/big.bin", "bytes=70000-")]
+    assert server.seen() == [("/big.bin", None), ("/big.bin", "bytes=70000-")]
     assert dest.read_bytes() == BIG
 
 
-def test_existing_file_is_kept_or_replaced(server: Server, tmp_path: Path) -> None:
+def test_existing_file_is_kept_or_replaced(server: LoopbackServer, tmp_path: Path) -> None:
     dest = tmp_path / "sample.jsonl"
     dest.write_bytes(SAMPLE)
     download_file(server.url("/sample.jsonl"), dest, _sha(SAMPLE), progress=False)
     download_file(server.url("/sample.jsonl"), dest, None, progress=False)
-    assert server.requests == []
+    assert server.seen() == []
     dest.write_bytes(b"stale")
     download_file(server.url("/sample.jsonl"), dest, _sha(SAMPLE), progress=False)
     assert dest.read_bytes() == SAMPLE
     download_file(server.url("/sample.jsonl"), dest, None, progress=False, force=True)
-    assert server.requests == [("/sample.jsonl", None), ("/sample.jsonl", None)]
+    assert server.seen() == [("/sample.jsonl", None), ("/sample.jsonl", None)]
 
 
 def test_only_http_urls(tmp_path: Path) -> None:
@@ -209,7 +149,7 @@ def test_only_http_urls(tmp_path: Path) -> None:
         download_file("file:///etc/passwd", tmp_path / "x")
 
 
-def test_progress_bar_goes_to_stderr(server: Server, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_progress_bar_goes_to_stderr(server: LoopbackServer, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     download_file(server.url("/big.bin"), tmp_path / "big.bin", progress=True)
     captured = capsys.readouterr()
     assert captured.out == ""
@@ -242,13 +182,13 @@ def _toy_source(member_sha: str | None) -> DatasetSource:
     )
 
 
-def _serve_toy(server: Server) -> None:
+def _serve_toy(server: LoopbackServer) -> None:
     gz, zipped = _archives()
     server.files.update({"/mirror/toy/sample.jsonl": SAMPLE, "/mirror/toy/kb.txt.gz": gz,
                          "/mirror/toy/toy.zip": zipped})
 
 
-def test_download_dataset_from_mirror_unpacks(server: Server, tmp_path: Path) -> None:
+def test_download_dataset_from_mirror_unpacks(server: LoopbackServer, tmp_path: Path) -> None:
     _serve_toy(server)
     paths = download_dataset(_toy_source(_sha(SAMPLE)), tmp_path / "toy",
                              url_base=server.url("/mirror/"), progress=False)
@@ -258,7 +198,7 @@ def test_download_dataset_from_mirror_unpacks(server: Server, tmp_path: Path) ->
     assert sorted(p.name for p in (tmp_path / "toy").iterdir()) == [
         "dev.jsonl", "kb.txt", "kb.txt.gz", "sample.jsonl", "toy.zip",
     ]
-    assert [path for path, _ in server.requests] == [
+    assert [path for path, _ in server.seen()] == [
         "/mirror/toy/sample.jsonl", "/mirror/toy/kb.txt.gz", "/mirror/toy/toy.zip",
     ]
     # a second run finds everything in place and asks the server nothing
@@ -268,17 +208,17 @@ def test_download_dataset_from_mirror_unpacks(server: Server, tmp_path: Path) ->
 
 
 def test_download_dataset_url_base_from_environment(
-    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _serve_toy(server)
     monkeypatch.setenv(URL_ENV, server.url("/mirror"))
     download_dataset(_toy_source(None), tmp_path, progress=False)
-    assert [path for path, _ in server.requests] == [
+    assert [path for path, _ in server.seen()] == [
         "/mirror/toy/sample.jsonl", "/mirror/toy/kb.txt.gz", "/mirror/toy/toy.zip",
     ]
 
 
-def test_archive_member_checksum_mismatch(server: Server, tmp_path: Path) -> None:
+def test_archive_member_checksum_mismatch(server: LoopbackServer, tmp_path: Path) -> None:
     _serve_toy(server)
     with pytest.raises(DownloadError) as info:
         download_dataset(_toy_source("f" * 64), tmp_path, url_base=server.url("/mirror"), progress=False)
@@ -330,7 +270,7 @@ def test_pinned_checksums_match_the_shared_copies(relative: str, dataset: str, f
 # --------------------------------------------------------------------------- CLI
 
 
-def test_cli_download(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_cli_download(server: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                       capsys: pytest.CaptureFixture) -> None:
     _serve_toy(server)
     monkeypatch.setitem(DATASETS, "toy", _toy_source(_sha(SAMPLE)))
@@ -341,7 +281,7 @@ def test_cli_download(server: Server, tmp_path: Path, monkeypatch: pytest.Monkey
     ]
 
 
-def test_cli_download_error_and_list(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+def test_cli_download_error_and_list(server: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                      capsys: pytest.CaptureFixture) -> None:
     monkeypatch.setitem(DATASETS, "toy", _toy_source(None))
     code = main(["download", "toy", str(tmp_path), "--url-base", server.url("/nowhere"), "--quiet"])
@@ -402,7 +342,7 @@ def test_prepare_conceptnet_100k(tmp_path: Path) -> None:
     assert not (tmp_path / "valid.txt.tmp").exists()
 
 
-def test_conceptnet_100k_download_end_to_end(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_conceptnet_100k_download_end_to_end(server: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     texts = {"train100k": "IsA\tdog\tanimal\t1\n", "dev1": "IsA\tcat\tpet\t1\n",
              "dev2": "IsA\tcat\trock\t0\n", "test": "CapableOf\tdog\tbark\t1\n"}
     for name, text in texts.items():

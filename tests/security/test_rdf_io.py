@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -15,43 +13,18 @@ import pytest
 from kglm.cli import main
 from kglm.errors import KGLMError, ResourceLimitError, UnsafeInputError
 from kglm.kg.rdf import from_rdf
+from tests._http import LoopbackServer, serve
 
 CONTEXT = {"@context": {"name": "http://www.w3.org/2000/01/rdf-schema#label",
                         "knows": {"@id": "http://example.org/knows", "@type": "@id"}}}
 
 
-class _Server:
-    def __init__(self) -> None:
-        self.requests: list[str] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                outer.requests.append(self.path)
-                body = json.dumps(CONTEXT).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/ld+json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
-
-
 @pytest.fixture
-def server() -> Iterator[_Server]:
-    s = _Server()
-    yield s
-    s.httpd.shutdown()
-    s.httpd.server_close()
+def server() -> Iterator[LoopbackServer]:
+    """Serves the JSON-LD context at ``/ctx.jsonld``."""
+    files = {"/ctx.jsonld": json.dumps(CONTEXT).encode()}
+    with serve(LoopbackServer(files=files, content_type="application/ld+json")) as state:
+        yield state
 
 
 @pytest.fixture
@@ -73,7 +46,7 @@ def _doc(tmp_path: Path, context: object) -> Path:
     return path
 
 
-def test_remote_context_refused_by_default(tmp_path: Path, server: _Server, capsys: pytest.CaptureFixture[str]) -> None:
+def test_remote_context_refused_by_default(tmp_path: Path, server: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
     url = server.url("/ctx.jsonld")
     path = _doc(tmp_path, url)
     with pytest.raises(UnsafeInputError, match=r"ctx\.jsonld.*allow_remote_contexts=True"):
@@ -85,10 +58,10 @@ def test_remote_context_refused_by_default(tmp_path: Path, server: _Server, caps
     assert server.requests == []
 
 
-def test_remote_context_when_allowed(tmp_path: Path, server: _Server) -> None:
+def test_remote_context_when_allowed(tmp_path: Path, server: LoopbackServer) -> None:
     path = _doc(tmp_path, [server.url("/ctx.jsonld"), {"extra": "http://example.org/extra"}])
     kg = from_rdf(path, allow_remote_contexts=True, context_timeout=5)
-    assert server.requests == ["/ctx.jsonld"]
+    assert [r.path for r in server.requests] == ["/ctx.jsonld"]
     assert kg.num_triples == 1 and "Alice" in kg.labels_of(kg.entity_id("http://example.org/alice"))
 
 
@@ -217,7 +190,7 @@ def test_external_entity_not_read(tmp_path: Path) -> None:
     assert all("TOP-SECRET" not in label for e in range(kg.num_entities) for label in kg.labels_of(e))
 
 
-def test_parameter_entity_refused(tmp_path: Path, server: _Server) -> None:
+def test_parameter_entity_refused(tmp_path: Path, server: LoopbackServer) -> None:
     path = tmp_path / "pe.rdf"
     path.write_text(f"""<?xml version="1.0"?>
 <!DOCTYPE rdf:RDF [ <!ENTITY % remote SYSTEM "{server.url('/dtd')}"> %remote; ]>
@@ -228,7 +201,7 @@ def test_parameter_entity_refused(tmp_path: Path, server: _Server) -> None:
     assert server.requests == []
 
 
-def test_owl_imports_not_followed(tmp_path: Path, server: _Server) -> None:
+def test_owl_imports_not_followed(tmp_path: Path, server: LoopbackServer) -> None:
     path = tmp_path / "onto.ttl"
     path.write_text(f"""@prefix owl: <http://www.w3.org/2002/07/owl#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
