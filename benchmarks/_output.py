@@ -7,18 +7,22 @@ and what the machine's load says about the timings.
   so a trial run never overwrites the committed results.
 * Load: the 1-minute load average before and after the run, read against the core count,
   instead of a fixed remark.
+* Results: ``STEM.json`` plus ``STEM.md`` in the output directory, the markdown also printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
-__all__ = ["ROOT", "data_dir", "add_output_args", "output_dir", "load_note"]
+__all__ = ["ROOT", "data_dir", "add_output_args", "output_dir", "load_note", "write_report"]
 
 
 def data_dir() -> Path:
@@ -55,3 +59,12 @@ def load_note(before: float, after: float, cores: int) -> str:
         else "busy: other work competed for the cores, so timings are upper bounds"
     )
     return f"1-minute load average {before:.2f} before and {after:.2f} after the run on {cores} cores: {verdict}"
+
+
+def write_report(out: Path, stem: str, data: dict[str, Any], markdown: str, *, ensure_ascii: bool = True) -> None:
+    """Write ``STEM.json`` (``data``, indented) and ``STEM.md`` into ``out``, print the markdown
+    on stdout and where both went on stderr."""
+    (out / f"{stem}.json").write_text(json.dumps(data, indent=2, ensure_ascii=ensure_ascii) + "\n", encoding="utf-8")
+    (out / f"{stem}.md").write_text(markdown, encoding="utf-8")
+    print(markdown)
+    print(f"written to {out / stem}.json and .md", file=sys.stderr)

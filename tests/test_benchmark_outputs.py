@@ -40,6 +40,17 @@ def test_output_dir_never_the_committed_one_by_default(tmp_path, monkeypatch):
     assert "busy" in out.load_note(3.5, 1.0, 2) and "3.50 before" in out.load_note(3.5, 1.0, 2)
 
 
+def test_write_report_writes_json_and_markdown(tmp_path, capsys):
+    out = _load(BENCH / "_output.py", "bench_output")
+    out.write_report(tmp_path, "coverage", {"name": "café", "n": 1}, "# café\n", ensure_ascii=False)
+    assert (tmp_path / "coverage.json").read_text(encoding="utf-8") == '{\n  "name": "café",\n  "n": 1\n}\n'
+    assert (tmp_path / "coverage.md").read_text(encoding="utf-8") == "# café\n"
+    printed = capsys.readouterr()
+    assert printed.out == "# café\n\n" and f"written to {tmp_path / 'coverage'}.json and .md" in printed.err
+    out.write_report(tmp_path, "r", {"name": "café"}, "")
+    assert "caf\\u00e9" in (tmp_path / "r.json").read_text(encoding="utf-8")
+
+
 def test_bench_kg_reads_kglm_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("KGLM_DATA_DIR", str(tmp_path))
     bench_kg = _load(BENCH / "kg" / "bench_kg.py", "bench_kg_under_test")

@@ -39,7 +39,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from _output import add_output_args, data_dir, load_note, output_dir  # noqa: E402
+from _output import add_output_args, data_dir, load_note, output_dir, write_report  # noqa: E402
 
 DATA = data_dir()
 FOODON = DATA / "rdf" / "food_on.owl.bz2"
@@ -282,10 +282,7 @@ def main(argv: list[str] | None = None) -> int:
               "machine": info, "cases": cases, "targets_met": targets, "notes": notes}
     info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     info["load_note"] = load_note(info["load_average_at_start"][0], info["load_average_at_end"][0], info["cores"])
-    (out / "results.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out / "results.md").write_text(render_markdown(result))
-    print(render_markdown(result))
-    print(f"written to {out / 'results.json'} and results.md", file=sys.stderr)
+    write_report(out, "results", result, render_markdown(result))
     return 0
 
 

@@ -29,7 +29,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from _output import add_output_args, data_dir, load_note, output_dir  # noqa: E402
+from _output import add_output_args, data_dir, load_note, output_dir, write_report  # noqa: E402
 
 WORDNET = data_dir() / "wordnet"
 HERE = Path(__file__).resolve().parent
@@ -125,7 +125,6 @@ def main() -> int:
         "load": load,
     }
     results["note"] = load_note(load_before[0], results["load_average_after"][0], machine.get("cpu_count") or 1)
-    (out_dir / "wordnet_results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     b, lo = build, load
     md = [
         "# WordNet 3.0 builder benchmark",
@@ -150,9 +149,7 @@ def main() -> int:
         f"| peak RSS of the load process | {lo['peak_rss_mib']:.0f} MiB |",
         "",
     ]
-    (out_dir / "wordnet_results.md").write_text("\n".join(md), encoding="utf-8")
-    print("\n".join(md))
-    print(f"written to {out_dir / 'wordnet_results.json'} and .md", file=sys.stderr)
+    write_report(out_dir, "wordnet_results", results, "\n".join(md))
     return 0
 
 

@@ -31,7 +31,6 @@ cache directories (``kglm.utils.paths.cache_dir()/kg``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -40,7 +39,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from _output import add_output_args, data_dir, load_note, output_dir  # noqa: E402
+from _output import add_output_args, data_dir, load_note, output_dir, write_report  # noqa: E402
 
 DATA = data_dir()
 CN100K = DATA / "conceptnet" / "cn100k" / "train.txt"
@@ -171,7 +170,6 @@ def main() -> int:
     }
     info["load_note"] = load_note(load_before, info["load_average_after"][0], os.cpu_count() or 1)
     out_dir = output_dir(args, "description-coverage", HERE)
-    (out_dir / "description_coverage.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
 
     ex_q, ex_c = results["exact_match"]["question_concept"], results["exact_match"]["choice"]
     lines = [
@@ -215,9 +213,7 @@ def main() -> int:
         f"Timings (s): {timings}; {info['load_note']}.",
         "",
     ]
-    (out_dir / "description_coverage.md").write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
-    print(f"written to {out_dir / 'description_coverage.json'} and .md", file=sys.stderr)
+    write_report(out_dir, "description_coverage", info, "\n".join(lines))
     return 0
 
 

@@ -39,7 +39,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from _output import add_output_args, data_dir, output_dir  # noqa: E402
+from _output import add_output_args, data_dir, output_dir, write_report  # noqa: E402
 
 
 def _stats(texts: list[list[Any]], only: list[int] | None = None) -> dict[str, float]:
@@ -176,9 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_info(),
     }
     out = output_dir(args, "knowledge-text-coverage", Path(__file__).resolve().parent)
-    (out / "coverage.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out / "coverage.md").write_text(_markdown(result), encoding="utf-8")
-    print(_markdown(result))
+    write_report(out, "coverage", result, _markdown(result), ensure_ascii=False)
     return 0
 
 
