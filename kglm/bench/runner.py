@@ -1,8 +1,10 @@
 """Run a benchmark suite: (model x dataset x seed) jobs over data built once, resumably.
 
 For each dataset the tokenization, grounding, QA graphs, KagNet paths and
-entity embeddings are built once (:func:`kglm.training.prepare_data`) and every
-job of that dataset reuses them; with a frozen encoder the encoder's outputs
+entity embeddings are built once (:func:`kglm.training.trainer.prepare_shared_data`,
+the same resolve -> ground -> features path as one ``kglm train``) and every
+job of that dataset reuses them (:func:`kglm.training.train` takes each job's
+inputs with :meth:`~kglm.training.trainer.PreparedData.for_config`); with a frozen encoder the encoder's outputs
 are computed once too. Jobs run seed-major (every model of seed 0, then seed
 1, ...), so partial results compare like with like.
 
@@ -237,18 +239,7 @@ def suite_config(suite: Suite, dataset_index: int = 0, **changes: Any) -> Any:
     """
     from kglm.training.config import TrainingConfig, apply_settings
 
-    spec = suite.datasets[dataset_index].resolve()
-    settings = dict(suite.settings)
-    settings.update(
-        backbone=suite.backbone,
-        kg=spec.kg,
-        kg_format=spec.kg_format,
-        train_file=spec.train_file,
-        dev_file=spec.dev_file,
-        data_format=spec.data_format,
-        max_train_examples=spec.max_train_examples,
-        subset_seed=spec.subset_seed,
-    )
+    settings = {**suite.settings, "backbone": suite.backbone, **suite.datasets[dataset_index].resolve().config_fields()}
     model_kwargs = settings.pop("model_kwargs", {})
     config = TrainingConfig(model="qagnn", **settings)
     config = replace(config, model_kwargs=dict(model_kwargs))
@@ -629,8 +620,7 @@ def _run(
     import torch
     from tqdm.auto import tqdm
 
-    from kglm.models.registry import get_model_entry
-    from kglm.training.trainer import prepare_data, train
+    from kglm.training.trainer import prepare_shared_data, train
     from kglm.utils.io import atomic_write_json
 
     if num_threads is not None:
@@ -764,24 +754,17 @@ def _run(
                 if data_index != job.dataset_index:
                     data = None  # free the previous dataset first
                     base = job.config
-                    entries = [get_model_entry(j.spec.model) for j in pending if j.dataset_index == job.dataset_index]
-                    needs_kg = any(e.needs_kg for e in entries)
-                    kinds = sorted({e.graph_kind for e in entries if e.graph_kind is not None})
+                    # the data every pending job of this dataset needs, built once (the first job's config
+                    # with every graph kind and the KG); train() takes each job's inputs from it
+                    configs = [j.config for j in pending if j.dataset_index == job.dataset_index]
+                    configs[0] = replace(base, show_progress=show_progress)
                     bar.set_postfix_str(f"preparing {job.dataset}")
                     t0 = time.perf_counter()
-                    data = prepare_data(replace(base, show_progress=show_progress), graph_kinds=kinds,
-                                        with_kg=needs_kg)
+                    data = prepare_shared_data(configs)
                     this_run["prepare_time_s"][job.dataset] = time.perf_counter() - t0
                     data_index = job.dataset_index
                     datasets[job.dataset] = {
-                        "train_file": base.train_file,
-                        "dev_file": base.dev_file,
-                        "kg": base.kg,
-                        "train_examples": len(data.train),
-                        "dev_examples": len(data.dev) if data.dev is not None else 0,
-                        "num_choices": len(data.dev[0].choices) if data.dev is not None and len(data.dev) else None,
-                        "kg_entities": data.kg.num_entities if data.kg is not None else None,
-                        "kg_triples": data.kg.num_triples if data.kg is not None else None,
+                        "train_file": base.train_file, "dev_file": base.dev_file, "kg": base.kg, **data.summary()
                     }
                     if out is not None:
                         save()  # the data and its one-off preparation time, before the first job

@@ -4,15 +4,22 @@ Backbones (``"minilm"``, ``"minilm-2l"``, any Hugging Face name or path),
 knowledge graphs (saved directory, RDF, ConceptNet, ``"demo"``), data files
 (``"demo"`` or a path plus a reader format) and entity embeddings (encoded
 entity labels, cached on disk as safetensors).
+
+:func:`resolve_run` does all of it for one run, once: it returns a
+:class:`RunResources` (backbone, tokenizer, KG, linker, the examples of each
+split) from which :func:`kglm.training.prepare_data` grounds and builds the
+features, and nothing below it comes back here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
-from pathlib import Path
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kglm.kg.formats import detect_format, load_kg_file
@@ -20,11 +27,16 @@ from kglm.utils.paths import cache_dir as cache_root
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
+    from transformers import PreTrainedTokenizerBase
 
     from kglm.datasets.readers import MultipleChoiceExample
     from kglm.kg.graph import KnowledgeGraph
+    from kglm.training.config import TrainingConfig
 
 __all__ = [
+    "DataSplit",
+    "RunResources",
+    "resolve_run",
     "resolve_backbone",
     "is_packaged_backbone",
     "load_kg",
@@ -305,3 +317,125 @@ def text_entity_embeddings(
     with atomic_file(target) as tmp:
         save_file({"weight": weight}, str(tmp), metadata={"kg": kg.fingerprint, "encoder": json.dumps(encoder)})
     return weight
+
+
+# ----------------------------------------------------------------------------- one run
+
+
+@dataclass
+class DataSplit:
+    """The examples of one split of a run, read once.
+
+    Attributes:
+        examples: the questions (after ``max_train_examples`` for the train split).
+        data_file: the file they were read from (the bundled file for ``"demo"``);
+            its content is part of the grounding cache key.
+    """
+
+    examples: list[MultipleChoiceExample]
+    data_file: str
+
+
+@dataclass
+class RunResources:
+    """Every object a training run needs, resolved from its config's names once (:func:`resolve_run`).
+
+    Attributes:
+        backbone_path: what ``from_pretrained`` loads for the text encoder.
+        tokenizer: the backbone's tokenizer.
+        splits: ``"train"`` and, with a dev file, ``"dev"``.
+        cache_dir: the run's cache directory (grounding cache under ``cache_dir/grounding``).
+        kg_source: the config's ``kg`` (recorded with a saved model even when not loaded).
+        kg / kg_dir / linker: the knowledge graph, its saved directory (where the
+            linker index lives) and the entity linker; ``None`` for a run without a KG.
+    """
+
+    backbone_path: str
+    tokenizer: PreTrainedTokenizerBase
+    splits: dict[str, DataSplit]
+    cache_dir: str
+    kg_source: str | None = None
+    kg: KnowledgeGraph | None = None
+    kg_dir: Path | None = None
+    linker: Any = None
+
+    @property
+    def grounding_cache(self) -> str | None:
+        """Directory of the grounding cache (``None`` without a KG: nothing to ground)."""
+        return os.path.join(self.cache_dir, "grounding") if self.kg is not None else None
+
+    def with_kg(self, config: TrainingConfig) -> RunResources:
+        """These resources with ``config``'s KG and linker (``self`` when they are loaded)."""
+        if self.kg is not None and self.linker is not None:
+            return self
+        kg, kg_dir, linker = _resolve_kg(config)
+        return dataclasses.replace(self, kg=kg, kg_dir=kg_dir, linker=linker, kg_source=self.kg_source or config.kg)
+
+
+def _resolve_kg(config: TrainingConfig) -> tuple[KnowledgeGraph, Path, Any]:
+    """``config``'s knowledge graph, its saved directory and its entity linker."""
+    from kglm.kg.graph import KnowledgeGraph
+
+    if not config.kg:
+        raise ValueError("this run needs a knowledge graph (set kg)")
+    kg_dir = kg_directory(config.kg, config.kg_format, config.cache_dir)
+    kg = KnowledgeGraph.load(kg_dir)
+    return kg, kg_dir, make_linker(kg, kg_dir, mode=config.grounding_mode)
+
+
+def _subset(examples: list[Any], n: int | None, seed: int | None) -> list[Any]:
+    """``n`` examples drawn with ``seed`` (in file order), the first ``n`` without a seed, all for ``None``."""
+    if n is None or n >= len(examples):
+        return examples
+    if seed is None:
+        return examples[:n]
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(len(examples))[:n]
+    return [examples[i] for i in sorted(order.tolist())]
+
+
+def resolve_run(config: TrainingConfig, *, with_kg: bool) -> RunResources:
+    """Resolve everything ``config`` names, once: backbone and tokenizer, KG and linker, each split's examples.
+
+    Args:
+        config: the run.
+        with_kg: load the knowledge graph and its linker (``config.kg`` must be set).
+
+    Raises:
+        ValueError: ``with_kg`` without ``config.kg``.
+        FileNotFoundError: a data file or KG that is not there.
+    """
+    from transformers import AutoTokenizer
+
+    backbone = resolve_backbone(config.backbone, config.cache_dir)
+    tokenizer = AutoTokenizer.from_pretrained(backbone, trust_remote_code=False)
+    kg = kg_dir = linker = None
+    if with_kg:
+        kg, kg_dir, linker = _resolve_kg(config)
+    splits = {
+        "train": DataSplit(
+            _subset(
+                load_examples(config.train_file, config.data_format, "train", config.data_columns,
+                              config.train_labels_file),
+                config.max_train_examples,
+                config.subset_seed,
+            ),
+            data_path(config.train_file, "train"),
+        )
+    }
+    if config.dev_file:
+        splits["dev"] = DataSplit(
+            load_examples(config.dev_file, config.data_format, "dev", config.data_columns, config.dev_labels_file),
+            data_path(config.dev_file, "dev"),
+        )
+    return RunResources(
+        backbone_path=backbone,
+        tokenizer=tokenizer,
+        splits=splits,
+        cache_dir=str(config.cache_dir),
+        kg_source=config.kg,
+        kg=kg,
+        kg_dir=kg_dir,
+        linker=linker,
+    )

@@ -25,6 +25,7 @@ Distributed data parallel works unchanged: launch the same script with
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -38,14 +39,16 @@ import numpy as np
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
+from kglm.knowledge_text.data import knowledge_key
 from kglm.training.config import TrainingConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedTokenizerBase
 
-    from kglm.datasets.features import MultipleChoiceDataset
+    from kglm.datasets.features import FeatureConfig, MultipleChoiceDataset
     from kglm.kg.graph import KnowledgeGraph
     from kglm.training.encoder_cache import FrozenEncoderCache
+    from kglm.training.resources import RunResources
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +68,8 @@ __all__ = [
     "compute_accuracy",
     "encoder_parameter_names",
     "prepare_data",
+    "prepare_shared_data",
+    "build_features",
     "graph_entities",
     "fill_unseen_entity_embeddings",
     "build_model",
@@ -448,10 +453,22 @@ def last_complete_checkpoint(output_dir: str | os.PathLike[str]) -> str | None:
 
 @dataclass
 class PreparedData:
-    """Everything built once from a config and shared by the runs that use it.
+    """A run's data: its resolved resources and what is built from them once.
 
-    A benchmark builds this once per (dataset, backbone) and reuses it for every
-    model, control and seed.
+    :func:`prepare_data` makes it; a benchmark makes it once per dataset
+    (:func:`prepare_shared_data`) and trains every model, control and seed on it
+    (:meth:`for_config` gives each job the inputs it needs).
+
+    Attributes:
+        tokenizer / backbone_path / kg / kg_source / linker: those of ``resources``
+            (fields of their own for the public API; :func:`prepare_data` fills
+            them from ``resources`` only).
+        train / dev: the features (grounded, graphs extracted, tokenized).
+        entity_embeddings: the entity table models start from (``None``: random).
+        encoder_cache: frozen-encoder outputs shared by the jobs on this data.
+        feature_config: the :class:`~kglm.datasets.features.FeatureConfig` used.
+        extra: bookkeeping of the knowledge-text variants (:meth:`for_config`).
+        resources: what :func:`~kglm.training.resources.resolve_run` resolved.
     """
 
     tokenizer: PreTrainedTokenizerBase
@@ -465,15 +482,69 @@ class PreparedData:
     encoder_cache: FrozenEncoderCache | None = None
     feature_config: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    resources: RunResources | None = None
+
+    def for_config(self, config: TrainingConfig) -> PreparedData:
+        """This data with the inputs ``config`` needs: its knowledge text, and no graphs for a text-only model.
+
+        Returns ``self`` when its inputs already fit (the usual case for ``kglm
+        train``). Otherwise the train and dev features are built again from the
+        same resources (:func:`build_features`; the grounding comes from the
+        grounding cache, loading the KG first when this data has none); every
+        variant is kept for the next job, so each is built once.
+        """
+        want = knowledge_key(config)
+        have = self.extra.get(_KNOWLEDGE_KEY)
+        if want == have:
+            return self
+        variants: dict[tuple[str | None, bool], PreparedData] = self.extra.setdefault(_VARIANTS, {})
+        variants.setdefault((have, True), self)
+        need_graphs = config.graph_kind is not None
+        for key in [(want, True)] + ([] if need_graphs else [(want, False)]):
+            if key in variants:
+                return variants[key]
+        if self.resources is None:
+            raise ValueError("this prepared data has no resources to build other inputs from; use prepare_data")
+        from kglm.datasets.features import FeatureConfig
+
+        resources = self.resources.with_kg(config) if want is not None else self.resources
+        base = self.feature_config if isinstance(self.feature_config, FeatureConfig) else FeatureConfig()
+        graph_kinds: tuple[str, ...] = ()
+        if need_graphs:
+            graph_kinds = tuple(base.graph_kinds) if self.kg is not None and base.graph_kinds else (config.graph_kind,)
+        features = dataclasses.replace(
+            base, max_seq_length=config.max_seq_length, graph_kinds=graph_kinds, show_progress=config.show_progress
+        )
+        train_set, dev_set = build_features(resources, features, config.knowledge_config)
+        variant = dataclasses.replace(
+            self,
+            train=train_set,
+            dev=dev_set,
+            kg=resources.kg,
+            kg_source=self.kg_source or config.kg,
+            linker=resources.linker,
+            feature_config=features,
+            extra={**self.extra, _KNOWLEDGE_KEY: want},
+            resources=resources,
+        )
+        variants[(want, need_graphs)] = variant
+        return variant
+
+    def summary(self) -> dict[str, Any]:
+        """Sizes for results files: examples per split, choices, KG entities and triples."""
+        return {
+            "train_examples": len(self.train),
+            "dev_examples": len(self.dev) if self.dev is not None else 0,
+            "num_choices": len(self.dev[0].choices) if self.dev is not None and len(self.dev) else None,
+            "kg_entities": self.kg.num_entities if self.kg is not None else None,
+            "kg_triples": self.kg.num_triples if self.kg is not None else None,
+        }
 
 
-def _subset(examples: list[Any], n: int | None, seed: int | None) -> list[Any]:
-    if n is None or n >= len(examples):
-        return examples
-    if seed is None:
-        return examples[:n]
-    order = np.random.default_rng(seed).permutation(len(examples))[:n]
-    return [examples[i] for i in sorted(order.tolist())]
+#: ``PreparedData.extra`` keys: the knowledge-text key of the inputs, and every variant
+#: built from the same data (shared with :func:`kglm.knowledge_text.data.with_knowledge`).
+_KNOWLEDGE_KEY = "knowledge_key"
+_VARIANTS = "knowledge_variants"
 
 
 def graph_entities(datasets: Sequence[Any]) -> torch.Tensor:
@@ -530,13 +601,58 @@ def fill_unseen_entity_embeddings(
     return int(missing.numel())
 
 
+def build_features(
+    resources: RunResources, features: FeatureConfig, knowledge: Any = None
+) -> tuple[MultipleChoiceDataset, MultipleChoiceDataset | None]:
+    """Ground (through the grounding cache), extract graphs for and tokenize the train and dev splits.
+
+    One :func:`~kglm.datasets.features.build_dataset` call per split, with the
+    resources' KG, linker and tokenizer (text-only features when it has no KG).
+    """
+    from kglm.datasets.features import build_dataset
+
+    built: dict[str, MultipleChoiceDataset] = {}
+    for name, split in resources.splits.items():
+        built[name] = build_dataset(
+            split.examples, resources.kg, resources.linker, resources.tokenizer, features,
+            cache_dir=resources.grounding_cache, data_file=split.data_file, knowledge=knowledge,
+        )
+    return built["train"], built.get("dev")
+
+
+def _entity_embeddings(
+    config: TrainingConfig, resources: RunResources, datasets: Sequence[MultipleChoiceDataset]
+) -> torch.Tensor | None:
+    """The entity table of ``config.entity_embeddings``: encoded labels (of the graphs' entities
+    only with ``embed_graph_entities_only``), a safetensors file, or ``None`` (random / none)."""
+    from kglm.training import resources as resolver
+
+    if config.entity_embeddings == "text":
+        return resolver.text_entity_embeddings(
+            resources.kg, "minilm", config.cache_dir, show_progress=config.show_progress,
+            entity_ids=graph_entities(datasets) if config.embed_graph_entities_only else None,
+        )
+    if config.entity_embeddings not in ("random", "none", ""):
+        from safetensors.torch import load_file
+
+        tensors = load_file(config.entity_embeddings)
+        return tensors.get("weight", next(iter(tensors.values())))
+    return None
+
+
 def prepare_data(
     config: TrainingConfig,
     *,
     graph_kinds: Sequence[str] | None = None,
     with_kg: bool | None = None,
 ) -> PreparedData:
-    """Load the backbone's tokenizer, the KG, the linker and the data, and build features once.
+    """Resolve a run's resources once, then ground, build the features and the entity table.
+
+    The stages, each called once, in this order:
+    :func:`~kglm.training.resources.resolve_run` (backbone, tokenizer, KG,
+    linker, examples per split), :func:`build_features` (grounding through the
+    grounding cache, graphs, tokenization), and the entity embeddings (which
+    need the grounded graphs when ``embed_graph_entities_only``).
 
     Args:
         config: the run's configuration (backbone, kg, files, feature settings).
@@ -547,31 +663,18 @@ def prepare_data(
             it. Entity embeddings are made when ``with_kg`` is true or the model needs a KG.
 
     With ``config.knowledge_text`` the inputs carry its knowledge text
-    (:mod:`kglm.knowledge_text`); :func:`train` rebuilds them for a job with
-    other knowledge-text settings (:func:`kglm.knowledge_text.data.with_knowledge`).
+    (:mod:`kglm.knowledge_text`); :func:`train` builds other inputs for a job
+    with other knowledge-text settings (:meth:`PreparedData.for_config`).
     """
-    from transformers import AutoTokenizer
+    from kglm.datasets.features import FeatureConfig
+    from kglm.training.resources import resolve_run
 
-    from kglm.datasets.features import FeatureConfig, build_dataset
-    from kglm.knowledge_text.data import knowledge_key
-    from kglm.training import resources
-
-    backbone = resources.resolve_backbone(config.backbone, config.cache_dir)
-    tokenizer = AutoTokenizer.from_pretrained(backbone, trust_remote_code=False)
     embed = config.needs_kg if with_kg is None else with_kg
     knowledge = config.knowledge_config
-    with_kg = (config.needs_kg if with_kg is None else with_kg) or knowledge is not None  # the texts need it
+    with_kg = embed or knowledge is not None  # the knowledge texts need the KG too
     if graph_kinds is None:
         graph_kinds = () if config.graph_kind is None else (config.graph_kind,)
-    kg = linker = None
-    if with_kg:
-        if not config.kg:
-            raise ValueError("this run needs a knowledge graph (set kg)")
-        from kglm.kg.graph import KnowledgeGraph
-
-        kg_dir = resources.kg_directory(config.kg, config.kg_format, config.cache_dir)
-        kg = KnowledgeGraph.load(kg_dir)
-        linker = resources.make_linker(kg, kg_dir, mode=config.grounding_mode)
+    resources = resolve_run(config, with_kg=with_kg)
     features = FeatureConfig(
         max_seq_length=config.max_seq_length,
         graph_kinds=tuple(graph_kinds) if with_kg else (),
@@ -580,52 +683,36 @@ def prepare_data(
         max_paths_per_pair=config.max_paths_per_pair,
         show_progress=config.show_progress,
     )
-    cache = os.path.join(config.cache_dir, "grounding") if with_kg else None
-    train_examples = _subset(
-        resources.load_examples(
-            config.train_file, config.data_format, "train", config.data_columns, config.train_labels_file
-        ),
-        config.max_train_examples,
-        config.subset_seed,
-    )
-    train_set = build_dataset(
-        train_examples, kg, linker, tokenizer, features, cache_dir=cache,
-        data_file=resources.data_path(config.train_file, "train"), knowledge=knowledge,
-    )
-    dev_set = None
-    if config.dev_file:
-        dev_examples = resources.load_examples(
-            config.dev_file, config.data_format, "dev", config.data_columns, config.dev_labels_file
-        )
-        dev_set = build_dataset(
-            dev_examples, kg, linker, tokenizer, features, cache_dir=cache,
-            data_file=resources.data_path(config.dev_file, "dev"), knowledge=knowledge,
-        )
+    train_set, dev_set = build_features(resources, features, knowledge)
     embeddings = None
-    if with_kg and embed and config.entity_embeddings == "text":
-        embeddings = resources.text_entity_embeddings(
-            kg, "minilm", config.cache_dir, show_progress=config.show_progress,
-            entity_ids=graph_entities([train_set] + ([dev_set] if dev_set is not None else []))
-            if config.embed_graph_entities_only
-            else None,
-        )
-    elif with_kg and embed and config.entity_embeddings not in ("random", "none", ""):
-        from safetensors.torch import load_file
-
-        tensors = load_file(config.entity_embeddings)
-        embeddings = tensors.get("weight", next(iter(tensors.values())))
+    if with_kg and embed:
+        embeddings = _entity_embeddings(config, resources, [train_set] + ([dev_set] if dev_set is not None else []))
     return PreparedData(
-        tokenizer=tokenizer,
-        backbone_path=backbone,
+        tokenizer=resources.tokenizer,
+        backbone_path=resources.backbone_path,
         train=train_set,
         dev=dev_set,
-        kg=kg,
-        kg_source=config.kg,
-        linker=linker,
+        kg=resources.kg,
+        kg_source=resources.kg_source,
+        linker=resources.linker,
         entity_embeddings=embeddings,
         feature_config=features,
-        extra={"knowledge_key": knowledge_key(config)},
+        extra={_KNOWLEDGE_KEY: knowledge_key(config)},
+        resources=resources,
     )
+
+
+def prepare_shared_data(configs: Sequence[TrainingConfig]) -> PreparedData:
+    """Data that serves every run of ``configs`` (one dataset, many models): :func:`prepare_data`
+    of the first config, with every graph kind the models need and the KG when any needs it.
+
+    Each run then takes its inputs with :meth:`PreparedData.for_config` (:func:`train` does).
+    """
+    if not configs:
+        raise ValueError("prepare_shared_data needs at least one config")
+    entries = [c.model_entry for c in configs]
+    kinds = sorted({e.graph_kind for e in entries if e.graph_kind is not None})
+    return prepare_data(configs[0], graph_kinds=kinds, with_kg=any(e.needs_kg for e in entries))
 
 
 # ----------------------------------------------------------------------------- model
@@ -829,6 +916,67 @@ def _warm_encoder_cache(
                     cache.prefix(model, owner, prefix, ids, mask, types)
 
 
+def _setup_encoder(
+    config: TrainingConfig, model: torch.nn.Module, data: PreparedData, callbacks: list[TrainerCallback]
+) -> tuple[str, int | None] | None:
+    """Freeze the text encoder as ``config`` asks: for the whole run behind the frozen-encoder
+    cache (returns the cache's ``(owner, prefix)``), or for the first epochs (a callback; returns ``None``)."""
+    from kglm.training.encoder_cache import FrozenEncoderCache, first_fusion_layer, install_encoder_cache
+
+    frozen_all = config.freeze_encoder_epochs >= config.num_epochs
+    if frozen_all and config.cache_frozen_encoder:
+        if data.encoder_cache is None:
+            data.encoder_cache = FrozenEncoderCache()
+        prefix = first_fusion_layer(model)
+        if config.train_top_layers > 0:
+            num_layers = len(model.text_encoder.encoder.layer)
+            top = max(num_layers - config.train_top_layers, 0)
+            prefix = top if prefix is None else min(prefix, top)
+        owner = install_encoder_cache(model, data.encoder_cache, prefix_layers=prefix)
+        if config.train_top_layers > 0:
+            for layer in model.text_encoder.encoder.layer[num_layers - config.train_top_layers :]:
+                layer.requires_grad_(True)
+            pooler = getattr(model.text_encoder, "pooler", None)
+            if pooler is not None:
+                pooler.requires_grad_(True)
+        return owner, prefix
+    if config.freeze_encoder_epochs > 0:
+        callbacks.append(FreezeEncoderCallback(model, config.freeze_encoder_epochs))
+    return None
+
+
+def _resume_checkpoint(config: TrainingConfig, resume_from_checkpoint: bool | str | os.PathLike[str] | None) -> str | None:
+    """The checkpoint ``train(resume_from_checkpoint=...)`` continues from (``None``: a fresh start)."""
+    if resume_from_checkpoint is True:
+        return last_complete_checkpoint(config.output_dir)
+    if not resume_from_checkpoint:
+        return None
+    resume = os.fspath(resume_from_checkpoint)
+    if not (Path(resume) / "trainer_state.json").is_file():
+        from kglm.errors import ConfigError
+
+        raise ConfigError(f"resume_from_checkpoint={resume}: not a complete Trainer checkpoint")
+    return resume
+
+
+def _save_trained(
+    config: TrainingConfig, trainer: Trainer, data: PreparedData, info: dict[str, Any]
+) -> str:
+    """Save the model, its tokenizer and ``kglm_training.json`` (``info``) in ``config.output_dir``."""
+    model_dir = config.output_dir
+    trainer.save_model(model_dir)
+    data.tokenizer.save_pretrained(model_dir)
+    # safetensors creates its files with mode 0600; give them the mode of every other output
+    umask = os.umask(0)
+    os.umask(umask)
+    for weights in Path(model_dir).rglob("*.safetensors"):
+        os.chmod(weights, 0o666 & ~umask)
+    from kglm.utils.io import atomic_write
+
+    atomic_write(Path(model_dir, TRAINING_INFO), json.dumps(info, indent=2))  # a kill never leaves half a file
+    return model_dir
+
+
 def train(
     config: TrainingConfig,
     data: PreparedData | None = None,
@@ -838,10 +986,15 @@ def train(
 ) -> TrainResult:
     """Train ``config.model`` on ``config``'s data and keep the best dev checkpoint.
 
+    One pass, each stage once: the device, the data (:func:`prepare_data`:
+    resources resolved once, then grounding, features and entity table; or
+    ``data``'s inputs for this config, :meth:`PreparedData.for_config`), the
+    model (:func:`build_model`), the :class:`KGTrainer`, training, and saving.
+
     Args:
         config: the run.
-        data: prepared data to reuse (from :func:`prepare_data`); built from
-            ``config`` when ``None``.
+        data: prepared data to reuse (from :func:`prepare_data` or
+            :func:`prepare_shared_data`); built from ``config`` when ``None``.
         resume_from_checkpoint: ``True`` continues from the last complete
             checkpoint in ``config.output_dir`` (:func:`last_complete_checkpoint`;
             a fresh start when there is none), a path continues from that
@@ -863,52 +1016,31 @@ def train(
     from transformers import set_seed
 
     from kglm.datasets.features import MultipleChoiceCollator
-    from kglm.training.encoder_cache import FrozenEncoderCache, first_fusion_layer, install_encoder_cache
 
+    # 1. where and how it runs
     if config.threads is not None:
         torch.set_num_threads(int(config.threads))
     device = resolve_device(config)
     precision = resolve_precision(config, device)
     if device.startswith("cuda:"):
         torch.cuda.set_device(int(device.split(":")[1]))
-    if data is None:
-        data = prepare_data(config)
-    from kglm.knowledge_text.data import with_knowledge
-
-    data = with_knowledge(config, data)  # the inputs with this run's knowledge text
+    # 2. the data: resources resolved once, grounded, featurized (or this config's inputs of shared data)
+    data = prepare_data(config) if data is None else data.for_config(config)
+    # 3. the model
     setup_started = time.perf_counter()
     set_seed(config.seed)
     model = build_model(config, data)
     attention = resolve_attn_implementation(config, device)
     set_text_attention(model, attention)
-    frozen_all = config.freeze_encoder_epochs >= config.num_epochs
     callbacks = list(callbacks)
-    cached = False
-    owner, prefix = "", None
-    if frozen_all and config.cache_frozen_encoder:
-        if data.encoder_cache is None:
-            data.encoder_cache = FrozenEncoderCache()
-        prefix = first_fusion_layer(model)
-        if config.train_top_layers > 0:
-            num_layers = len(model.text_encoder.encoder.layer)
-            top = max(num_layers - config.train_top_layers, 0)
-            prefix = top if prefix is None else min(prefix, top)
-        owner = install_encoder_cache(model, data.encoder_cache, prefix_layers=prefix)
-        cached = True
-        if config.train_top_layers > 0:
-            for layer in model.text_encoder.encoder.layer[num_layers - config.train_top_layers :]:
-                layer.requires_grad_(True)
-            pooler = getattr(model.text_encoder, "pooler", None)
-            if pooler is not None:
-                pooler.requires_grad_(True)
-    elif config.freeze_encoder_epochs > 0:
-        callbacks.append(FreezeEncoderCallback(model, config.freeze_encoder_epochs))
+    cache = _setup_encoder(config, model, data, callbacks)
     if config.save_steps:
         callbacks.append(StepCheckpointCallback(config.save_steps))
+    # 4. the Trainer
     args = _training_arguments(config, data.dev is not None, device, precision)
-    if cached:
+    if cache is not None:
         model.to(args.device)
-        _warm_encoder_cache(model, data, owner, prefix, config.eval_batch_size, precision)
+        _warm_encoder_cache(model, data, *cache, config.eval_batch_size, precision)
     collator = MultipleChoiceCollator(
         data.tokenizer,
         graph_kind=config.graph_kind,
@@ -932,16 +1064,9 @@ def train(
         from transformers.trainer_callback import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)
-    resume: str | None = None
-    if resume_from_checkpoint is True:
-        resume = last_complete_checkpoint(config.output_dir)
-    elif resume_from_checkpoint:
-        resume = os.fspath(resume_from_checkpoint)
-        if not (Path(resume) / "trainer_state.json").is_file():
-            from kglm.errors import ConfigError
-
-            raise ConfigError(f"resume_from_checkpoint={resume}: not a complete Trainer checkpoint")
+    resume = _resume_checkpoint(config, resume_from_checkpoint)
     setup_seconds = time.perf_counter() - setup_started
+    # 5. training, the best checkpoint's dev metrics, saving
     started = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=resume)
     train_runtime = time.perf_counter() - started
@@ -956,18 +1081,9 @@ def train(
         metrics = best_epoch if best_epoch is not None else trainer.evaluate()
         eval_sps = metrics.get("eval_samples_per_second")
     final_eval_seconds = time.perf_counter() - eval_started
-    best = metrics.get("eval_accuracy")
     model_dir = None
     if config.save_model and trainer.is_world_process_zero():
-        model_dir = config.output_dir
-        trainer.save_model(model_dir)
-        data.tokenizer.save_pretrained(model_dir)
-        # safetensors creates its files with mode 0600; give them the mode of every other output
-        umask = os.umask(0)
-        os.umask(umask)
-        for weights in Path(model_dir).rglob("*.safetensors"):
-            os.chmod(weights, 0o666 & ~umask)
-        info = {
+        model_dir = _save_trained(config, trainer, data, {
             "model": config.model,
             "backbone": config.backbone,
             "kg": data.kg_source,
@@ -983,13 +1099,10 @@ def train(
             "attn_implementation": attention,
             "config": config.to_dict(),
             "dev_metrics": metrics,
-        }
-        from kglm.utils.io import atomic_write
-
-        atomic_write(Path(model_dir, TRAINING_INFO), json.dumps(info, indent=2))  # a kill never leaves half a file
+        })
     return TrainResult(
         metrics=dict(metrics),
-        best_accuracy=best,
+        best_accuracy=metrics.get("eval_accuracy"),
         train_runtime=train_runtime,
         train_samples_per_second=float(output.metrics.get("train_samples_per_second", 0.0)),
         eval_samples_per_second=eval_sps,
