@@ -51,6 +51,8 @@ __all__ = [
     "FULL_MODELS",
     "KNOWLEDGE_TEXT_MODELS",
     "FULL_SETTINGS",
+    "GRAPH_SETTINGS",
+    "GNN_KWARGS",
     "get_suite",
     "shared_data_dir",
 ]
@@ -115,10 +117,18 @@ class DatasetSpec:
         fill = lambda s: s.replace("{data}", str(root))  # noqa: E731
         return replace(self, train_file=fill(self.train_file), dev_file=fill(self.dev_file), kg=fill(self.kg))
 
+    def config_fields(self) -> dict[str, Any]:
+        """The :class:`~kglm.training.TrainingConfig` fields this dataset sets (``{data}`` as it stands)."""
+        return {name: getattr(self, name) for name in _CONFIG_FIELDS}
+
     @property
     def needs_shared_data(self) -> bool:
         """Whether the dataset reads the shared benchmark data."""
         return any("{data}" in s for s in (self.train_file, self.dev_file, self.kg))
+
+
+#: the :class:`DatasetSpec` fields that are :class:`~kglm.training.TrainingConfig` fields of the same name.
+_CONFIG_FIELDS = ("kg", "kg_format", "train_file", "dev_file", "data_format", "max_train_examples", "subset_seed")
 
 
 @dataclass(frozen=True)
@@ -195,44 +205,61 @@ def shared_data_dir() -> Path | None:
 
 _CN100K = "{data}/conceptnet/cn100k/train.txt"
 
+#: The graph side every suite shares: QA graphs of at most 64 nodes, paths of at most
+#: 2 hops (4 per entity pair), entity embeddings from the labels of the graphs'
+#: entities, and (:data:`GNN_KWARGS`) a 2-layer, 64-wide GNN.
+GRAPH_SETTINGS: dict[str, Any] = dict(
+    max_nodes=64,
+    max_path_hops=2,
+    max_paths_per_pair=4,
+    entity_embeddings="text",
+    embed_graph_entities_only=True,
+)
+GNN_KWARGS: dict[str, Any] = {"gnn_layers": 2, "gnn_hidden": 64}
+
+
+def _frozen_encoder_settings(num_epochs: int, **settings: Any) -> dict[str, Any]:
+    """Settings of a quick suite: the text encoder frozen for every epoch with its outputs
+    computed once for all jobs (cached), 10% warm-up, dev evaluated once at the end,
+    :data:`GRAPH_SETTINGS`; ``settings`` add the rest."""
+    return dict(
+        num_epochs=num_epochs,
+        freeze_encoder_epochs=num_epochs,
+        cache_frozen_encoder=True,
+        warmup=0.1,
+        eval_each_epoch=False,
+        **GRAPH_SETTINGS,
+        **settings,
+    )
+
+
+_CSQA_DATA = DatasetSpec(
+    "csqa",
+    "{data}/csqa/train_inhouse.jsonl",
+    "{data}/csqa/dev_rand_split.jsonl",
+    data_format="csqa",
+    kg=_CN100K,
+    kg_format="cn100k",
+)
+
 _CSQA_QUICK = Suite(
     name="csqa-quick",
     description="quick smoke protocol: CommonsenseQA in-house dev (all 1,221), 1,500 in-house train questions, "
     "ConceptNet-100K, frozen MiniLM (trained: KG parts, fusion, heads)",
-    datasets=(
-        DatasetSpec(
-            "csqa",
-            "{data}/csqa/train_inhouse.jsonl",
-            "{data}/csqa/dev_rand_split.jsonl",
-            data_format="csqa",
-            kg=_CN100K,
-            kg_format="cn100k",
-            max_train_examples=1500,
-            subset_seed=0,
-        ),
-    ),
+    datasets=(replace(_CSQA_DATA, max_train_examples=1500, subset_seed=0),),
     models=QUICK_MODELS,
     seeds=(0, 1, 2),
     backbone="minilm",
-    settings=dict(
+    settings=_frozen_encoder_settings(
+        2,
         max_seq_length=64,
-        num_epochs=2,
         batch_size=8,
         eval_batch_size=64,
         encoder_lr=1e-5,
         kg_lr=1e-3,
         head_lr=1e-3,  # the head over the frozen text vector trains at the KG rate, as when these results were made
-        warmup=0.1,
-        freeze_encoder_epochs=2,
-        cache_frozen_encoder=True,
-        max_nodes=64,
-        max_path_hops=2,
-        max_paths_per_pair=4,
-        entity_embeddings="text",
-        embed_graph_entities_only=True,
-        eval_each_epoch=False,
         logging_steps=50,
-        model_kwargs={"gnn_layers": 2, "gnn_hidden": 64},
+        model_kwargs=dict(GNN_KWARGS),
     ),
     time_budget_s=1800,
 )
@@ -277,15 +304,11 @@ FULL_SETTINGS: dict[str, Any] = dict(
     warmup=0.0,
     freeze_encoder_epochs=0,
     cache_frozen_encoder=False,
-    max_nodes=64,
-    max_path_hops=2,
-    max_paths_per_pair=4,
-    entity_embeddings="text",
-    embed_graph_entities_only=True,
+    **GRAPH_SETTINGS,
     eval_each_epoch=True,
     logging_steps=50,
     save_steps=250,
-    model_kwargs={"gnn_layers": 2, "gnn_hidden": 64},
+    model_kwargs=dict(GNN_KWARGS),
 )
 
 #: The published protocols (documentation, and the ``anchor`` preset of ``kglm bench``).
@@ -323,14 +346,6 @@ _SWAG_ANCHOR: dict[str, Any] = {
     "settings": {**_QAGNN_PROTOCOL, "max_seq_length": 128, "num_epochs": 30},
 }
 
-_CSQA_DATA = DatasetSpec(
-    "csqa",
-    "{data}/csqa/train_inhouse.jsonl",
-    "{data}/csqa/dev_rand_split.jsonl",
-    data_format="csqa",
-    kg=_CN100K,
-    kg_format="cn100k",
-)
 _OBQA_DATA = DatasetSpec(
     "obqa", "{data}/obqa/train.jsonl", "{data}/obqa/dev.jsonl", data_format="obqa", kg=_CN100K, kg_format="cn100k"
 )
@@ -381,25 +396,16 @@ SUITES: dict[str, Suite] = {
         # (the packaged MiniLM is a sentence-transformers model; its [CLS] state and
         # pooler barely vary between inputs, so a head over them learns nothing and
         # the LM baseline sat at ln 5) and the head at the KG learning rate.
-        settings=dict(
+        settings=_frozen_encoder_settings(
+            10,
             max_seq_length=48,
-            num_epochs=10,
             batch_size=4,
             eval_batch_size=16,
             encoder_lr=5e-5,
             head_lr=3e-3,
             kg_lr=3e-3,
-            warmup=0.1,
-            freeze_encoder_epochs=10,
-            cache_frozen_encoder=True,
-            max_nodes=64,
-            max_path_hops=2,
-            max_paths_per_pair=4,
-            entity_embeddings="text",
-            embed_graph_entities_only=True,
-            eval_each_epoch=False,
             logging_steps=5,
-            model_kwargs={"gnn_layers": 2, "gnn_hidden": 64, "text_pooling": "mean"},
+            model_kwargs={**GNN_KWARGS, "text_pooling": "mean"},
         ),
         time_budget_s=120,
     ),
