@@ -294,10 +294,8 @@ class _RdfCollector:
         self.relation_index: dict[str, int] = {}  # relation IRI -> declared id (RELATION_INDEX)
 
     def node(self, name: str) -> int:
-        i = self.ent.get(name)
-        if i is None:
-            i = self.ent[name] = len(self.ent)
-        return i
+        """The entity id of ``name`` (a new id when first seen)."""
+        return self.ent.setdefault(name, len(self.ent))
 
     def edge(self, s: str, p: str, o: str) -> None:
         if p == RDF_TYPE:
@@ -306,17 +304,8 @@ class _RdfCollector:
             if self.drop_rdf_type:
                 self.stats["dropped_rdf_type"] += 1
                 return
-        ent = self.ent
-        si = ent.get(s)
-        if si is None:
-            si = ent[s] = len(ent)
-        oi = ent.get(o)
-        if oi is None:
-            oi = ent[o] = len(ent)
-        pi = self.rel.get(p)
-        if pi is None:
-            pi = self.rel[p] = len(self.rel)
-        self.ids.extend((si, pi, oi))
+        ent, rel = self.ent, self.rel  # ids as in node(); new ones in order subject, relation, object
+        self.ids.extend((ent.setdefault(s, len(ent)), rel.setdefault(p, len(rel)), ent.setdefault(o, len(ent))))
 
     def literal(self, s: str, p: str, value: str, lang: str | None, datatype: str | None) -> None:
         if p == ENTITY_INDEX or p == RELATION_INDEX:
@@ -563,18 +552,8 @@ def _read_ntriples_oxigraph(path: Path, c: _RdfCollector, file_no: int) -> int:
                         edge(sn, p, o.value)
                         n += 1
                         continue
-                    # the common IRI -> IRI statement, inlined (c.edge without the call overhead)
-                    si = ent.get(sn)
-                    if si is None:
-                        si = ent[sn] = len(ent)
-                    on = o.value
-                    oi = ent.get(on)
-                    if oi is None:
-                        oi = ent[on] = len(ent)
-                    pi = rel.get(p)
-                    if pi is None:
-                        pi = rel[p] = len(rel)
-                    add_ids((si, pi, oi))
+                    # the common IRI -> IRI statement: c.edge's last line, inlined (no call overhead)
+                    add_ids((ent.setdefault(sn, len(ent)), rel.setdefault(p, len(rel)), ent.setdefault(o.value, len(ent))))
                 elif to is blank:
                     edge(sn, q.predicate.value, prefix + o.value)
                 else:
