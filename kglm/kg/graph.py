@@ -313,32 +313,40 @@ class KnowledgeGraph:
         except KeyError:
             raise KeyError(f"unknown relation {name!r}") from None
 
-    # ------------------------------------------------------------------ labels
-    @property
-    def _labels(self) -> list[str]:
-        if self._label_text is None:
-            self._label_text = self._lazy_files[_LABELS].read()
-            if getattr(self, "_validate_vocab", False):
-                _check_vocab(self._lazy_files[_LABELS].path, self._label_text, "label", unique=False)
-            if len(self._label_text) != self.num_labels:
-                raise ValueError(
-                    f"{self._lazy_files[_LABELS].path}: {len(self._label_text)} labels, "
-                    f"{_LABEL_PTR} says {self.num_labels}"
-                )
-        return self._label_text
-
-    def labels_of(self, entity_id: int) -> list[str]:
-        """The labels (surface forms) of one entity, in stored order."""
+    # ------------------------------------------------------------------ labels and descriptions
+    def _check_entity(self, entity_id: int) -> int:
+        """``entity_id`` as an int; ``IndexError`` when it is not an entity of this graph."""
         i = int(entity_id)
         if not 0 <= i < self.num_entities:
             raise IndexError(f"entity id {i} out of range [0, {self.num_entities})")
+        return i
+
+    def _texts(self, cached: str, file: str, ptr_file: str, count: int, what: str) -> list[str]:
+        """A flat text column (labels, descriptions) of a loaded graph, read from ``file``
+        on first use and checked against the count its pointer file ``ptr_file`` gives."""
+        text = getattr(self, cached)
+        if text is None:
+            lazy = self._lazy_files[file]
+            text = lazy.read()
+            setattr(self, cached, text)
+            if getattr(self, "_validate_vocab", False):
+                _check_vocab(lazy.path, text, what, unique=False)
+            if len(text) != count:
+                raise ValueError(f"{lazy.path}: {len(text)} {what}s, {ptr_file} says {count}")
+        return text
+
+    @property
+    def _labels(self) -> list[str]:
+        return self._texts("_label_text", _LABELS, _LABEL_PTR, self.num_labels, "label")
+
+    def labels_of(self, entity_id: int) -> list[str]:
+        """The labels (surface forms) of one entity, in stored order."""
+        i = self._check_entity(entity_id)
         return self._labels[int(self._label_ptr[i]) : int(self._label_ptr[i + 1])]
 
     def label_index(self) -> tuple[torch.Tensor, list[str]]:
         """All labels, flat: ``(entity id of each label (L,), label texts)``."""
-        counts = self._label_ptr[1:] - self._label_ptr[:-1]
-        owner = torch.repeat_interleave(torch.arange(self.num_entities, dtype=torch.long), counts)
-        return owner, list(self._labels)
+        return _csr_owner(self._label_ptr), list(self._labels)
 
     def labels_dict(self) -> dict[int, list[str]]:
         """Labels as ``{entity id: [label, ...]}`` (every entity present)."""
@@ -346,33 +354,19 @@ class KnowledgeGraph:
         ptr = self._label_ptr.tolist()
         return {i: text[ptr[i] : ptr[i + 1]] for i in range(self.num_entities)}
 
-    # ------------------------------------------------------------------ descriptions
     @property
     def _descriptions(self) -> list[str]:
-        if self._description_text is None:
-            self._description_text = self._lazy_files[_DESCRIPTIONS].read()
-            if getattr(self, "_validate_vocab", False):
-                _check_vocab(self._lazy_files[_DESCRIPTIONS].path, self._description_text, "description", unique=False)
-            if len(self._description_text) != self.num_descriptions:
-                raise ValueError(
-                    f"{self._lazy_files[_DESCRIPTIONS].path}: {len(self._description_text)} descriptions, "
-                    f"{_DESCRIPTION_PTR} says {self.num_descriptions}"
-                )
-        return self._description_text
+        return self._texts("_description_text", _DESCRIPTIONS, _DESCRIPTION_PTR, self.num_descriptions, "description")
 
     def descriptions_of(self, entity_id: int) -> list[str]:
         """The descriptions (definitions, glosses) of one entity, primary first; ``[]`` when none."""
-        i = int(entity_id)
-        if not 0 <= i < self.num_entities:
-            raise IndexError(f"entity id {i} out of range [0, {self.num_entities})")
+        i = self._check_entity(entity_id)
         start, end = int(self._description_ptr[i]), int(self._description_ptr[i + 1])
         return self._descriptions[start:end] if end > start else []
 
     def description_index(self) -> tuple[torch.Tensor, list[str]]:
         """All descriptions, flat: ``(entity id of each description (D,), texts)``."""
-        counts = self._description_ptr[1:] - self._description_ptr[:-1]
-        owner = torch.repeat_interleave(torch.arange(self.num_entities, dtype=torch.long), counts)
-        return owner, list(self._descriptions) if self.num_descriptions else []
+        return _csr_owner(self._description_ptr), list(self._descriptions) if self.num_descriptions else []
 
     def descriptions_dict(self) -> dict[int, list[str]]:
         """Descriptions as ``{entity id: [description, ...]}``, only entities that have some."""
@@ -877,6 +871,11 @@ def entity_display_name(kg: KnowledgeGraph, entity_id: int) -> str:
 
 
 # ---------------------------------------------------------------------- helpers
+def _csr_owner(ptr: torch.Tensor) -> torch.Tensor:
+    """The row of each entry of a CSR pointer ``ptr (n + 1,)``: ``(ptr[-1],)`` int64."""
+    return torch.repeat_interleave(torch.arange(ptr.numel() - 1, dtype=torch.long), ptr[1:] - ptr[:-1])
+
+
 def _link_or_copy(src: str, dst: str) -> None:
     try:
         os.link(src, dst)

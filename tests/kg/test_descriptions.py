@@ -87,6 +87,21 @@ def test_load_rejects_inconsistent_description_files(tmp_path: Path) -> None:
         kg.descriptions_of(0)
 
 
+def test_load_rejects_inconsistent_label_files_and_bad_ids(tmp_path: Path) -> None:
+    """Labels and descriptions share one lazy reader and one id check."""
+    described().save(tmp_path / "g")
+    (tmp_path / "g" / "labels.json").write_text(json.dumps(["only one"]))
+    kg = KnowledgeGraph.load(tmp_path / "g")
+    assert kg.descriptions_of(0) == described().descriptions_of(0)
+    with pytest.raises(ValueError, match=r"labels\.json: 1 labels, label_ptr\.npy says \d+$"):
+        kg.labels_of(0)
+    for lookup in (kg.labels_of, kg.descriptions_of):
+        with pytest.raises(IndexError, match=rf"entity id {kg.num_entities} out of range \[0, {kg.num_entities}\)"):
+            lookup(kg.num_entities)
+    owner, texts = described().description_index()
+    assert [described().descriptions_of(int(i)).count(t) > 0 for i, t in zip(owner, texts)] == [True] * len(texts)
+
+
 def test_transforms_keep_descriptions() -> None:
     kg = described()
     cat, animal, dog = (kg.entity_id(n) for n in ("cat", "animal", "dog"))
