@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.nn import GATConv, RGCNConv
 
-from kglm.nn.rgat_conv import RelationalGATConv
+from kglm.nn.rgat_conv import RelationalGATConv, check_heads
 
 CONVS = ("qagnn", "rgcn", "gat")
 
@@ -75,10 +75,8 @@ class KGEncoder(nn.Module):
         super().__init__()
         if conv not in CONVS:
             raise ValueError(f"unknown conv {conv!r}; expected one of {CONVS}")
-        if conv in ("qagnn", "gat") and hidden_size % heads != 0:
-            raise ValueError(
-                f"hidden_size ({hidden_size}) must be divisible by heads ({heads})"
-            )
+        if conv in ("qagnn", "gat"):
+            check_heads(hidden_size, heads, "hidden_size")
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.num_relations = num_relations

@@ -11,6 +11,12 @@ from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import softmax
 
 
+def check_heads(size: int, heads: int, name: str) -> None:
+    """``ValueError`` unless ``heads`` attention heads split a width ``size`` (called ``name``) evenly."""
+    if size % heads != 0:
+        raise ValueError(f"{name} ({size}) must be divisible by heads ({heads})")
+
+
 class RelationalGATConv(MessagePassing):
     r"""The relation- and node-type-aware graph attention operator of
     `"QA-GNN: Reasoning with Language Models and Knowledge Graphs for Question
@@ -85,10 +91,7 @@ class RelationalGATConv(MessagePassing):
         bias: bool = True,
     ) -> None:
         super().__init__(aggr="add", node_dim=0)
-        if out_channels % heads != 0:
-            raise ValueError(
-                f"out_channels ({out_channels}) must be divisible by heads ({heads})"
-            )
+        check_heads(out_channels, heads, "out_channels")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.num_relations = num_relations

@@ -70,5 +70,7 @@ def test_repr_and_errors():
     assert repr(enc) == "KGEncoder(8, num_layers=2, num_relations=3, conv='rgcn')"
     with pytest.raises(ValueError, match="unknown conv"):
         KGEncoder(8, 2, 3, conv="gcn")
-    with pytest.raises(ValueError, match="divisible"):
-        KGEncoder(9, 2, 3, conv="gat", heads=2)
+    for conv in ("gat", "qagnn"):
+        with pytest.raises(ValueError, match=r"^hidden_size \(9\) must be divisible by heads \(2\)$"):
+            KGEncoder(9, 2, 3, conv=conv, heads=2)
+    KGEncoder(9, 1, 3, conv="rgcn", heads=2)  # R-GCN has no heads

@@ -95,7 +95,7 @@ def test_empty_graphs_and_repr():
     assert repr(conv) == (
         "RelationalGATConv(8, 8, num_relations=3, num_node_types=4, heads=2)"
     )
-    with pytest.raises(ValueError, match="divisible"):
+    with pytest.raises(ValueError, match=r"^out_channels \(7\) must be divisible by heads \(2\)$"):
         RelationalGATConv(8, 7, num_relations=3, num_node_types=4, heads=2)
 
 
