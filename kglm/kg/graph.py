@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from kglm.utils.indexing import csr_segments, key_space_fits, pack_keys
-from kglm.utils.io import PathLike
+from kglm.utils.io import PathLike, read_json
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -84,17 +84,12 @@ def _tensor_from_npy(path: Path, mmap: bool) -> torch.Tensor:
 
 
 def _read_json(path: Path) -> Any:
+    from kglm.errors import IntegrityError
+
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+        return read_json(path, IntegrityError)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: missing (not a saved KnowledgeGraph directory?)") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    except RecursionError:
-        from kglm.errors import IntegrityError
-
-        raise IntegrityError(f"{path}: JSON nested too deeply") from None
 
 
 class KnowledgeGraph:

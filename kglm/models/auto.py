@@ -9,7 +9,6 @@ model's configuration and class with transformers' ``AutoConfig``,
 
 from __future__ import annotations
 
-import json
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -87,15 +86,9 @@ def load_model(path: str | os.PathLike[str], **kwargs: Any) -> KGPreTrainedModel
             or its ``config.json`` is not a JSON object.
     """
     from kglm.errors import IntegrityError
+    from kglm.utils.io import read_json
 
-    config_file = os.path.join(os.fspath(path), "config.json")
-    with open(config_file, encoding="utf-8") as handle:
-        try:
-            config = json.load(handle)
-        except (ValueError, RecursionError) as exc:
-            raise IntegrityError(f"{config_file}: not valid JSON ({str(exc)[:100]})") from None
-    if not isinstance(config, dict):
-        raise IntegrityError(f"{config_file}: not a JSON object")
+    config = read_json(os.path.join(os.fspath(path), "config.json"), IntegrityError, object_only=True)
     model_class = get_model_class(config.get("model_type"))
     register_auto_classes()
     kwargs.pop("trust_remote_code", None)

@@ -13,6 +13,7 @@
   moment at which the target is missing; elsewhere the window is two renames.
 * :func:`open_compressed` opens plain, ``.gz``, ``.bz2`` and ``.xz`` files by
   their content (magic bytes), not their name.
+* :func:`read_json` reads a JSON file, any defect reported as one error that names the file.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from kglm.errors import DataFormatError
 
 __all__ = [
     "atomic_write", "atomic_write_json", "atomic_file", "atomic_directory", "publish", "open_compressed", "clean_debris",
-    "pid_alive",
+    "pid_alive", "read_json", "PathLike",
 ]
 
 PathLike = str | os.PathLike[str]
@@ -187,6 +188,33 @@ def publish(src: PathLike, dest: PathLike) -> Path:
     os.replace(src, dest)
     _fsync_dir(dest.parent)
     return dest
+
+
+def read_json(path: PathLike, error: type[Exception] = DataFormatError, *, object_only: bool = False) -> Any:
+    """The JSON value stored in ``path`` (UTF-8).
+
+    Args:
+        path: the file.
+        error: the exception class raised for a defective file, with a message
+            ``"PATH: reason"`` (invalid JSON with its line and column, not UTF-8,
+            nested too deeply, not an object).
+        object_only: the value must be a JSON object (a ``dict``).
+
+    Raises:
+        FileNotFoundError: the file is missing (as ``open`` raises it).
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            value = json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except RecursionError:
+        raise error(f"{path}: JSON nested too deeply") from None
+    if object_only and not isinstance(value, dict):
+        raise error(f"{path}: not a JSON object")
+    return value
 
 
 def atomic_write_json(path: PathLike, obj: Any, *, indent: int | None = 2, **kwargs: Any) -> Path:

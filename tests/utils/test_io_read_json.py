@@ -1,0 +1,36 @@
+"""kglm.utils.io.read_json: every defect of a JSON file is one error of the caller's class naming the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kglm.errors import DataFormatError, IntegrityError
+from kglm.utils.io import read_json
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b'{"a": ', r"invalid JSON at line 1 column 7: Expecting value$"),
+    (b'"caf\xe9"', r"not UTF-8 text \(invalid continuation byte\)$"),
+    (b"[" * 100_000 + b"]" * 100_000, r"JSON nested too deeply$"),
+])
+def test_defects_name_the_file(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / "x.json"
+    path.write_bytes(content)
+    with pytest.raises(DataFormatError, match=f"^{path}: {reason}"):
+        read_json(path)
+    with pytest.raises(IntegrityError, match=reason):
+        read_json(path, IntegrityError)
+
+
+def test_object_only_and_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text('[1, "é"]', encoding="utf-8")
+    assert read_json(path) == [1, "é"]
+    with pytest.raises(IntegrityError, match=f"^{path}: not a JSON object$"):
+        read_json(path, IntegrityError, object_only=True)
+    path.write_text('{"model_type": "kglm-lm"}')
+    assert read_json(path, object_only=True) == {"model_type": "kglm-lm"}
+    with pytest.raises(FileNotFoundError):
+        read_json(tmp_path / "missing.json")
