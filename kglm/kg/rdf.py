@@ -864,20 +864,13 @@ def _write_ntriples(
     ents = [_nt_term(n, ENTITY_NS) for n in kg.entities]
     rels = [_nt_term(r, RELATION_NS) for r in kg.relations]
     f.writelines(f"{ents[h]} {rels[r]} {ents[t]} .\n" for h, r, t in kg.triples.tolist())
-    lp = f"<{label_predicate}>"
-    owner, text = kg.label_index()
-    f.writelines(
-        f'{ents[i]} {lp} "{label.translate(_NT_LITERAL_ESCAPES)}" .\n'
-        for i, label in zip(owner.tolist(), text)
-        if not ents[i].startswith('"')
-    )
-    dp = f"<{description_predicate}>"
-    owner, text = kg.description_index()
-    f.writelines(
-        f'{ents[i]} {dp} "{d.translate(_NT_LITERAL_ESCAPES)}" .\n'
-        for i, d in zip(owner.tolist(), text)
-        if not ents[i].startswith('"')
-    )
+    for predicate, texts in ((label_predicate, kg.label_index), (description_predicate, kg.description_index)):
+        owner, text = texts()
+        f.writelines(
+            f'{ents[i]} <{predicate}> "{value.translate(_NT_LITERAL_ESCAPES)}" .\n'
+            for i, value in zip(owner.tolist(), text)
+            if not ents[i].startswith('"')
+        )
     if declare_ids:
         f.writelines(f'{r} <{RELATION_INDEX}> "{i}"^^<{_XSD_INTEGER}> .\n' for i, r in enumerate(rels))
         f.writelines(

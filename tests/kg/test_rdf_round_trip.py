@@ -15,7 +15,8 @@ def _graph() -> KnowledgeGraph:
     entities = ["lonely", "animal", "dog", "bone", "cat", "http://example.org/Fish"]
     relations = ["Unused", "IsA", "Likes", "http://example.org/eats"]
     triples = [[2, 2, 3], [4, 1, 1], [2, 1, 1], [4, 3, 5]]
-    return KnowledgeGraph(entities, relations, triples, labels={4: ["cat", "kitty"], 0: ["lonely one"]})
+    return KnowledgeGraph(entities, relations, triples, labels={4: ["cat", "kitty"], 0: ["lonely one"]},
+                          descriptions={2: ['a "domestic" canine\nof many breeds']})
 
 
 @pytest.mark.parametrize("suffix", [".nt", ".nt.gz", ".ttl", ".rdf", ".jsonld"])
@@ -27,6 +28,7 @@ def test_round_trip_keeps_ids_and_empty_relations(tmp_path: Path, suffix: str) -
     assert back.entities == kg.entities and back.relations == kg.relations
     assert sorted(map(tuple, back.triples.tolist())) == sorted(map(tuple, kg.triples.tolist()))
     assert [back.labels_of(i) for i in range(back.num_entities)] == [kg.labels_of(i) for i in range(kg.num_entities)]
+    assert back.descriptions_dict() == kg.descriptions_dict()
     if suffix.startswith(".nt"):  # N-Triples also keep the triple order: the very same graph
         assert back.fingerprint == kg.fingerprint
 
