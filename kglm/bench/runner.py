@@ -29,7 +29,6 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import inspect
 import json
 import logging
 import os
@@ -290,11 +289,10 @@ class _StopRequest:
 
     def __init__(self) -> None:
         self.signum: int | None = None
-        self.immediate = False  # True while no Trainer callback can act on the request
         self._old: dict[int, Any] = {}
 
     def _handler(self, signum: int, frame: Any) -> None:
-        if self.signum is not None or self.immediate:
+        if self.signum is not None:
             raise SuiteInterrupted(f"stopped by a second {signal.Signals(signum).name}")
         self.signum = signum
         print(
@@ -493,10 +491,6 @@ def _check_device(device: str | None) -> None:
             raise ConfigError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
     if device.split(":")[0] not in ("cuda", "cpu", "mps"):
         raise ConfigError(f"--device {device!r}: expected cpu, cuda, cuda:N or mps")
-
-
-def _accepts(function: Any, name: str) -> bool:
-    return name in inspect.signature(function).parameters
 
 
 def run_suite(
@@ -741,7 +735,6 @@ def _run(
 
     workroot = out / "work" if out is not None else Path(tempfile.mkdtemp(prefix=f"kglm-bench-{suite.name}-"))
     stop = _StopRequest()
-    train_kwargs_ok = {name: _accepts(train, name) for name in ("callbacks", "resume_from_checkpoint")}
     try:
         with stop, tqdm(total=len(plan), initial=len(plan) - len(pending), desc=f"bench {suite.name}",
                         unit="job", disable=not show_progress, dynamic_ncols=True) as bar:
@@ -775,7 +768,7 @@ def _run(
                 label = f"{job.id} ({left} left{eta})"
                 bar.set_postfix_str(label)
                 workdir = workroot / job.id
-                checkpoint = bool(resume and workdir.is_dir() and train_kwargs_ok["resume_from_checkpoint"])
+                checkpoint = bool(resume and workdir.is_dir())
                 if not checkpoint and workdir.exists():
                     shutil.rmtree(workdir, ignore_errors=True)
 
@@ -795,17 +788,12 @@ def _run(
                             "job": _label, "step": step, "max_steps": max_steps, "s_per_step": per_step,
                             "logs": logs, "time": time.time()})
 
-                kwargs: dict[str, Any] = {}
-                if train_kwargs_ok["callbacks"]:
-                    kwargs["callbacks"] = _callbacks(stop, progress)
-                if checkpoint:
-                    kwargs["resume_from_checkpoint"] = True  # the last complete checkpoint in workdir, if any
                 had_cache = getattr(data, "encoder_cache", None) is not None
                 config = replace(job.config, output_dir=str(workdir))
                 try:
-                    stop.immediate = not train_kwargs_ok["callbacks"]  # then a signal stops at once
-                    result = train(config, data, **kwargs)
-                    stop.immediate = False
+                    # resume_from_checkpoint=True: the last complete checkpoint in workdir, if any
+                    result = train(config, data, callbacks=_callbacks(stop, progress),
+                                   resume_from_checkpoint=True if checkpoint else None)
                     stop.check()
                 except SuiteInterrupted:
                     raise

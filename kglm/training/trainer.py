@@ -19,6 +19,13 @@ What kglm adds to the stock Trainer is small and explicit:
 * :func:`train` runs a whole :class:`~kglm.training.TrainingConfig`, and
   :func:`evaluate` scores a saved model on a data file.
 
+A run goes one way, each stage once: :func:`kglm.training.resources.resolve_run`
+(backbone, tokenizer, KG, linker, each split's examples) -> :func:`build_features`
+(grounding through the grounding cache, graphs, tokenization) and the entity
+table, together :func:`prepare_data` -> :func:`build_model` -> :class:`KGTrainer`.
+A benchmark prepares the data once per dataset (:func:`prepare_shared_data`) and
+each job takes the inputs it needs from it (:meth:`PreparedData.for_config`).
+
 Distributed data parallel works unchanged: launch the same script with
 ``torchrun --nproc_per_node=N`` (gloo on CPU, NCCL on GPUs).
 """
