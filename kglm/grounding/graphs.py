@@ -62,6 +62,14 @@ BatchNodeScorer = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 _LONG = torch.long
 
 
+def _long_tensors(data: Mapping[str, Any], keys: Sequence[str], what: str) -> list[torch.Tensor]:
+    """``data[key]`` as an int64 tensor for each key; ``ValueError`` naming a missing key."""
+    try:
+        return [torch.as_tensor(data[k], dtype=_LONG) for k in keys]
+    except KeyError as err:
+        raise ValueError(f"{what} data lacks key {err.args[0]!r}") from None
+
+
 # ---------------------------------------------------------------------------- ChoiceGraph
 @dataclass(eq=False)
 class ChoiceGraph:
@@ -122,11 +130,7 @@ class ChoiceGraph:
         Raises:
             ValueError: when a key is missing or a tensor is malformed.
         """
-        try:
-            parts = {k: torch.as_tensor(data[k], dtype=_LONG) for k in ("node_ids", "node_type", "edge_index", "edge_type")}
-        except KeyError as err:
-            raise ValueError(f"ChoiceGraph data lacks key {err.args[0]!r}") from None
-        graph = cls(**parts)
+        graph = cls(*_long_tensors(data, ("node_ids", "node_type", "edge_index", "edge_type"), cls.__name__))
         graph.validate()
         return graph
 

@@ -42,6 +42,7 @@ from kglm.grounding.graphs import (
     _find,
     _flatten_ids,
     _group_rank,
+    _long_tensors,
     _owner_keys,
     _segments,
 )
@@ -102,10 +103,7 @@ class ChoicePaths:
             ValueError: when a key is missing or a tensor is malformed.
         """
         graph = ChoiceGraph.from_dict(data)
-        try:
-            nodes, rels, length = (torch.as_tensor(data[k], dtype=_LONG) for k in ("path_nodes", "path_relations", "path_length"))
-        except KeyError as err:
-            raise ValueError(f"ChoicePaths data lacks key {err.args[0]!r}") from None
+        nodes, rels, length = _long_tensors(data, ("path_nodes", "path_relations", "path_length"), cls.__name__)
         if length.dim() != 1 or rels.dim() != 2 or rels.shape[0] != length.shape[0]:
             raise ValueError(f"path shapes disagree: path_relations {tuple(rels.shape)}, path_length {tuple(length.shape)}")
         if nodes.shape != (rels.shape[0], rels.shape[1] + 1):

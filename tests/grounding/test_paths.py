@@ -128,6 +128,10 @@ def test_dict_round_trip_and_batch(kg: KnowledgeGraph) -> None:
     bad["path_nodes"] = bad["path_nodes"][:, :2]
     with pytest.raises(ValueError, match="path_nodes"):
         ChoicePaths.from_dict(bad)
+    with pytest.raises(ValueError, match="^ChoicePaths data lacks key 'path_length'$"):
+        ChoicePaths.from_dict({k: v for k, v in p.to_dict().items() if k != "path_length"})
+    with pytest.raises(ValueError, match="^ChoiceGraph data lacks key 'edge_type'$"):
+        ChoicePaths.from_dict({k: v for k, v in p.to_dict().items() if k != "edge_type"})
     batch = find_paths_batch(kg, [([0], [2]), ([6], [0])], max_hops=2)
     assert [global_paths(x) for x in batch] == [global_paths(find_paths(kg, [0], [2], max_hops=2)),
                                                global_paths(find_paths(kg, [6], [0], max_hops=2))]
