@@ -148,6 +148,13 @@ class KGPreTrainedModel(PreTrainedModel):
     :meth:`_init_weights` only touches kglm's layers, and loading a checkpoint
     never re-randomises loaded weights.
 
+    Every model's ``forward`` takes the text batch ``input_ids``, ``attention_mask``
+    and ``token_type_ids`` (each ``(B, C, L)``: ``B`` questions of ``C`` choices,
+    ``L`` tokens; token types only when the tokenizer makes them) and ``labels``
+    ``(B,)`` (gold choice indices; the loss is computed only when they are given),
+    then its graph keys (``docs/architecture.md``, "Model batches"), and returns
+    :meth:`choice_output`.
+
     Attributes:
         text_encoder: the ``AutoModel`` text encoder.
         entity_embeddings: ``nn.Embedding(max(num_entities, 1), entity_dim)``,

@@ -121,10 +121,8 @@ class ErnieFusionForMultipleChoice(KGPreTrainedModel):
         """Score every choice (batch keys as in ``docs/architecture.md``, "Model batches").
 
         Args:
-            input_ids: ``(B, C, L)``.
-            attention_mask: ``(B, C, L)``.
-            token_type_ids: ``(B, C, L)``, when the tokenizer makes them.
-            labels: ``(B,)``; the loss is computed only when given.
+            input_ids, attention_mask, token_type_ids, labels: the text batch and gold
+                choices, as every kglm model takes them (:class:`~kglm.models.base.KGPreTrainedModel`).
             node_ids, node_type, graph_index: ``(N,)`` the batch's nodes (absent or
                 empty: no graph).
             edge_index: ``(2, E)``; edge_type: ``(E,)``.

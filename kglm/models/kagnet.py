@@ -83,10 +83,8 @@ class KagNetForMultipleChoice(KGPreTrainedModel):
         """Score every choice.
 
         Args:
-            input_ids: ``(B, C, L)`` token ids.
-            attention_mask: ``(B, C, L)``.
-            token_type_ids: ``(B, C, L)``, when the tokenizer makes them.
-            labels: ``(B,)`` gold choice indices; the loss is computed only when given.
+            input_ids, attention_mask, token_type_ids, labels: the text batch and gold
+                choices, as every kglm model takes them (:class:`~kglm.models.base.KGPreTrainedModel`).
             node_ids: ``(N,)`` KG ids of the schema-graph nodes; edge_index ``(2, E)``
                 their edges (docs/architecture.md "Model batches").
             path_nodes: ``(P, K+1)`` node indices, -1 padded; path_relations

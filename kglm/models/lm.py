@@ -55,10 +55,8 @@ class LMForMultipleChoice(KGPreTrainedModel):
         """Score every choice.
 
         Args:
-            input_ids: ``(B, C, L)`` token ids.
-            attention_mask: ``(B, C, L)``.
-            token_type_ids: ``(B, C, L)``, when the tokenizer makes them.
-            labels: ``(B,)`` gold choice indices; the loss is computed only when given.
+            input_ids, attention_mask, token_type_ids, labels: the text batch and gold
+                choices, as every kglm model takes them (:class:`~kglm.models.base.KGPreTrainedModel`).
             **graph_inputs: the batch's graph keys (``node_ids``, ``edge_index``, ...), ignored.
 
         Returns:

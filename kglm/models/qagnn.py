@@ -159,10 +159,8 @@ class QAGNNForMultipleChoice(KGPreTrainedModel):
         """Score every choice.
 
         Args:
-            input_ids: ``(B, C, L)`` token ids.
-            attention_mask: ``(B, C, L)``.
-            token_type_ids: ``(B, C, L)``, when the tokenizer makes them.
-            labels: ``(B,)`` gold choice indices; the loss is computed only when given.
+            input_ids, attention_mask, token_type_ids, labels: the text batch and gold
+                choices, as every kglm model takes them (:class:`~kglm.models.base.KGPreTrainedModel`).
             node_ids, node_type, graph_index: ``(N,)`` the batch's QA-graph nodes
                 (docs/architecture.md "Model batches"); absent or empty means no graph.
             edge_index: ``(2, E)``; edge_type: ``(E,)`` in ``0 .. num_relations-1``.
