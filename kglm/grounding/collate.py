@@ -16,6 +16,7 @@ import torch
 
 from kglm.grounding.graphs import ChoiceGraph
 from kglm.grounding.paths import ChoicePaths
+from kglm.utils.indexing import segment_owner
 
 __all__ = ["collate_graphs", "collate_paths"]
 
@@ -59,7 +60,7 @@ def collate_graphs(graphs: Sequence[ChoiceGraph]) -> dict[str, torch.Tensor]:
     return {
         "node_ids": node_ids.to(_LONG),
         "node_type": node_type.to(_LONG),
-        "graph_index": torch.repeat_interleave(torch.arange(len(graphs)), num_nodes, output_size=node_ids.numel()),
+        "graph_index": segment_owner(num_nodes, node_ids.numel()),
         "edge_index": edge_index.to(_LONG) + edge_shift,
         "edge_type": edge_type.to(_LONG),
     }
@@ -103,6 +104,6 @@ def collate_paths(paths: Sequence[ChoicePaths]) -> dict[str, torch.Tensor]:
         path_nodes=nodes,
         path_relations=rels,
         path_length=length,
-        path_graph=torch.repeat_interleave(torch.arange(len(paths)), num_paths, output_size=total),
+        path_graph=segment_owner(num_paths, total),
     )
     return batch

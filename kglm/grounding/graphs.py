@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Union
 import torch
 
 from kglm.utils.indexing import csr_segments as _segments
-from kglm.utils.indexing import key_space_fits, pack_keys, unpack_keys
+from kglm.utils.indexing import key_space_fits, pack_keys, segment_owner, unpack_keys
 from kglm.utils.indexing import segment_ranges as _ranges
 
 if TYPE_CHECKING:
@@ -260,8 +260,7 @@ def _group_rank(group: torch.Tensor, num_groups: int) -> tuple[torch.Tensor, tor
 def _owner_keys(ids: torch.Tensor, sizes: torch.Tensor, num_owners: int, num_entities: int) -> torch.Tensor:
     """Sorted distinct ``(owner, entity)`` keys of concatenated id lists: the first
     ``sizes[0]`` ids belong to owner 0, the next ``sizes[1]`` to owner 1, ..."""
-    owner = torch.repeat_interleave(torch.arange(num_owners), sizes, output_size=ids.numel())
-    return torch.unique(pack_keys((owner, ids), (num_owners, num_entities)))
+    return torch.unique(pack_keys((segment_owner(sizes, ids.numel()), ids), (num_owners, num_entities)))
 
 
 def _as_ids(ids: EntityIds, num_entities: int, what: str) -> torch.Tensor:

@@ -44,6 +44,7 @@ from kglm.grounding.graphs import (
     _group_rank,
     _long_tensors,
     _owner_keys,
+    _ranges,
     _segments,
 )
 from kglm.utils.indexing import key_space_fits, pack_keys, unpack_keys
@@ -204,9 +205,8 @@ def _join(
         keep = _within_budget(lg, count, num_graphs, budget, truncated)
         if keep is not None:
             count = torch.where(keep, count, 0)
-    total = int(count.sum())
-    li = torch.repeat_interleave(torch.arange(left.shape[0]), count, output_size=total)
-    ri = order[torch.arange(total) + (lo - (torch.cumsum(count, 0) - count))[li]]
+    li, at = _ranges(lo, count)  # each left row with the right rows ending where it ends
+    ri = order[at]
     lrows, rrows = left[li], right[ri]
     clash = (lrows[:, :-1, None] == rrows[:, None, :-1]).flatten(1).any(1)
     full = torch.cat([lrows, rrows.flip(1)[:, 1:]], 1)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from kglm.utils.indexing import csr_segments, key_space_fits, pack_keys
+from kglm.utils.indexing import csr_segments, key_space_fits, pack_keys, segment_owner
 from kglm.utils.io import PathLike, read_json
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -868,7 +868,7 @@ def entity_display_name(kg: KnowledgeGraph, entity_id: int) -> str:
 # ---------------------------------------------------------------------- helpers
 def _csr_owner(ptr: torch.Tensor) -> torch.Tensor:
     """The row of each entry of a CSR pointer ``ptr (n + 1,)``: ``(ptr[-1],)`` int64."""
-    return torch.repeat_interleave(torch.arange(ptr.numel() - 1, dtype=torch.long), ptr[1:] - ptr[:-1])
+    return segment_owner(ptr[1:] - ptr[:-1], int(ptr[-1]))
 
 
 def _link_or_copy(src: str, dst: str) -> None:

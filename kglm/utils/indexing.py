@@ -1,5 +1,6 @@
 """Vectorised index helpers shared by the KG, grounding and model code.
 
+* :func:`segment_owner`: the segment of each entry of consecutive segments;
 * :func:`segment_ranges` / :func:`csr_segments`: gather variable-length
   segments (CSR rows) in one shot, with the owner of each gathered entry;
 * :func:`pack_keys`: several small non-negative integer columns as one int64
@@ -15,9 +16,22 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["segment_ranges", "csr_segments", "pack_keys", "unpack_keys", "key_space_fits"]
+__all__ = ["segment_owner", "segment_ranges", "csr_segments", "pack_keys", "unpack_keys", "key_space_fits"]
 
 _INT64_LIMIT = 2**63
+
+
+def segment_owner(count: torch.Tensor, total: int | None = None) -> torch.Tensor:
+    """``i`` repeated ``count[i]`` times for every ``i``: the owner of each entry of
+    consecutive segments of these sizes (``total``: ``count.sum()`` when known).
+
+    Example:
+        >>> segment_owner(torch.tensor([2, 0, 3]))
+        tensor([0, 0, 2, 2, 2])
+    """
+    if total is None:
+        total = int(count.sum()) if count.numel() else 0
+    return torch.repeat_interleave(torch.arange(count.numel()), count, output_size=total)
 
 
 def segment_ranges(start: torch.Tensor, count: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -31,7 +45,7 @@ def segment_ranges(start: torch.Tensor, count: torch.Tensor) -> tuple[torch.Tens
         (tensor([0, 0, 1, 1, 1]), tensor([5, 6, 0, 1, 2]))
     """
     total = int(count.sum()) if count.numel() else 0
-    owner = torch.repeat_interleave(torch.arange(count.numel()), count, output_size=total)
+    owner = segment_owner(count, total)
     offset = torch.cumsum(count, 0) - count
     return owner, torch.arange(total) + (start - offset)[owner]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kglm.utils.indexing import csr_segments, key_space_fits, pack_keys, segment_ranges, unpack_keys
+from kglm.utils.indexing import csr_segments, key_space_fits, pack_keys, segment_owner, segment_ranges, unpack_keys
 
 
 def test_segments_match_a_python_loop() -> None:
@@ -36,3 +36,10 @@ def test_unpack_keys_inverts_pack_keys() -> None:
         rows[:, 0].tolist(),
         [0] * 5,
     ]
+
+
+def test_segment_owner_matches_a_python_loop() -> None:
+    count = torch.tensor([2, 0, 3, 1])
+    assert segment_owner(count).tolist() == [i for i, c in enumerate(count.tolist()) for _ in range(c)]
+    assert segment_owner(count, 6).tolist() == segment_owner(count).tolist()
+    assert segment_owner(torch.zeros(0, dtype=torch.long)).numel() == 0
