@@ -295,6 +295,12 @@ class TrainingConfig:
         """Whether the model needs the knowledge graph (from the model registry)."""
         return bool(self.model_entry.needs_kg)
 
+    @property
+    def uses_kg(self) -> bool:
+        """Whether a run of this config loads the knowledge graph: the model needs it
+        (:attr:`needs_kg`) or the inputs carry a knowledge text."""
+        return self.needs_kg or self.knowledge_config is not None
+
     def to_dict(self) -> dict[str, Any]:
         """The config as a JSON-ready dict."""
         return dataclasses.asdict(self)

@@ -20,10 +20,13 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from kglm.errors import MissingResourceError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kglm.training.config import TrainingConfig
 
 __all__ = [
     "check_config",
@@ -135,22 +138,23 @@ def check_paths(items: dict[str, str | None], *, special: tuple[str, ...] = ("de
             raise MissingResourceError(f"{field}={part!r}: no such file or directory{hint}")
 
 
-def check_config(config: Any, *, timeout: float = 3.0) -> None:
+def check_config(config: TrainingConfig, *, timeout: float = 3.0) -> None:
     """Check a :class:`~kglm.training.TrainingConfig` before training: data files, the KG
     (when the model or its knowledge text needs one), then the backbone.
 
     Raises:
         MissingResourceError: naming the config field and the missing file or model.
     """
-    items: dict[str, str | None] = {"train_file": config.train_file, "dev_file": config.dev_file}
-    for name in ("train_labels_file", "dev_labels_file"):
-        items[name] = getattr(config, name, None)
-    needs_kg = bool(getattr(config, "needs_kg", config.model != "lm"))
-    if needs_kg or getattr(config, "knowledge_text", "none") not in (None, "none"):
+    items: dict[str, str | None] = {
+        "train_file": config.train_file,
+        "dev_file": config.dev_file,
+        "train_labels_file": config.train_labels_file,
+        "dev_labels_file": config.dev_labels_file,
+    }
+    if config.uses_kg:
         items["kg"] = config.kg
-    entity_embeddings = getattr(config, "entity_embeddings", "text")
-    if entity_embeddings and entity_embeddings not in ("text", "random", "none"):
-        items["entity_embeddings"] = entity_embeddings
+    if config.entity_embeddings and config.entity_embeddings not in ("text", "random", "none"):
+        items["entity_embeddings"] = config.entity_embeddings
     check_paths(items)
     check_backbone(config.backbone, timeout=timeout)
 

@@ -678,7 +678,7 @@ def prepare_data(
 
     embed = config.needs_kg if with_kg is None else with_kg
     knowledge = config.knowledge_config
-    with_kg = embed or knowledge is not None  # the knowledge texts need the KG too
+    with_kg = embed or knowledge is not None  # the knowledge texts need the KG too (config.uses_kg by default)
     if graph_kinds is None:
         graph_kinds = () if config.graph_kind is None else (config.graph_kind,)
     resources = resolve_run(config, with_kg=with_kg)
