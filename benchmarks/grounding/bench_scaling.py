@@ -22,8 +22,17 @@ Usage::
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/grounding/bench_scaling.py \\
         --sizes 100000,1000000 [--update-committed]
+    # one more point, keeping the committed rows of the other sizes:
+    OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python benchmarks/grounding/bench_scaling.py \\
+        --sizes 5000000 --merge-committed --max-rss-gb 14 --update-committed
 
-Writes ``scaling.json``, ``scaling.md`` and ``scaling.png``.
+Writes ``scaling.json``, ``scaling.md`` and ``scaling.png``. Each size runs in a
+child process; ``--merge-committed`` keeps the committed rows of sizes not run
+(each row carries its own date and commit), so points can be added one at a
+time. The child is watched: past ``--max-rss-gb`` of resident memory it is
+stopped (and made the first candidate of the kernel's OOM killer), so that a
+size too large for the machine cannot push other jobs out; such a size is
+recorded as a row saying why, instead of figures.
 """
 
 from __future__ import annotations
@@ -179,11 +188,50 @@ def chart(rows: list[dict[str, Any]], path: Path) -> None:
     fig.savefig(path, dpi=100)
 
 
+def _rss_gb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / (1 << 20)
+    except (OSError, ValueError):
+        pass
+    return 0.0
+
+
+def _prefer_me_for_oom() -> None:
+    try:  # raising one's own OOM score needs no privilege
+        Path("/proc/self/oom_score_adj").write_text("1000")
+    except OSError:
+        pass
+
+
+def _run_watched(cmd: list[str], max_rss_gb: float | None) -> str | None:
+    """Run one size's child; ``None`` when it succeeded, else why it did not."""
+    proc = subprocess.Popen(cmd, preexec_fn=_prefer_me_for_oom)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, _rss_gb(proc.pid))
+        if max_rss_gb is not None and peak > max_rss_gb:
+            proc.kill()
+            proc.wait()
+            return f"stopped at {peak:.1f} GB resident memory (limit {max_rss_gb:g} GB on this shared machine)"
+        time.sleep(0.5)
+    if proc.returncode != 0:
+        return f"the process failed (exit status {proc.returncode}, peak resident memory {peak:.1f} GB)"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     _common.add_common_args(p)
     p.add_argument("--sizes", default="100000,1000000", help="comma-separated entity counts")
     p.add_argument("--questions", type=int, default=300, help="CSQA dev questions grounded per size")
+    p.add_argument("--merge-committed", action="store_true",
+                   help="keep the committed rows (scaling.json) of the sizes not run now")
+    p.add_argument("--max-rss-gb", type=float, default=None,
+                   help="stop a size whose process passes this resident memory (default: no limit)")
+    p.add_argument("--commit", default=None,
+                   help="commit recorded with the new rows (default: the repository's HEAD)")
     p.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--child-out", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -200,15 +248,35 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         Path(args.child_out).write_text(json.dumps(measure(data, args.child, work, args.questions)))
         return 0
+    from kglm.utils.machine import git_commit
+
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         result = work / f"result{size}.json"
+        result.unlink(missing_ok=True)
         cmd = [sys.executable, __file__, "--child", str(size), "--child-out", str(result),
                "--questions", str(args.questions), "--data-dir", str(data)]  # fmt: skip
         print(f"size {size:,} ...", flush=True)
-        subprocess.run(cmd, check=True)
-        rows.append(json.loads(result.read_text()))
+        stamp = _common.header(argv)
+        failure = _run_watched(cmd, args.max_rss_gb)
+        if failure is None:
+            row = json.loads(result.read_text())
+        else:
+            row = {"entities": size, "failed": failure, "load_average": [round(x, 2) for x in os.getloadavg()]}
+        row.update(date=stamp["date"], git_commit=args.commit or git_commit(Path(__file__).parent))
+        rows.append(row)
         print(json.dumps(rows[-1]), flush=True)
+    if args.merge_committed:
+        committed = _common.HERE / "scaling.json"
+        if committed.exists():
+            old = json.loads(committed.read_text())
+            done = {r["entities"] for r in rows}
+            for r in old.get("rows", []):
+                if r["entities"] not in done:
+                    r.setdefault("date", old.get("date"))
+                    r.setdefault("git_commit", old.get("machine", {}).get("git_commit"))
+                    rows.append(r)
+        rows.sort(key=lambda r: r["entities"])
     res = {**_common.header(argv), "benchmark": "grounding cost vs KG size (synthetic KGs)", "rows": rows}
     lines = [
         "# Grounding cost vs KG size (synthetic KGs: ConceptNet-100K + WordNet lemmas + recombined phrases)",
@@ -224,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
+        if "failed" in r:
+            lines.append(f"| {r['entities']:,} | not measured: {r['failed']} | | | | | | | | | {r['load_average'][0]} |")
+            continue
         lines.append(
             f"| {r['entities']:,} | {r['triples']:,} | {r['index_build_s']:.1f} ({r['index_build_cpu_s']:.1f}) "
             f"| {r['index_keys']:,} | {r['index_mb']:.0f} | {r['warm_start_s']:.1f} ({r['warm_start_cpu_s']:.1f}) "
@@ -231,8 +302,12 @@ def main(argv: list[str] | None = None) -> int:
             f"({r['subgraph_cpu_s']:.2f}) | {r['paths_s']:.1f} ({r['paths_cpu_s']:.1f}) | {r['peak_rss_mb']:,.0f} "
             f"| {r['load_average'][0]} |"
         )
-    lines += ["", f"Statements per size: {rows[0]['statements']:,} (the first {args.questions} dev questions).", ""]
-    chart(rows, out / "scaling.png")
+    measured = [r for r in rows if "failed" not in r]
+    lines += ["", "Each row's date and commit: " + "; ".join(
+        f"{r['entities']:,}: {r.get('date', '?')}, {str(r.get('git_commit') or '?')[:10]}" for r in rows) + "."]
+    if measured:
+        lines += ["", f"Statements per size: {measured[0]['statements']:,} (the first {args.questions} dev questions).", ""]
+        chart(measured, out / "scaling.png")
     _common.write(out, "scaling", res, "\n".join(lines))
     return 0
 

@@ -34,10 +34,14 @@ that are processed separately, so any length works within spaCy's limits.
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
+from itertools import islice
 from typing import Any, NamedTuple
 
 __all__ = [
@@ -176,11 +180,46 @@ def _blas_ops_name() -> str:
     return name
 
 
-_MEMO_FORMAT = 1
+_MEMO_FORMAT = 2  # 2 added "texts"; format 1 (no texts) is still read
 _MEMO_LIMIT = 1_000_000  # the in-process memo is cleared past this size
+_TEXT_MEMO_LIMIT = 2_000_000  # the remembered texts are cleared past this count
+_TEXT_MEMO_CHARS = 256  # longer texts are not remembered
+_MISS = object()
 
 
-def _memo_digest(entries: list[list[str]]) -> str:
+def _from_memo(text: str, hit: tuple[tuple[str, ...], tuple[str, ...]]) -> Tokens:
+    """The :class:`Tokens` of a remembered text: offsets found from its forms, in order
+    (only whitespace lies between two tokens, so each form is the next match)."""
+    forms, lemmas = hit
+    starts, ends = [], []
+    pos = 0
+    find = text.find
+    for form in forms:
+        pos = find(form, pos)
+        starts.append(pos)
+        pos += len(form)
+        ends.append(pos)
+    return Tokens(starts, ends, list(lemmas), list(forms))
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a bounded piece of work (one batch).
+
+    Linking allocates many small objects that live on (tokens, mentions); with a large
+    index in memory every full collection walks it, about a third of the linking time.
+    The collector's previous state is restored on exit; nothing here yields while paused.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _memo_digest(entries: Any) -> str:
     import hashlib
     import json
 
@@ -296,6 +335,7 @@ class Lemmatizer:
         self._plan: tuple[list[Any], _Triggers, Any] | None = None
         self._memo: dict[tuple[int, int], str] = {}  # (ORTH, TAG) ids -> lemma
         self._triggered: dict[int, bool] = {}  # LOWER id -> starts a multi-token pattern
+        self._texts: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # text -> (forms, lemmas)
 
     def __repr__(self) -> str:
         model = f", model={self.model!r}" if self.model else ""
@@ -355,14 +395,53 @@ class Lemmatizer:
         return next(self.pipe([text]))
 
     def pipe(
-        self, texts: Iterable[str], batch_size: int = 256, n_process: int = 1
+        self, texts: Iterable[str], batch_size: int = 256, n_process: int = 1, remember: bool = False
     ) -> Iterator[Tokens]:
         """Tokenize and lemmatize many texts, in order.
 
-        Non-string items are treated as empty texts.
+        Non-string items are treated as empty texts. A text remembered before
+        (``remember=True``, or from a memo loaded with :meth:`load_memo`) is
+        answered from the memo without running the pipeline: its tokens and lemmas
+        are what the pipeline gave it then. The index build remembers the KG's
+        labels, so that a choice text that is a label ("ice hockey") costs a dict
+        lookup. ``remember`` is ignored outside the ``"spacy"`` mode (there is
+        nothing to save) and for texts longer than 256 characters.
         """
+        known = self._texts
+        remember = remember and self.mode == "spacy"
+        if not known and not remember:
+            yield from self._pipe(texts, batch_size, n_process)
+            return
+        pending: deque[Any] = deque()  # a memo hit's Tokens, or _MISS for the next pipeline output
+        missed: deque[str] = deque()
+
+        def misses() -> Iterator[str]:
+            for text in texts:
+                if not isinstance(text, str):
+                    text = ""
+                hit = known.get(text)
+                if hit is None:
+                    pending.append(_MISS)
+                    missed.append(text)
+                    yield text
+                else:
+                    pending.append(_from_memo(text, hit))
+
+        for toks in self._pipe(misses(), batch_size, n_process):
+            while pending[0] is not _MISS:
+                yield pending.popleft()
+            pending.popleft()
+            text = missed.popleft()
+            if remember and len(text) <= _TEXT_MEMO_CHARS and _encodable(text) is text:
+                if len(known) >= _TEXT_MEMO_LIMIT:
+                    known.clear()
+                known[text] = (tuple(toks.forms), tuple(toks.lemmas))
+            yield toks
+        while pending:
+            yield pending.popleft()
+
+    def _pipe(self, texts: Iterable[str], batch_size: int, n_process: int) -> Iterator[Tokens]:
         nlp = self.nlp
-        use_rule = self.mode == "rule"
         limit = self.chunk_chars
 
         def pieces() -> Iterator[tuple[str, tuple[int, int, int]]]:
@@ -374,6 +453,10 @@ class Lemmatizer:
                     # context: (text index, offset, 1 if last piece of the text)
                     yield piece, (i, offset, int(j == len(parts) - 1))
 
+        tagger = self._split_tagger()
+        if tagger is not None and n_process == 1:
+            yield from self._pipe_memo(nlp, tagger, pieces(), batch_size)
+            return
         cur = Tokens([], [], [], [])
         kwargs: dict[str, Any] = {"batch_size": batch_size, "as_tuples": True}
         if n_process != 1:
@@ -382,77 +465,173 @@ class Lemmatizer:
 
         attrs = [IDX, IS_SPACE, ORTH, TAG, LOWER, LEMMA]
         strings = nlp.vocab.strings
-        plan, memo, triggered_ids = self._plan, self._memo, self._triggered
-        for doc, (_, offset, last) in nlp.pipe(pieces(), **kwargs):
-            starts, ends, lemmas, forms = cur
-            # one array read instead of a Token object per attribute access
-            all_rows = doc.to_array(attrs).tolist()
-            rows = [r for r in all_rows if not r[1]]
-            texts_ = [strings[r[2]] for r in rows]
-            for r, t in zip(rows, texts_):
-                start = r[0] + offset
-                starts.append(start)
-                ends.append(start + len(t))
-            forms.extend(texts_)
-            if use_rule:
-                lemmas.extend(rule_lemma(t) for t in texts_)
-            elif plan is None:
-                lemmas.extend(strings[r[5]] if r[5] else t for r, t in zip(rows, texts_))
-            else:
-                keys = [(r[2], r[3]) for r in rows]
-                found = [memo.get(k) for k in keys]
-                triggered = False
-                for r in rows:
-                    hit = triggered_ids.get(r[4])
-                    if hit is None:
-                        hit = triggered_ids[r[4]] = plan[1].any([strings[r[4]]])
-                    if hit:
-                        triggered = True
-                        break
-                if not triggered and None in found and plan[2] is not None:
-                    # lemmatize only the (word, tag) pairs not seen before, in a doc of their own
-                    missing = list(dict.fromkeys(k for k, lemma in zip(keys, found) if lemma is None))
-                    fresh = dict(zip(missing, self._lemmatize_pairs(missing)))
-                    found = [lemma if lemma is not None else fresh[k] for k, lemma in zip(keys, found)]
-                    if len(memo) > _MEMO_LIMIT:
-                        memo.clear()
-                    memo.update(fresh)
-                elif triggered or None in found:
-                    for proc in plan[0]:
-                        doc = proc(doc)
-                    after = [r for r in doc.to_array([IS_SPACE, LEMMA]).tolist() if not r[0]]
-                    found = [strings[r[1]] if r[1] else t for r, t in zip(after, texts_)]
-                    if not triggered:
-                        if len(memo) > _MEMO_LIMIT:
-                            memo.clear()
-                        memo.update(zip(keys, found))
-                lemmas.extend(found)  # type: ignore[arg-type]
-            if last:
-                yield cur
-                cur = Tokens([], [], [], [])
+        use_rule = self.mode == "rule"
+        plan, memo = self._plan, self._memo
+        docs = nlp.pipe(pieces(), **kwargs)
+        while True:
+            out: list[Tokens] = []
+            with paused_gc():
+                group = list(islice(docs, batch_size))
+                for doc, (_, offset, last) in group:
+                    starts, ends, lemmas, forms = cur
+                    # one array read instead of a Token object per attribute access
+                    rows = [r for r in doc.to_array(attrs).tolist() if not r[1]]
+                    texts_ = [strings[r[2]] for r in rows]
+                    for r, t in zip(rows, texts_):
+                        start = r[0] + offset
+                        starts.append(start)
+                        ends.append(start + len(t))
+                    forms.extend(texts_)
+                    if use_rule:
+                        lemmas.extend(rule_lemma(t) for t in texts_)
+                    elif plan is None:
+                        lemmas.extend(strings[r[5]] if r[5] else t for r, t in zip(rows, texts_))
+                    else:
+                        keys = [(r[2], r[3]) for r in rows]
+                        found = [memo.get(k) for k in keys]
+                        triggered = any(self._is_trigger(r[4]) for r in rows)
+                        if not triggered and None in found and plan[2] is not None:
+                            fresh = self._lemmas_of(k for k, lemma in zip(keys, found) if lemma is None)
+                            found = [lemma if lemma is not None else fresh[k] for k, lemma in zip(keys, found)]
+                        elif triggered or None in found:
+                            found = self._full_lemmas(doc, texts_, keys, remember=not triggered)
+                        lemmas.extend(found)  # type: ignore[arg-type]
+                    if last:
+                        out.append(cur)
+                        cur = Tokens([], [], [], [])
+            if not group:
+                return
+            yield from out
 
+    def _split_tagger(self) -> Any:
+        """The tagger, when the fast path applies: memoized lemmas, the tagger last in the
+        enabled pipeline (it is then run by :meth:`_pipe_memo` through ``Tagger.predict``)."""
+        if self.mode != "spacy" or self._plan is None or self._plan[2] is None:
+            return None
+        nlp = self.nlp
+        if not nlp.pipe_names or nlp.pipe_names[-1] != "tagger":
+            return None
+        from spacy.pipeline import Tagger
+
+        tagger = nlp.get_pipe("tagger")
+        return tagger if isinstance(tagger, Tagger) else None
+
+    def _is_trigger(self, lower: int) -> bool:
+        hit = self._triggered.get(lower)
+        if hit is None:
+            hit = self._triggered[lower] = self._plan[1].any([self.nlp.vocab.strings[lower]])  # type: ignore[index]
+        return hit
+
+    def _lemmas_of(self, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], str]:
+        """Lemmatize ``(ORTH, TAG)`` pairs not in the memo (in one doc) and add them to it."""
+        missing = list(dict.fromkeys(pairs))
+        fresh = dict(zip(missing, self._lemmatize_pairs(missing))) if missing else {}
+        if len(self._memo) > _MEMO_LIMIT:
+            self._memo.clear()
+        self._memo.update(fresh)
+        return fresh
+
+    def _full_lemmas(self, doc: Any, forms: list[str], keys: list[tuple[int, int]], remember: bool) -> list[str]:
+        """Run the components after the tagger on a tagged doc (a text with a trigger word)."""
+        from spacy.attrs import IS_SPACE, LEMMA
+
+        strings = self.nlp.vocab.strings
+        for proc in self._plan[0]:  # type: ignore[index]
+            doc = proc(doc)
+        after = [r for r in doc.to_array([IS_SPACE, LEMMA]).tolist() if not r[0]]
+        found = [strings[r[1]] if r[1] else t for r, t in zip(after, forms)]
+        if remember:
+            if len(self._memo) > _MEMO_LIMIT:
+                self._memo.clear()
+            self._memo.update(zip(keys, found))
+        return found
+
+    def _pipe_memo(self, nlp: Any, tagger: Any, pieces: Iterator[tuple[str, Any]], batch_size: int) -> Iterator[Tokens]:
+        """The ``"spacy"`` mode with the memo: tokenizer and ``tok2vec`` through ``nlp.pipe``,
+        the tagger's ``predict`` on each batch of docs (its tags are set on a doc only when
+        a trigger word needs the full pipeline), lemmas from the memo, and the ``(word, tag)``
+        pairs a batch misses lemmatized together. Same lemmas as :meth:`_pipe`'s loop."""
+        from spacy.attrs import IDX, IS_SPACE, LOWER, ORTH
+
+        attrs = [IDX, IS_SPACE, ORTH, LOWER]
+        strings = nlp.vocab.strings
+        label_hash = [strings.add(label) for label in tagger.labels]
+        memo = self._memo
+        words: dict[int, str] = {}  # ORTH -> str, so equal words share one str object
+        docs = nlp.pipe(pieces, batch_size=batch_size, as_tuples=True, disable=["tagger"])
+        cur = Tokens([], [], [], [])
+        while True:
+            out: list[Tokens] = []
+            with paused_gc():
+                group = list(islice(docs, batch_size))
+                guesses = tagger.predict([doc for doc, _ in group])
+                done: list[tuple[Any, list[Any], list[str], list[Any]]] = []
+                want: list[tuple[int, int]] = []
+                for (doc, ctx), guess in zip(group, guesses):
+                    rows = doc.to_array(attrs).tolist()
+                    tags = [label_hash[g] for g in guess.tolist()] if len(rows) else []
+                    keep = [i for i, r in enumerate(rows) if not r[1]]
+                    if len(keep) != len(rows):
+                        rows = [rows[i] for i in keep]
+                        tags = [tags[i] for i in keep]
+                    forms = []
+                    for r in rows:
+                        w = words.get(r[2])
+                        if w is None:
+                            w = words[r[2]] = strings[r[2]]
+                        forms.append(w)
+                    keys = [(r[2], t) for r, t in zip(rows, tags)]
+                    if any(self._is_trigger(r[3]) for r in rows):
+                        tagger.set_annotations([doc], [guess])
+                        found: list[Any] = self._full_lemmas(doc, forms, keys, remember=False)
+                    else:
+                        found = [memo.get(k) for k in keys]
+                        if None in found:
+                            want.extend(k for k, lemma in zip(keys, found) if lemma is None)
+                    done.append((ctx, rows, forms, keys, found))
+                fresh = self._lemmas_of(want) if want else {}
+                for (_, offset, last), rows, forms, keys, found in done:
+                    starts, ends, lemmas, forms_ = cur
+                    for r, t in zip(rows, forms):
+                        start = r[0] + offset
+                        starts.append(start)
+                        ends.append(start + len(t))
+                    forms_.extend(forms)
+                    if fresh and None in found:
+                        found = [lemma if lemma is not None else fresh[k] for k, lemma in zip(keys, found)]
+                    lemmas.extend(found)
+                    if last:
+                        out.append(cur)
+                        cur = Tokens([], [], [], [])
+            if not group:
+                return
+            yield from out
 
     def memo_state(self) -> dict[str, Any]:
-        """The lemma memo as plain data, for saving with a linker index.
+        """The lemma memo and the remembered texts as plain data, for saving with a linker index.
 
-        ``{"format": 1, "settings": <settings>, "sha256": <digest of entries>,
-        "entries": [[word, tag, lemma], ...]}``; ``entries`` is empty outside the
-        ``"spacy"`` mode, when memoizing is off, or before the pipeline is built.
+        ``{"format": 2, "settings": <settings>, "sha256": <digest of entries and texts>,
+        "entries": [[word, tag, lemma], ...], "texts": [[text, [form, ...], [lemma, ...]], ...]}``;
+        ``entries`` is empty outside the ``"spacy"`` mode, when memoizing is off, or before
+        the pipeline is built; ``texts`` holds the texts piped with ``remember=True``.
         """
         entries: list[list[str]] = []
         if self._nlp is not None and self._plan is not None:
             strings = self._nlp.vocab.strings
             entries = [[strings[o], strings[t], lemma] for (o, t), lemma in self._memo.items()]
             entries = sorted(entries)[:_MEMO_LIMIT]
+        texts = [[text, list(forms), list(lemmas)] for text, (forms, lemmas) in self._texts.items()]
         return {
             "format": _MEMO_FORMAT,
             "settings": self.settings,
-            "sha256": _memo_digest(entries),
+            "sha256": _memo_digest(entries if not texts else [entries, texts]),  # type: ignore[list-item]
             "entries": entries,
+            "texts": texts,
         }
 
     def load_memo(self, state: Any) -> int:
-        """Seed the lemma memo from :meth:`memo_state` output; return the entries added.
+        """Seed the lemma memo (and remembered texts) from :meth:`memo_state` output; return
+        the ``(word, tag)`` entries added.
 
         The lemmas are the ones this pipeline gives: the state is checked (format,
         :attr:`settings`, digest, shape) and refused with a ``ValueError`` otherwise.
@@ -460,11 +639,12 @@ class Lemmatizer:
         """
         if not isinstance(state, dict):
             raise ValueError("lemma memo is not an object")
-        if state.get("format") != _MEMO_FORMAT:
+        if state.get("format") not in (1, _MEMO_FORMAT):
             raise ValueError(f"lemma memo format {state.get('format')!r}, expected {_MEMO_FORMAT}")
         if state.get("settings") != self.settings:
             raise ValueError("lemma memo was made by another lemmatizer")
         entries = state.get("entries")
+        texts = state.get("texts", [])
         if (
             not isinstance(entries, list)
             or len(entries) > _MEMO_LIMIT
@@ -473,7 +653,18 @@ class Lemmatizer:
             )
         ):
             raise ValueError("lemma memo entries are not [word, tag, lemma] string triples")
-        if state.get("sha256") != _memo_digest(entries):
+        if (
+            not isinstance(texts, list)
+            or len(texts) > _TEXT_MEMO_LIMIT
+            or not all(
+                isinstance(e, list) and len(e) == 3 and isinstance(e[0], str)
+                and isinstance(e[1], list) and isinstance(e[2], list) and len(e[1]) == len(e[2])
+                and all(isinstance(x, str) for x in e[1]) and all(isinstance(x, str) for x in e[2])
+                for e in texts
+            )
+        ):  # fmt: skip
+            raise ValueError("lemma memo texts are not [text, forms, lemmas] entries")
+        if state.get("sha256") != _memo_digest(entries if not texts else [entries, texts]):
             raise ValueError("lemma memo checksum mismatch")
         nlp = self.nlp
         if self._plan is None:
@@ -483,6 +674,8 @@ class Lemmatizer:
         before = len(memo)
         for word, tag, lemma in entries:
             memo.setdefault((add(word), add(tag)), lemma)
+        for text, forms, lemmas in texts:
+            self._texts.setdefault(text, (tuple(forms), tuple(lemmas)))
         return len(memo) - before
 
     def _lemmatize_pairs(self, pairs: list[tuple[int, int]]) -> list[str]:

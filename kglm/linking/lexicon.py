@@ -161,6 +161,8 @@ class LexiconLinker:
         self._concepts: dict[str, int] = {}
         self._concept_of: list[str] = []
         self._hard: dict[str, list[int]] = {}  # text -> hard-grounding entity ids (qagnn mode)
+        # qagnn mode: (span text, matched entity ids) -> the ids rule 3 links
+        self._span_choice: dict[tuple[str, Any], tuple[int, ...]] = {}
         if mode == "qagnn":
             from kglm.linking.qagnn import concept_name
 
@@ -302,8 +304,13 @@ class LexiconLinker:
             show_progress = len(unique) >= 10_000
         from tqdm.auto import tqdm
 
-        tokens: dict[str, Tokens] = {}
-        stream = lem.pipe(unique, batch_size=1000, n_process=n_process)
+        # text -> the index keys it gives (after the filler / blacklist / length rules);
+        # the token strings are shared between keys (one str per distinct word), which
+        # keeps a multi-million-label build in memory
+        fold = str.lower if lowercase else str
+        words: dict[str, str] = {}
+        keys_of: dict[str, tuple[tuple[str, ...], ...]] = {}
+        stream = lem.pipe(unique, batch_size=1000, n_process=n_process, remember=True)
         for text, toks in tqdm(
             zip(unique, stream),
             total=len(unique),
@@ -311,33 +318,37 @@ class LexiconLinker:
             unit="label",
             disable=not show_progress,
         ):
-            tokens[text] = toks
+            lemma_key = tuple(words.setdefault(w, w) for w in map(fold, toks.lemmas))
+            candidates = [lemma_key]
+            if match_surface:
+                surface = tuple(words.setdefault(w, w) for w in map(fold, toks.forms))
+                if surface != lemma_key:
+                    candidates.append(surface)
+            keys_of[text] = tuple(
+                key for key in candidates
+                if key and (max_ngram is None or len(key) <= max_ngram)
+                and not all(_is_filler(t, stop) for t in key)
+                and " ".join(key).lower() not in black
+            )  # fmt: skip
 
-        fold = str.lower if lowercase else str
-        index: dict[tuple[str, ...], set[int]] = {}
-        exact: dict[str, set[int]] = {}
+        index: dict[tuple[str, ...], Any] = {}
+        exact: dict[str, Any] = {}
         for eid, text in zip(entity_ids, texts):
             if entities[eid].lower() in black:
                 continue
             norm = _normalize(text)
             if not norm or norm in black_norm:
                 continue
-            exact.setdefault(norm, set()).add(eid)
-            toks = tokens[text]
-            keys = {tuple(fold(t) for t in toks.lemmas)}
-            if match_surface:
-                keys.add(tuple(fold(t) for t in toks.forms))
-            for key in keys:
-                if not key or (max_ngram is not None and len(key) > max_ngram):
-                    continue
-                if all(_is_filler(t, stop) for t in key):
-                    continue
-                if " ".join(key).lower() in black:
-                    continue
-                index.setdefault(key, set()).add(eid)
+            _add_id(exact, norm, eid)
+            for key in keys_of[text]:
+                _add_id(index, key, eid)
+        del keys_of
+        for table in (index, exact):
+            for k, v in table.items():  # in place: no second copy of a large index
+                table[k] = (v,) if isinstance(v, int) else tuple(sorted(set(v)))
         return cls(
-            {k: tuple(sorted(v)) for k, v in index.items()},
-            {k: tuple(sorted(v)) for k, v in exact.items()},
+            index,
+            exact,
             list(entities),
             lem,
             max_ngram=max_ngram,
@@ -378,7 +389,7 @@ class LexiconLinker:
         if show_progress is None:
             show_progress = len(unique) >= 10_000
         tokens: dict[str, Tokens] = {}
-        stream = lem.pipe(unique, batch_size=1000, n_process=n_process)
+        stream = lem.pipe(unique, batch_size=1000, n_process=n_process, remember=True)
         for text, toks in tqdm(
             zip(unique, stream), total=len(unique), desc="lemmatizing labels", unit="label",
             disable=not show_progress,
@@ -462,14 +473,21 @@ class LexiconLinker:
         self, texts: Iterable[str], batch_size: int = 256, n_process: int = 1
     ) -> Iterator[list[Mention]]:
         """Link many texts lazily, in order (``n_process`` spaCy worker processes)."""
+        from kglm.linking.lemmatizer import paused_gc
+
         a, b = tee(self._check_length(t) if isinstance(t, str) else "" for t in texts)
-        if self.mode == "qagnn":
-            lowered = (_lower(t) for t in b)
-            for text, toks in zip(a, self.lemmatizer.pipe(lowered, batch_size=batch_size, n_process=n_process)):
-                yield self._match_qagnn(toks, text)
-            return
-        for text, toks in zip(a, self.lemmatizer.pipe(b, batch_size=batch_size, n_process=n_process)):
-            yield self._match(toks, text)
+        qagnn = self.mode == "qagnn"
+        match = self._match_qagnn if qagnn else self._match
+        stream = zip(
+            a, self.lemmatizer.pipe((_lower(t) for t in b) if qagnn else b, batch_size=batch_size, n_process=n_process)
+        )
+        while True:
+            chunk = list(islice(stream, max(batch_size, 1)))
+            if not chunk:
+                return
+            with paused_gc():  # the lemmatizer pauses for its own batches; this is the matching's
+                out = [match(toks, text) for text, toks in chunk]
+            yield from out
 
     def _check_length(self, text: str) -> str:
         limit = self.max_text_length
@@ -556,16 +574,78 @@ class LexiconLinker:
         """Rules 2 and 3 of :mod:`kglm.linking.qagnn`: every pattern match, then per span text.
 
         Also keeps the text's hard-grounding concepts (rule 4), so that the
-        fallback does not lemmatize the text again.
+        fallback does not lemmatize the text again. The result equals
+        :meth:`_match_qagnn_reference` (the same rules written plainly; a test
+        compares them); this version walks the index once per start token and
+        memoizes the per-span choice (rule 3 depends only on the span text and
+        the matched concepts).
         """
+        self._hard_ids(text, toks)
+        lemmas = toks.lemmas
+        index = self._index
+        if not lemmas or not index:
+            return []
+        prefixes, max_len = self._prefixes, self._max_len
+        starts, ends = toks.starts, toks.ends
+        n = len(lemmas)
+        groups: dict[str, list[Any]] = {}  # span text -> [start, end, ids, merged]
+        for i in range(n):
+            key: tuple[str, ...] = (lemmas[i],)
+            k = 1
+            while True:
+                ids = index.get(key)
+                if ids is not None:
+                    start, end = starts[i], ends[i + k - 1]
+                    piece = text[start:end]
+                    span = piece.lower()
+                    if len(span) != len(piece):
+                        span = _lower(piece)
+                    group = groups.get(span)
+                    if group is None:
+                        groups[span] = [start, end, ids, False]
+                    elif group[2] != ids:
+                        group[2] = set(group[2]) | set(ids)
+                        group[3] = True
+                if k >= max_len or i + k >= n or key not in prefixes:
+                    break
+                key = key + (lemmas[i + k],)
+                k += 1
+        if not groups:
+            return []
+        entities, chosen_of = self.entities, self._span_choice
+        mentions: list[Mention] = []
+        for span, (start, end, ids, merged) in groups.items():
+            ckey = (span, tuple(sorted(ids)) if merged else ids)
+            chosen = chosen_of.get(ckey)
+            if chosen is None:
+                chosen = self._choose(span, ids)
+                if len(chosen_of) >= _SPAN_CACHE_LIMIT:
+                    chosen_of.clear()
+                chosen_of[ckey] = chosen
+            if chosen:
+                piece = text[start:end]
+                score = 1.0 / len(chosen)
+                mentions.extend(Mention(start, end, piece, eid, entities[eid], score) for eid in chosen)
+        mentions.sort(key=_mention_order)
+        return mentions
+
+    def _choose(self, span: str, ids: Iterable[int]) -> tuple[int, ...]:
+        """Rule 3 for one span: the entity ids it links to."""
         from kglm.linking.qagnn import select_span_concepts
 
-        self._hard_ids(text, toks)
+        names = self._concept_of
+        return tuple(
+            self.concept_ids(select_span_concepts(span, (names[i] for i in ids), self.concept_lemma, self.blacklist))
+        )
+
+    def _match_qagnn_reference(self, toks: Tokens, text: str) -> list[Mention]:
+        """:meth:`_match_qagnn` written plainly (all matches, grouped by span text, rule 3 per
+        group); kept as the readable statement of the rules that the tests compare it to."""
+        from kglm.linking.qagnn import select_span_concepts
+
         if not toks.lemmas or not self._index:
             return []
         found = self._spans([(lemma,) for lemma in toks.lemmas])
-        if not found:
-            return []
         starts, ends = toks.starts, toks.ends
         groups: dict[str, tuple[int, int, set[int]]] = {}
         for (i, k), ids in sorted(found.items()):
@@ -846,6 +926,25 @@ def _seed_memo(path: Path, lemmatizer: Lemmatizer) -> None:
     with open(path, encoding="utf-8") as f:
         state = json.load(f)
     lemmatizer.load_memo(state)
+
+
+def _add_id(table: dict[Any, Any], key: Any, eid: int) -> None:
+    """Add ``eid`` to ``table[key]``: an int for one id, a list for more (smaller than sets)."""
+    old = table.get(key)
+    if old is None:
+        table[key] = eid
+    elif isinstance(old, int):
+        if old != eid:
+            table[key] = [old, eid]
+    else:
+        old.append(eid)
+
+
+_SPAN_CACHE_LIMIT = 500_000  # the per-span choices memo is cleared past this size
+
+
+def _mention_order(m: Mention) -> tuple[int, int, int]:
+    return (m.start, m.end, m.entity_id)
 
 
 def _extra_name(mode: str) -> str:

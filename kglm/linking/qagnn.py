@@ -123,17 +123,25 @@ def select_span_concepts(
 def prune_concepts(names: Sequence[str], question: bool, stopwords: frozenset[str] = NLTK_STOPWORDS) -> list[str]:
     """Rule 5: the concepts of one side (``question=True``: question side) kept, in order."""
     present = set(names)
+    flags = _STOP_FLAGS if stopwords is NLTK_STOPWORDS else {}
     kept = []
     for c in names:
         if (c.endswith("er") and c[:-2] in present) or (c.endswith("e") and c[:-1] in present):
             continue
-        words = c.split("_")
-        if question and any(w in stopwords for w in words):
-            continue
-        if not question and all(w in stopwords for w in words):
+        f = flags.get(c)
+        if f is None:
+            words = c.split("_")
+            f = (any(w in stopwords for w in words), all(w in stopwords for w in words))
+            if len(flags) < 1_000_000:
+                flags[c] = f
+        if f[0] if question else f[1]:
             continue
         kept.append(c)
     return kept
+
+
+#: concept name -> (has a stop-word word, is only stop words), for NLTK's list
+_STOP_FLAGS: dict[str, tuple[bool, bool]] = {}
 
 
 def hard_ground_names(

@@ -309,7 +309,7 @@ def test_saved_index_carries_the_lemma_memo(tmp_path) -> None:  # type: ignore[n
     [
         (lambda s: s[: len(s) // 2], "JSONDecodeError"),
         (lambda s: s.replace('"fridge"]', '"fridges"]', 1), "checksum"),
-        (lambda s: s.replace('"format":1', '"format":7', 1), "format"),
+        (lambda s: s.replace('"format":2', '"format":7', 1), "format"),
     ],
 )
 def test_damaged_lemma_memo_warns_and_rebuilds(tmp_path, damage, match: str) -> None:  # type: ignore[no-untyped-def]
