@@ -28,7 +28,6 @@ Example (not run here: it needs the network)::
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import logging
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from kglm.errors import DownloadError, UnsafeInputError  # DownloadError is re-exported here
+from kglm.utils.checksums import file_sha256
 from kglm.utils.io import PathLike, atomic_file, atomic_write_json, clean_debris, open_compressed, publish
 
 __all__ = [
@@ -366,12 +366,8 @@ def get_source(name: str) -> DatasetSource:
 
 
 def sha256_of(path: PathLike) -> str:
-    """Return the sha256 hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """Return the sha256 hex digest of a file (:func:`kglm.utils.checksums.file_sha256`)."""
+    return file_sha256(path)
 
 
 class _SameOriginRedirects(urllib.request.HTTPRedirectHandler):

@@ -55,6 +55,7 @@ import torch
 from kglm.errors import IntegrityError, MissingResourceError, UnsafeInputError
 from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR
 from kglm.grounding.ground import GroundedChoice
+from kglm.utils.checksums import file_sha256  # re-exported: kglm.grounding.cache.file_sha256
 from kglm.utils.io import atomic_directory, atomic_write_json
 from kglm.utils.paths import cache_dir
 
@@ -77,15 +78,6 @@ _INDEX_LIMIT = 1 << 20
 _DATA_LIMIT = 4 << 30
 #: what a corrupt or hostile entry can raise while being read
 _LOAD_ERRORS = (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, MemoryError)
-
-
-def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """SHA-256 hex digest of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _is_key(key: Any) -> bool:
@@ -123,11 +115,8 @@ def _read_regular(path: Path, limit: int) -> bytes:
 
 
 def _sha256_regular(path: Path, limit: int = _DATA_LIMIT) -> str:
-    h = hashlib.sha256()
     with os.fdopen(_open_regular(path, limit), "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+        return file_sha256(f)
 
 
 def _read_json(path: Path, limit: int) -> Any:

@@ -1,5 +1,8 @@
 """Verified files: check a directory's files against pinned SHA-256 digests, once.
 
+:func:`file_sha256` is the one file digest of the package (downloads, the
+grounding cache, these checks).
+
 :func:`verify_files` hashes each named file and compares it with its pinned
 digest, refusing a mismatch with :class:`kglm.errors.IntegrityError`. A success
 is recorded under the cache root (``verified/<name>.json``: each file's size,
@@ -13,17 +16,19 @@ modification time and inode), so later runs re-hash only when a file changed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from kglm.errors import IntegrityError, MissingResourceError
 from kglm.utils.io import atomic_write_json
 from kglm.utils.paths import cache_dir
 
-__all__ = ["MINILM_SHA256", "MINILM_REVISION", "verify_files"]
+__all__ = ["MINILM_SHA256", "MINILM_REVISION", "file_sha256", "verify_files"]
 
 #: upstream revision the MiniLM digests come from
 MINILM_REVISION = "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
@@ -41,10 +46,18 @@ def _stat_key(path: Path) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(file: str | os.PathLike[str] | BinaryIO, chunk: int = 1 << 20) -> str:
+    """SHA-256 hex digest of a file's bytes, read in chunks: a path, or a binary file
+    object read from its current position to its end.
+
+    Example:
+        >>> import io
+        >>> file_sha256(io.BytesIO(b"abc"))[:16]
+        'ba7816bf8f01cfea'
+    """
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
+    with contextlib.nullcontext(file) if not isinstance(file, (str, os.PathLike)) else open(file, "rb") as f:
+        while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
 
@@ -94,7 +107,7 @@ def verify_files(
         _verified_here.add(memo)
         return d
     for f, path in files.items():
-        actual = _sha256(path)
+        actual = file_sha256(path)
         if actual != expected[f].lower():
             raise IntegrityError(
                 f"{label}: {f} has sha256 {actual}, expected {expected[f]} (the upstream file); "

@@ -104,8 +104,8 @@ def test_tampered_minilm_is_refused_and_a_good_one_verified_once(tmp_path: Path,
     record = tmp_path / "cache" / "verified" / "minilm-test.json"
     assert record.is_file()
     calls: list[Path] = []
-    real = checksums._sha256
-    monkeypatch.setattr(checksums, "_sha256", lambda p: calls.append(p) or real(p))
+    real = checksums.file_sha256
+    monkeypatch.setattr(checksums, "file_sha256", lambda p: calls.append(p) or real(p))
     checksums._verified_here.clear()
     verify_files(copy, MINILM_SHA256, "minilm-test", cache=tmp_path / "cache")
     assert calls == []  # recorded: not rehashed
