@@ -56,7 +56,7 @@ from kglm.errors import IntegrityError, MissingResourceError, UnsafeInputError
 from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR
 from kglm.grounding.ground import GroundedChoice
 from kglm.utils.checksums import file_sha256  # re-exported: kglm.grounding.cache.file_sha256
-from kglm.utils.io import atomic_directory, atomic_write_json
+from kglm.utils.io import atomic_directory, atomic_write_json, parse_json
 from kglm.utils.paths import cache_dir
 
 if TYPE_CHECKING:
@@ -121,13 +121,7 @@ def _sha256_regular(path: Path, limit: int = _DATA_LIMIT) -> str:
 
 def _read_json(path: Path, limit: int) -> Any:
     """Parse a JSON file with a size bound; malformed or too deeply nested content is an :class:`IntegrityError`."""
-    raw = _read_regular(path, limit)
-    try:
-        return json.loads(raw)
-    except RecursionError:
-        raise IntegrityError(f"{path}: JSON nested too deeply") from None
-    except ValueError as exc:
-        raise IntegrityError(f"{path}: not valid JSON ({exc})") from None
+    return parse_json(_read_regular(path, limit), path, IntegrityError)
 
 
 @dataclass

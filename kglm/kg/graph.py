@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from kglm.utils.indexing import csr_segments, key_space_fits, pack_keys, segment_owner
-from kglm.utils.io import PathLike, read_json
+from kglm.utils.io import PathLike, parse_json, read_json
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -1021,14 +1021,10 @@ class _LazyJSON:
         """Parse the JSON (once; the mapping is released afterwards)."""
         if self._map is None:
             raise RuntimeError(f"{self.path}: already read")
-        try:
-            return json.loads(self._map[:])
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{self.path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-        except RecursionError:
-            from kglm.errors import IntegrityError
+        from kglm.errors import IntegrityError
 
-            raise IntegrityError(f"{self.path}: JSON nested too deeply") from None
+        try:
+            return parse_json(self._map[:], self.path, IntegrityError)
         finally:
             self._map.close()
             self._map = None

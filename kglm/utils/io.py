@@ -13,7 +13,7 @@
   moment at which the target is missing; elsewhere the window is two renames.
 * :func:`open_compressed` opens plain, ``.gz``, ``.bz2`` and ``.xz`` files by
   their content (magic bytes), not their name.
-* :func:`read_json` reads a JSON file, any defect reported as one error that names the file.
+* :func:`read_json` / :func:`parse_json` read JSON, any defect reported as one error that names the file.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from kglm.errors import DataFormatError
 
 __all__ = [
     "atomic_write", "atomic_write_json", "atomic_file", "atomic_directory", "publish", "open_compressed", "clean_debris",
-    "pid_alive", "read_json", "PathLike",
+    "pid_alive", "read_json", "parse_json", "PathLike",
 ]
 
 PathLike = str | os.PathLike[str]
@@ -203,17 +203,25 @@ def read_json(path: PathLike, error: type[Exception] = DataFormatError, *, objec
     Raises:
         FileNotFoundError: the file is missing (as ``open`` raises it).
     """
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    return parse_json(raw, path, error, object_only=object_only)
+
+
+def parse_json(
+    raw: str | bytes, source: PathLike, error: type[Exception] = DataFormatError, *, object_only: bool = False
+) -> Any:
+    """:func:`read_json` for JSON already read from ``source`` (the file named in the errors)."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            value = json.load(handle)
+        value = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise error(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise error(f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except UnicodeDecodeError as exc:
-        raise error(f"{path}: not UTF-8 text ({exc.reason})") from None
+        raise error(f"{source}: not UTF-8 text ({exc.reason})") from None
     except RecursionError:
-        raise error(f"{path}: JSON nested too deeply") from None
+        raise error(f"{source}: JSON nested too deeply") from None
     if object_only and not isinstance(value, dict):
-        raise error(f"{path}: not a JSON object")
+        raise error(f"{source}: not a JSON object")
     return value
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kglm.errors import DataFormatError, IntegrityError
-from kglm.utils.io import read_json
+from kglm.utils.io import parse_json, read_json
 
 
 @pytest.mark.parametrize("content, reason", [
@@ -34,3 +34,9 @@ def test_object_only_and_missing_file(tmp_path: Path) -> None:
     assert read_json(path, object_only=True) == {"model_type": "kglm-lm"}
     with pytest.raises(FileNotFoundError):
         read_json(tmp_path / "missing.json")
+
+
+def test_parse_json_names_the_source() -> None:
+    assert parse_json(b'{"a": [1]}', "mem.json", object_only=True) == {"a": [1]}
+    with pytest.raises(IntegrityError, match=r"^kg/labels.json: invalid JSON at line 2 column 1: Expecting value$"):
+        parse_json('[1,\n', "kg/labels.json", IntegrityError)
