@@ -4,8 +4,8 @@ For each dataset the tokenization, grounding, QA graphs, KagNet paths and
 entity embeddings are built once (:func:`kglm.training.trainer.prepare_shared_data`,
 the same resolve -> ground -> features path as one ``kglm train``) and every
 job of that dataset reuses them (:func:`kglm.training.train` takes each job's
-inputs with :meth:`~kglm.training.trainer.PreparedData.for_config`); with a frozen encoder the encoder's outputs
-are computed once too. Jobs run seed-major (every model of seed 0, then seed
+inputs with :meth:`~kglm.training.trainer.PreparedData.for_config`); with a
+frozen encoder the encoder's outputs are computed once too. Jobs run seed-major (every model of seed 0, then seed
 1, ...), so partial results compare like with like.
 
 With an output directory a run is resumable (``resume=True``)::

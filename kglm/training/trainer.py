@@ -952,7 +952,9 @@ def _setup_encoder(
     return None
 
 
-def _resume_checkpoint(config: TrainingConfig, resume_from_checkpoint: bool | str | os.PathLike[str] | None) -> str | None:
+def _resume_checkpoint(
+    config: TrainingConfig, resume_from_checkpoint: bool | str | os.PathLike[str] | None
+) -> str | None:
     """The checkpoint ``train(resume_from_checkpoint=...)`` continues from (``None``: a fresh start)."""
     if resume_from_checkpoint is True:
         return last_complete_checkpoint(config.output_dir)
