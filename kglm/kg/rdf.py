@@ -51,7 +51,7 @@ import torch
 from kglm.errors import DataFormatError
 from kglm.kg.graph import KnowledgeGraph, _descriptions_to_csr, _labels_to_csr
 from kglm.kg.triples import PROGRESS_EVERY, open_text, progress, strip_compression
-from kglm.utils.io import PathLike
+from kglm.utils.io import PathLike, parse_json
 
 __all__ = [
     "from_rdf",
@@ -485,11 +485,7 @@ def _read_with_rdflib(
             elif fmt == "json-ld":  # contexts are inlined (or refused) here, so rdflib never fetches one
                 import json
 
-                try:
-                    doc = json.loads(f.read())
-                except RecursionError:
-                    raise ValueError("JSON nested too deeply") from None
-                doc = _inline_contexts(doc, base, path, allow_remote_contexts, context_timeout)
+                doc = _inline_contexts(parse_json(f.read(), path), base, path, allow_remote_contexts, context_timeout)
                 store.parse(data=json.dumps(doc), format=fmt, publicID=base)
             else:
                 store.parse(source=f, format=fmt, publicID=base)
@@ -752,7 +748,6 @@ def _context_refs(doc: Any) -> Iterator[tuple[dict[str, Any], str, Any]]:
 
 def _fetch_context(url: str, timeout: float) -> Any:
     """A remote (``http``/``https``) or local (``file``) JSON-LD context, read with a timeout and a size bound."""
-    import json
     import urllib.request
     from urllib.parse import urlsplit
     from urllib.request import url2pathname
@@ -776,10 +771,7 @@ def _fetch_context(url: str, timeout: float) -> Any:
         raise DownloadError(f"JSON-LD context {url}: {exc}") from None
     if len(raw) > _MAX_CONTEXT_BYTES:
         raise DownloadError(f"JSON-LD context {url}: larger than {_MAX_CONTEXT_BYTES >> 20} MiB")
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise DataFormatError(f"JSON-LD context {url}: not JSON ({str(exc)[:100]})") from None
+    data = parse_json(raw, f"JSON-LD context {url}")
     if not isinstance(data, dict) or "@context" not in data:
         raise DataFormatError(f"JSON-LD context {url}: no @context in it")
     return data["@context"]

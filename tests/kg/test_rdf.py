@@ -220,3 +220,15 @@ def test_foodon_keeps_all_labels() -> None:
     assert (kg.num_entities, kg.num_relations, kg.num_triples) == (10507, 4, 31744)
     i = kg.entity_id("http://purl.obolibrary.org/obo/FOODON_00001045")
     assert kg.labels_of(i) == ["ice cream food product"]
+
+
+def test_malformed_json_ld_names_file_and_line(tmp_path: Path) -> None:
+    from kglm.errors import DataFormatError
+
+    path = tmp_path / "bad.jsonld"
+    path.write_text('{"@graph": [\n  {"@id": }]}')
+    with pytest.raises(DataFormatError, match=r"bad\.jsonld: invalid JSON at line 2 column 11: Expecting value$"):
+        from_rdf(path)
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(DataFormatError, match=r"bad\.jsonld: JSON nested too deeply$"):
+        from_rdf(path)
