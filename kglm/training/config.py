@@ -20,7 +20,6 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -525,10 +524,10 @@ def load_config(
     config = TrainingConfig()
     if path is not None:
         path = os.fspath(path)
-        with open(path, encoding="utf-8") as handle:
-            if path.endswith((".yaml", ".yml")):
-                import yaml
+        if path.endswith((".yaml", ".yml")):
+            import yaml
 
+            with open(path, encoding="utf-8") as handle:
                 try:
                     data = yaml.safe_load(handle) or {}
                 except yaml.YAMLError as exc:  # e.g. a !!python tag (ConstructorError): one line, with the line
@@ -536,11 +535,10 @@ def load_config(
                     where = f":{mark.line + 1}" if mark is not None else ""
                     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
                     raise ConfigError(f"{path}{where}: invalid YAML ({problem})") from None
-            else:
-                try:
-                    data = json.load(handle)
-                except (ValueError, RecursionError) as exc:
-                    raise ConfigError(f"{path}: invalid JSON ({exc})") from None
+        else:
+            from kglm.utils.io import read_json
+
+            data = read_json(path, ConfigError)
         if not isinstance(data, Mapping):
             raise ConfigError(f"{path}: a config file must hold a mapping")
         config = TrainingConfig.from_dict(data)

@@ -78,3 +78,15 @@ def test_kglm_demo_set_goes_through_the_same_parser(monkeypatch: pytest.MonkeyPa
         args.func(args)
     assert seen["settings"] == {"encoder_lr": 1e-5, "model_kwargs.gnn_layers": 3}
     assert isinstance(seen["settings"]["encoder_lr"], float)
+
+
+def test_json_config_file_and_its_errors(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text('{"model": "lm", "num_epochs": 2}')
+    assert load_config(path).num_epochs == 2
+    path.write_text('{"model": ')
+    with pytest.raises(ConfigError, match=r"c\.json: invalid JSON at line 1 column 11"):
+        load_config(path)
+    path.write_text("[1]")
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        load_config(path)
