@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from kglm.utils.machine import apply_threads  # re-exported: every command sets threads this way
+
 __all__ = ["DEFAULT_THREADS", "add_model_dir_arguments", "add_threads_argument", "apply_threads", "quiet_libraries"]
 
 #: torch intra-op threads of every command that trains, grounds, scores or benchmarks.
@@ -42,24 +44,6 @@ def add_model_dir_arguments(parser: argparse.ArgumentParser) -> None:
     (another knowledge graph than the one recorded in training)."""
     parser.add_argument("--model", required=True, help="model directory written by 'kglm train'")
     parser.add_argument("--kg", default=None, help="knowledge graph, when not the one used in training")
-
-
-def apply_threads(threads: int | None) -> int:
-    """Set torch's intra-op threads and the BLAS/OpenMP pools (threadpoolctl, when
-    installed) to ``threads`` when it is given; return torch's thread count."""
-    import torch
-
-    if threads is not None:
-        if int(threads) < 1:
-            raise ValueError("--threads must be >= 1")
-        torch.set_num_threads(int(threads))
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:  # pragma: no cover - optional
-            pass
-        else:
-            threadpool_limits(int(threads))
-    return torch.get_num_threads()
 
 
 def quiet_libraries() -> None:

@@ -22,7 +22,8 @@ import argparse
 import time
 from typing import Any
 
-from kglm.cli.link import add_linker_arguments, open_linker, set_threads
+from kglm.cli._common import apply_threads
+from kglm.cli.link import add_linker_arguments, open_linker
 from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR, MAX_HOPS_LIMIT
 
 __all__ = ["column_mapping", "register"]
@@ -73,7 +74,7 @@ def _ground(args: argparse.Namespace) -> int:
     from kglm.grounding.cache import GroundedDataset, GroundingCache, file_sha256
     from kglm.grounding.parallel import ground_parallel, parse_shard, shard_bounds
 
-    set_threads(args.threads)
+    apply_threads(args.threads)
     shard = parse_shard(args.shard) if args.shard else None
     show = not args.quiet
     kg, linker = open_linker(

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_linker_arguments", "open_linker", "register", "set_threads"]
+__all__ = ["add_linker_arguments", "open_linker", "register"]
 
 
 def open_linker(
@@ -57,7 +57,9 @@ def open_linker(
 
 
 def _link(args: argparse.Namespace) -> int:
-    set_threads(args.threads)
+    from kglm.cli._common import apply_threads
+
+    apply_threads(args.threads)
     _, linker = open_linker(args.kg, args.cache_dir, args.lemmatizer, args.overlapping, mode=args.mode)
     texts = args.text if args.text and args.text != ["-"] else [line.rstrip("\n") for line in sys.stdin]
     for i, mentions in enumerate(linker.pipe(texts, n_process=args.workers)):
@@ -69,13 +71,6 @@ def _link(args: argparse.Namespace) -> int:
         for m in mentions:
             print(f"{m.start}\t{m.end}\t{m.text}\t{m.entity}\t{m.score:.3g}")
     return 0
-
-
-def set_threads(threads: int) -> None:
-    """Use ``threads`` torch and BLAS threads in this process (:func:`kglm.cli._common.apply_threads`)."""
-    from kglm.cli._common import apply_threads
-
-    apply_threads(threads)
 
 
 def add_linker_arguments(p: argparse.ArgumentParser) -> None:

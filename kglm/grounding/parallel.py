@@ -84,15 +84,9 @@ _STATE: dict[str, Any] = {}
 
 
 def _init_worker(threads: int) -> None:
-    import torch
+    from kglm.utils.machine import apply_threads
 
-    torch.set_num_threads(threads)
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(threads)
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn / scipy stacks
-        pass
+    apply_threads(threads)
 
 
 def _work(bounds: tuple[int, int]) -> GroundedDataset:

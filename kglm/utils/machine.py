@@ -1,4 +1,5 @@
-"""The machine and library versions recorded with every benchmark and suite result."""
+"""The machine and library versions recorded with every benchmark and suite result, and
+the one way a process sets how many CPU threads torch and the BLAS/OpenMP pools use."""
 
 from __future__ import annotations
 
@@ -8,7 +9,25 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-__all__ = ["machine_info", "git_commit", "cpu_supports_bf16"]
+__all__ = ["machine_info", "git_commit", "cpu_supports_bf16", "apply_threads"]
+
+
+def apply_threads(threads: int | None) -> int:
+    """Set torch's intra-op threads and the BLAS/OpenMP pools (threadpoolctl, when
+    installed) to ``threads`` when it is given; return torch's thread count."""
+    import torch
+
+    if threads is not None:
+        if int(threads) < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        torch.set_num_threads(int(threads))
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # pragma: no cover - optional
+            pass
+        else:
+            threadpool_limits(int(threads))
+    return torch.get_num_threads()
 
 
 def git_commit(path: str | os.PathLike[str] | None = None) -> str | None:
