@@ -228,8 +228,4 @@ def from_conceptnet(
         **dict(metadata or {}),
     }
     kg = b.build(metadata=meta)
-    if deduplicate:
-        before = kg.num_triples
-        kg = kg.deduplicate()
-        kg.metadata["dropped_duplicates"] = before - kg.num_triples
-    return kg
+    return kg.deduplicate(record=True) if deduplicate else kg

@@ -500,22 +500,22 @@ class KnowledgeGraph:
             self._label_ptr.clone(), list(self._labels), self.metadata, **self._description_parts(),
         )
 
-    def deduplicate(self) -> KnowledgeGraph:
-        """A copy without repeated triples; the first occurrence of each is kept, in order."""
-        if self.num_triples == 0:
-            return KnowledgeGraph._from_parts(
-                self.entities, list(self._relations), self._triples.clone(),
-                self._label_ptr.clone(), list(self._labels), self.metadata, **self._description_parts(),
-            )
-        keep = _first_occurrences(self._triples, self.num_entities, self.num_relations)
-        if keep.numel() == self.num_triples:
-            kept = self._triples.clone()
-        else:
-            kept = self._triples[keep]
-        return KnowledgeGraph._from_parts(
+    def deduplicate(self, record: bool = False) -> KnowledgeGraph:
+        """A copy without repeated triples; the first occurrence of each is kept, in order.
+
+        Args:
+            record: set the copy's ``metadata["dropped_duplicates"]`` to the number of
+                triples dropped (what the builders report).
+        """
+        keep = _first_occurrences(self._triples, self.num_entities, self.num_relations) if self.num_triples else None
+        kept = self._triples.clone() if keep is None or keep.numel() == self.num_triples else self._triples[keep]
+        kg = KnowledgeGraph._from_parts(
             self.entities, list(self._relations), kept,
             self._label_ptr.clone(), list(self._labels), self.metadata, **self._description_parts(),
         )
+        if record:
+            kg.metadata["dropped_duplicates"] = self.num_triples - kg.num_triples
+        return kg
 
     # ------------------------------------------------------------------ identity
     @property

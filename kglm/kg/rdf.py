@@ -414,9 +414,7 @@ class _RdfCollector:
         kg = KnowledgeGraph._from_parts(names, relations, triples, ptr, text, meta,
                                         description_ptr=dptr, description_text=dtext)
         # an RDF graph is a set of statements: repeated lines of a streamed file count once
-        before = kg.num_triples
-        kg = kg.deduplicate()
-        kg.metadata["dropped_duplicates"] = before - kg.num_triples
+        kg = kg.deduplicate(record=True)
         if drop_owl_restrictions:
             kg = _drop_restrictions(kg, [self.ent[n] for n in sorted(self.restrictions)])
         return kg

@@ -354,7 +354,4 @@ def _build(synsets: list[_Synset], lexnames: dict[int, str], ranks: dict[tuple[s
     kg = KnowledgeGraph._from_parts(names, relations, triples, ptr, text,
                                     {**metadata, "lexical_pointers": lexical},
                                     description_ptr=dptr, description_text=dtext, attributes=attributes)
-    before = kg.num_triples
-    kg = kg.deduplicate()
-    kg.metadata["dropped_duplicates"] = before - kg.num_triples
-    return kg
+    return kg.deduplicate(record=True)

@@ -133,6 +133,12 @@ def test_deduplicate_keeps_first_occurrence_order(kg: KnowledgeGraph) -> None:
     d = kg.deduplicate()
     assert d.triples.tolist() == TRIPLES[:5]
     assert d.labels_of(4) == ["cheese", "cheddar"]
+    assert "dropped_duplicates" not in d.metadata
+    recorded = kg.deduplicate(record=True)  # what the builders (ConceptNet, WordNet, RDF) report
+    assert recorded.triples.tolist() == TRIPLES[:5]
+    assert recorded.metadata["dropped_duplicates"] == len(TRIPLES) - 5 and "dropped_duplicates" not in kg.metadata
+    empty = KnowledgeGraph(["a"], ["r"], []).deduplicate(record=True)
+    assert empty.num_triples == 0 and empty.metadata["dropped_duplicates"] == 0
 
 
 def test_first_occurrences_both_paths() -> None:
