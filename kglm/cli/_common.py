@@ -7,7 +7,7 @@ from typing import Any
 
 from kglm.utils.machine import apply_threads  # re-exported: every command sets threads this way
 
-__all__ = ["DEFAULT_THREADS", "add_model_dir_arguments", "add_threads_argument", "apply_threads", "quiet_libraries"]
+__all__ = ["DEFAULT_THREADS", "add_cache_dir_argument", "add_model_dir_arguments", "add_threads_argument", "apply_threads", "quiet_libraries"]
 
 #: torch intra-op threads of every command that trains, grounds, scores or benchmarks.
 #: One: on a shared or small CPU machine more threads than free cores slow torch down
@@ -37,6 +37,13 @@ def add_threads_argument(parser: argparse.ArgumentParser, default: int | None = 
         help=f"torch threads (default {DEFAULT_THREADS}: more threads than free cores slow a shared "
         "CPU machine down; raise it on an idle many-core machine); recorded with the results",
     )
+
+
+def add_cache_dir_argument(parser: argparse.ArgumentParser, what: str = "cache directory") -> None:
+    """Add ``--cache-dir DIR``; its help names :func:`kglm.utils.paths.cache_dir`'s default."""
+    from kglm.utils.paths import CACHE_ENV, DEFAULT_CACHE_DIR
+
+    parser.add_argument("--cache-dir", default=None, help=f"{what} (default: ${CACHE_ENV}, else ./{DEFAULT_CACHE_DIR})")
 
 
 def add_model_dir_arguments(parser: argparse.ArgumentParser) -> None:

@@ -62,7 +62,7 @@ def _bench(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     """Add ``bench`` to the ``kglm`` command."""
     from kglm.bench.suites import SUITES
-    from kglm.cli._common import add_threads_argument
+    from kglm.cli._common import add_cache_dir_argument, add_threads_argument
 
     p = subparsers.add_parser(
         "bench",
@@ -91,8 +91,7 @@ def register(subparsers: Any) -> None:
                    help="anchor: the published protocol recorded in the suite (QA-GNN: roberta-large, "
                    "lr 1e-5, GNN lr 1e-3, batch 128, ...); --backbone and --set still override it")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a training setting")
-    p.add_argument("--cache-dir", default=None,
-                   help="grounding, KG and embedding caches (default: $KGLM_CACHE, else ./.kglm_cache)")
+    add_cache_dir_argument(p, "grounding, KG and embedding caches")
     add_threads_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_bench)

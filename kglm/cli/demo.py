@@ -53,15 +53,14 @@ def _demo(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     """Add ``demo`` to the ``kglm`` command."""
-    from kglm.cli._common import add_threads_argument
+    from kglm.cli._common import add_cache_dir_argument, add_threads_argument
 
     p = subparsers.add_parser("demo", help="run the demo benchmark on the bundled data, with a summary")
     p.add_argument("--out", default="runs/demo", help="output directory (default runs/demo)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="override the seeds")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a training setting (as for kglm bench --set)")
-    p.add_argument("--cache-dir", default=None,
-                   help="grounding, KG and embedding caches (default: $KGLM_CACHE, else ./.kglm_cache)")
+    add_cache_dir_argument(p, "grounding, KG and embedding caches")
     add_threads_argument(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_demo)

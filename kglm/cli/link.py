@@ -89,10 +89,10 @@ def add_linker_arguments(p: argparse.ArgumentParser) -> None:
         help="longest: greedy longest match (default); qagnn: the QA-GNN reference grounding rules",
     )
     p.add_argument("--workers", type=int, default=1, help="spaCy worker processes for linking (default: 1)")
-    from kglm.cli._common import add_threads_argument
+    from kglm.cli._common import add_cache_dir_argument, add_threads_argument
 
     add_threads_argument(p)
-    p.add_argument("--cache-dir", default=None, help="cache directory (default: $KGLM_CACHE, else ./.kglm_cache)")
+    add_cache_dir_argument(p)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -54,6 +54,21 @@ def test_model_dir_options_are_shared(argv) -> None:
         parser.parse_args(argv)
 
 
+@pytest.mark.parametrize("argv", [
+    ["link", "--kg", "demo"],
+    ["ground", "--kg", "demo", "--data", "d.jsonl", "-o", "out"],
+    ["bench", "demo"],
+    ["demo"],
+])
+def test_cache_dir_option_is_shared(argv, capsys) -> None:
+    parser = build_parser()
+    assert parser.parse_args(argv).cache_dir is None
+    assert parser.parse_args(argv + ["--cache-dir", "c"]).cache_dir == "c"
+    with pytest.raises(SystemExit):
+        parser.parse_args([argv[0], "--help"])
+    assert "(default: $KGLM_CACHE, else ./.kglm_cache)" in " ".join(capsys.readouterr().out.split())
+
+
 def test_train_records_the_default_threads(tmp_path, monkeypatch) -> None:
     seen = {}
     monkeypatch.setattr("kglm.training.preflight.check_config", lambda config: seen.setdefault("config", config))
