@@ -76,6 +76,15 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def _remove(path: Path) -> None:
+    """Remove a file, link or directory tree, ignoring errors (a link is removed, not followed)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
 def clean_debris(target: PathLike) -> list[Path]:
     """Remove temporary siblings of ``target`` left by killed writers (their process is gone).
 
@@ -95,11 +104,7 @@ def clean_debris(target: PathLike) -> list[Path]:
             pid_text = entry.name[len(prefix):].split("-", 1)[0]
             if not pid_text.isdigit() or pid_alive(int(pid_text)):
                 continue
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    entry.unlink()
+            _remove(entry)
             removed.append(entry)
     return removed
 
@@ -172,11 +177,7 @@ def atomic_file(path: PathLike, *, mode: int = 0o644) -> Iterator[Path]:
         os.chmod(tmp, _umask_mode(mode))
         os.replace(tmp, target)
     except BaseException:
-        if tmp.is_dir() and not tmp.is_symlink():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        _remove(tmp)
         raise
     _fsync_dir(target.parent)
 
