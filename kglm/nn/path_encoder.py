@@ -12,7 +12,7 @@ from torch_geometric.nn import GCNConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import scatter, softmax
 
-from kglm.utils.indexing import pack_keys
+from kglm.utils.indexing import pack_keys, unpack_keys
 
 
 class PathEncoder(nn.Module):
@@ -170,10 +170,10 @@ class PathEncoder(nn.Module):
         # One int64 key per (graph, start, end): a 1-D unique is much faster than
         # torch.unique(dim=0) on stacked columns.
         n = node_x.size(0)
-        keys = pack_keys((path_graph, start, end), (statement.size(0), n, n))
-        pair_keys, pair_index = torch.unique(keys, return_inverse=True)
+        sizes = (statement.size(0), n, n)
+        pair_keys, pair_index = torch.unique(pack_keys((path_graph, start, end), sizes), return_inverse=True)
         num_pairs = pair_keys.size(0)
-        pair_graph = torch.div(pair_keys, n * n, rounding_mode="floor")
+        pair_graph = unpack_keys(pair_keys, sizes)[0]
 
         path_query = self.lin_path_query(statement).index_select(0, path_graph)
         path_score = (path_query * paths).sum(-1) / scale
