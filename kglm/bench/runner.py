@@ -90,8 +90,10 @@ class JobResult:
         accuracy: dev accuracy of the best epoch (``None`` when the job failed).
         train_time_s: seconds of training of the process that finished the job
             (when ``resumed_from`` is set, only the part after the resume).
-        train_examples_per_s / eval_examples_per_s: questions per second.
-        train_loss: mean training loss.
+        train_examples_per_s / eval_examples_per_s: questions per second
+            (training speed ``None`` for a resumed job: the Trainer's figure
+            covers only the part after the resume).
+        train_loss: mean training loss (``None`` for a resumed job, same reason).
         loss_first / loss_last: first and last logged training loss.
         error: the error message of a failed job.
         dev_accuracy_by_epoch: dev accuracy after each epoch.
@@ -222,7 +224,7 @@ class SuiteResult:
                     "accuracy_std": statistics.stdev(accs) if len(accs) > 1 else (0.0 if accs else None),
                     "accuracies": accs,
                     "train_time_s": mean([j.train_time_s for j in timed]),
-                    "train_examples_per_s": mean([j.train_examples_per_s for j in ok]),
+                    "train_examples_per_s": mean([j.train_examples_per_s for j in whole]),
                     "eval_examples_per_s": mean([j.eval_examples_per_s for j in ok]),
                     "errors": sorted({j.error for j in jobs if j.error}),
                 }
@@ -401,6 +403,7 @@ def _job_from_training(spec: Any, dataset: str, seed: int, result: Any) -> JobRe
         best = max(evals, key=lambda h: h["eval_accuracy"])  # first best, as the Trainer keeps it
         best_epoch = float(best["epoch"])
     lrs = getattr(result, "param_groups", None)
+    resumed = getattr(result, "resumed_from", None)
     return JobResult(
         spec.name,
         spec.key,
@@ -408,15 +411,15 @@ def _job_from_training(spec: Any, dataset: str, seed: int, result: Any) -> JobRe
         int(seed),
         accuracy=result.best_accuracy,
         train_time_s=result.train_runtime,
-        train_examples_per_s=result.train_samples_per_second,
+        train_examples_per_s=None if resumed else result.train_samples_per_second,
         eval_examples_per_s=result.eval_samples_per_second,
-        train_loss=result.train_loss,
+        train_loss=None if resumed else result.train_loss,
         loss_first=losses[0] if losses else None,
         loss_last=losses[-1] if losses else None,
         dev_accuracy_by_epoch=by_epoch or None,
         best_epoch=best_epoch,
         param_group_lrs=[dict(g) for g in lrs] if lrs else None,
-        resumed_from=getattr(result, "resumed_from", None),
+        resumed_from=resumed,
         setup_time_s=getattr(result, "setup_seconds", None),
         precision=getattr(result, "precision", None),
         device=getattr(result, "device", None),

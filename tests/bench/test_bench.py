@@ -187,6 +187,8 @@ def test_report_bookkeeping_anchor_and_learning_rates():
         model_settings={"lm": {}, "qagnn": {"max_nodes": 64}},
     )
     assert result.summary()[0]["train_time_s"] == 2.0
+    whole_speed = result.jobs[0].train_examples_per_s
+    assert result.summary()[0]["train_examples_per_s"] == whole_speed  # the resumed job's speed is left out too
     result.jobs[0].resumed_from = "checkpoint-500"
     assert result.summary()[0]["train_time_s"] is None  # every job resumed: no whole-job time to show
     result.jobs[0].resumed_from = None

@@ -113,6 +113,9 @@ def test_kill_anywhere_and_resume_gives_the_uninterrupted_job_list(tmp_path):
     assert reference.jobs[0].accuracy == first["accuracy"]
     # the job stopped by SIGTERM and resumed from its checkpoint ends where the uninterrupted one does
     assert data["jobs"][1]["resumed_from"]
+    # a resumed job's Trainer speed and mean loss cover only the part after the resume: not reported
+    assert data["jobs"][1]["train_examples_per_s"] is None and data["jobs"][1]["train_loss"] is None
+    assert data["jobs"][0]["train_examples_per_s"] > 0
     assert data["jobs"][1]["accuracy"] == reference.jobs[1].accuracy
     assert data["jobs"][1]["dev_accuracy_by_epoch"][-1] == reference.jobs[1].dev_accuracy_by_epoch[-1]
 
