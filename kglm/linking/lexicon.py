@@ -160,7 +160,7 @@ class LexiconLinker:
         self._concept_lemmas: dict[str, str] = dict(concept_lemmas or {})
         self._concepts: dict[str, int] = {}
         self._concept_of: list[str] = []
-        self._hard: dict[str, list[int]] = {}  # text -> hard-grounding entity ids (qagnn mode)
+        self._hard: dict[str, Sequence[int]] = {}  # text -> hard-grounding entity ids (qagnn mode)
         # qagnn mode: (span text, matched entity ids) -> the ids rule 3 links
         self._span_choice: dict[tuple[str, Any], tuple[int, ...]] = {}
         if mode == "qagnn":
@@ -482,11 +482,11 @@ class LexiconLinker:
             a, self.lemmatizer.pipe((_lower(t) for t in b) if qagnn else b, batch_size=batch_size, n_process=n_process)
         )
         while True:
-            chunk = list(islice(stream, max(batch_size, 1)))
+            with paused_gc():  # one batch at a time; nothing yields while paused
+                chunk = list(islice(stream, max(batch_size, 1)))
+                out = [match(toks, text) for text, toks in chunk]
             if not chunk:
                 return
-            with paused_gc():  # the lemmatizer pauses for its own batches; this is the matching's
-                out = [match(toks, text) for text, toks in chunk]
             yield from out
 
     def _check_length(self, text: str) -> str:
@@ -565,7 +565,7 @@ class LexiconLinker:
         from kglm.linking.qagnn import hard_ground_names
 
         ids = self.concept_ids(hard_ground_names([f.lower() for f in toks.forms], toks.lemmas, self._concepts))
-        if len(self._hard) >= 200_000:
+        if len(self._hard) >= _HARD_LIMIT:
             self._hard.clear()
         self._hard[text] = ids
         return ids
@@ -580,8 +580,19 @@ class LexiconLinker:
         memoizes the per-span choice (rule 3 depends only on the span text and
         the matched concepts).
         """
-        self._hard_ids(text, toks)
         lemmas = toks.lemmas
+        # rule 4's fallback ids of this text, kept for hard_ground (as hard_ground_names
+        # and concept_ids give them, inlined: this runs for every text)
+        concepts = self._concepts
+        found = [lemma for lemma in lemmas if lemma in concepts]
+        if len(lemmas) == 1:
+            form = toks.forms[0].lower()
+            if form in concepts:
+                found.append(form)
+        hard = self._hard
+        if len(hard) >= _HARD_LIMIT:
+            hard.clear()
+        hard[text] = tuple(concepts[c] for c in dict.fromkeys(found)) if found else ()
         index = self._index
         if not lemmas or not index:
             return []
@@ -941,6 +952,7 @@ def _add_id(table: dict[Any, Any], key: Any, eid: int) -> None:
 
 
 _SPAN_CACHE_LIMIT = 500_000  # the per-span choices memo is cleared past this size
+_HARD_LIMIT = 200_000  # texts whose hard-grounding ids are kept (qagnn mode)
 
 
 def _mention_order(m: Mention) -> tuple[int, int, int]:

