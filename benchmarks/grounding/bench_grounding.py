@@ -82,6 +82,20 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _blas() -> dict[str, Any]:
+    """NumPy's BLAS (it does the tagger's matrix products) and the OpenBLAS kernel choice."""
+    import numpy as np
+
+    out: dict[str, Any] = {"OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+    try:
+        cfg = np.show_config(mode="dicts")
+        blas = cfg.get("Build Dependencies", {}).get("blas", {})
+        out.update(name=blas.get("name"), version=blas.get("version"))
+    except Exception:  # older NumPy without mode="dicts"
+        pass
+    return out
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
@@ -91,7 +105,9 @@ def _coverage(grounded: list[list[Any]]) -> float:
     return sum(1 for c in choices if c.question_entities and c.answer_entities) / max(len(choices), 1)
 
 
-def run(data_dir: Path, work_dir: Path, lemmatizer: str, mode: str = "longest") -> dict[str, Any]:
+def run(
+    data_dir: Path, work_dir: Path, lemmatizer: str, mode: str = "longest", warm_passes: int = 5
+) -> dict[str, Any]:
     from kglm.datasets.readers import read_csqa
     from kglm.grounding.graphs import extract_qa_subgraphs
     from kglm.grounding.ground import ground_examples
@@ -156,11 +172,26 @@ def run(data_dir: Path, work_dir: Path, lemmatizer: str, mode: str = "longest") 
         "choices_without_answer_entity": sum(1 for ex in grounded for c in ex if not c.answer_entities),
         "choices_without_question_entity": sum(1 for ex in grounded for c in ex if not c.question_entities),
     }
-    t, c = time.perf_counter(), time.process_time()
-    ground_examples(linker, dev, batch_size=512, show_progress=False)
-    dt, dc = time.perf_counter() - t, time.process_time() - c
-    r["dev"]["second_pass_statements_per_s"] = statements / dt
-    r["dev"]["second_pass_statements_per_cpu_s"] = statements / dc
+    # warm passes: the same process again (spaCy's tokenizer cache, vocabulary and the lemma
+    # memo hold the dev words now); several, since one figure on a loaded machine is noisy
+    walls, cpus = [], []
+    for _ in range(max(warm_passes, 1)):
+        t, c = time.perf_counter(), time.process_time()
+        ground_examples(linker, dev, batch_size=512, show_progress=False)
+        walls.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    r["dev"]["warm_passes"] = len(cpus)
+    r["dev"]["warm_pass_cpu_s"] = cpus
+    r["dev"]["second_pass_statements_per_s"] = statements / walls[0]
+    r["dev"]["second_pass_statements_per_cpu_s"] = statements / cpus[0]
+    r["dev"]["warm_statements_per_s_median"] = statements / statistics.median(walls)
+    r["dev"]["warm_statements_per_cpu_s_median"] = statements / statistics.median(cpus)
+    r["dev"]["warm_statements_per_cpu_s_best"] = statements / min(cpus)
+    texts = list(dict.fromkeys([ex.question for ex in dev] + [c for ex in dev for c in ex.choices]))
+    remembered = getattr(linker.lemmatizer, "_texts", {})
+    key = (lambda x: x.lower()) if mode == "qagnn" else (lambda x: x)
+    r["dev"]["distinct_texts"] = len(texts)
+    r["dev"]["texts_answered_from_remembered_labels"] = sum(1 for x in texts if key(x) in remembered)
 
     # latency of single calls, as an interactive user sees it (question + choice separately)
     lat = []
@@ -223,7 +254,9 @@ def _markdown(res: dict[str, Any]) -> str:
         "",
         f"Measured {res['date']} on {res['machine']['cpu']} ({res['machine']['cores']} cores), "
         f"Python {res['versions']['python']}, torch {res['versions'].get('torch')}, "
-        f"spaCy {res['versions'].get('spacy')}, lemmatizer `{r['lemmatizer']}`.",
+        f"spaCy {res['versions'].get('spacy')}, lemmatizer `{r['lemmatizer']}`, NumPy BLAS "
+        f"{res.get('blas', {}).get('name')} {res.get('blas', {}).get('version')} "
+        f"(OPENBLAS_CORETYPE={res.get('blas', {}).get('OPENBLAS_CORETYPE')}).",
         "",
         f"**Note:** {res['note']} (1-minute load average {res['machine']['load_average_1min_before_after'][0]} "
         f"before, {res['machine']['load_average_1min_before_after'][1]} after, on {res['machine']['cores']} cores).",
@@ -236,11 +269,13 @@ def _markdown(res: dict[str, Any]) -> str:
         "Wall-clock figures suffer from the other jobs on the machine; the CPU-time column",
         "(this process's CPU seconds) shows what one otherwise idle core gives.",
         "",
-        "| measure | kglm (wall) | kglm (CPU time) | reference (QA-GNN code) | target | met (wall) |",
+        "| measure | kglm (wall) | kglm (CPU time) | reference (QA-GNN code) | target | met: wall (CPU) |",
         "|---|---:|---:|---:|---:|:---:|",
-        f"| grounding, statements/s (dev, 6,105) | {d['grounding_statements_per_s']:,.0f} | "
+        f"| grounding, first pass in a fresh process (index from disk), statements/s (dev, 6,105) | "
+        f"{d['grounding_statements_per_s']:,.0f} | "
         f"{d['grounding_statements_per_cpu_s']:,.0f} | 9 | >= 5,000 | "
-        f"{ok(d['grounding_statements_per_s'], TARGETS['grounding_statements_per_s'])} |",
+        f"{ok(d['grounding_statements_per_s'], TARGETS['grounding_statements_per_s'])} "
+        f"(CPU: {ok(d['grounding_statements_per_cpu_s'], TARGETS['grounding_statements_per_s'])}) |",
         f"| single-call latency p50 (question + choice), ms | {d['single_call_p50_ms']:.1f} | | 102 | | |",
         f"| coverage (>= 1 question and >= 1 answer concept), dev | {100 * d['coverage']:.1f}% | | 92% | >= 92% | "
         f"{ok(d['coverage'], TARGETS['coverage'])} |",
@@ -250,10 +285,16 @@ def _markdown(res: dict[str, Any]) -> str:
         f"| train + dev ({td['questions']:,} q, {td['statements']:,} statements) grounded + extracted, s "
         f"| {td['total_s']:.1f} | {td['total_cpu_s']:.1f} | | < 60 | "
         f"{ok(td['total_s'], TARGETS['train_dev_total_s'], higher=False)} |",
-        f"| grounding, second pass (lemma memo warm), statements/s | {d['second_pass_statements_per_s']:,.0f} | "
-        f"{d['second_pass_statements_per_cpu_s']:,.0f} | | | |",
+        f"| grounding, warm passes (same process again), statements/s, median of {d.get('warm_passes', 1)} | "
+        f"{d.get('warm_statements_per_s_median', d['second_pass_statements_per_s']):,.0f} | "
+        f"{d.get('warm_statements_per_cpu_s_median', d['second_pass_statements_per_cpu_s']):,.0f} | | >= 5,000 | "
+        f"{ok(d.get('warm_statements_per_s_median', d['second_pass_statements_per_s']), TARGETS['grounding_statements_per_s'])} "
+        f"(CPU: {ok(d.get('warm_statements_per_cpu_s_median', 0.0), TARGETS['grounding_statements_per_s'])}) |",
+        f"| grounding, warm passes, best pass, statements per CPU s | | "
+        f"{d.get('warm_statements_per_cpu_s_best', d['second_pass_statements_per_cpu_s']):,.0f} | | | |",
         f"| index build (one time), s | {r['index_build_s']:.1f} | {r['index_build_cpu_s']:.1f} | 30 | <= 10 | "
-        f"{ok(r['index_build_s'], TARGETS['index_build_s'], higher=False)} |",
+        f"{ok(r['index_build_s'], TARGETS['index_build_s'], higher=False)} "
+        f"(CPU: {ok(r['index_build_cpu_s'], TARGETS['index_build_s'], higher=False)}) |",
         f"| warm start: KG load + index load, s | {r['kg_load_s']:.2f} + {r['index_load_s']:.2f} | | | | |",
         f"| spaCy pipeline load, s | {r['lemmatizer_load_s']:.2f} | | | | |",
         f"| KG build from TSV (one time), s | {r['kg_build_s']:.1f} | | | | |",
@@ -266,6 +307,11 @@ def _markdown(res: dict[str, Any]) -> str:
         f"Train + dev: grounding {td['grounding_s']:.1f} s, extraction {td['extraction_s']:.1f} s, "
         f"coverage {100 * td['coverage']:.1f}%.",
         "",
+        f"Dev distinct texts: {d.get('distinct_texts', 0):,}, of which "
+        f"{d.get('texts_answered_from_remembered_labels', 0):,} are KG labels whose tokens and lemmas the index "
+        "build remembered (saved with the index; answered without running spaCy, same output). "
+        f"Warm passes, CPU s: {', '.join(f'{x:.2f}' for x in d.get('warm_pass_cpu_s', []))}.",
+        "",
     ]
     return "\n".join(lines)
 
@@ -277,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work-dir", default=None,
                    help="work directory (default: bench_grounding/ under kglm.utils.paths.cache_dir())")
     p.add_argument("--lemmatizer", default="spacy")
+    p.add_argument("--warm-passes", type=int, default=5, help="warm grounding passes of dev (median and best reported)")
+    p.add_argument("--tag", default="", help="suffix of the result files (results_<mode>_<tag>.*), e.g. for a BLAS variant")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (default 1: extraction is many small tensor ops, and one "
                    "process on one core is what the targets are stated for)")  # fmt: skip
@@ -297,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work_dir) if args.work_dir else cache_dir() / "bench_grounding"
     work.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
-    results = run(data_dir, work, args.lemmatizer, args.mode)
+    results = run(data_dir, work, args.lemmatizer, args.mode, args.warm_passes)
     load_after = os.getloadavg()
     res = {
         "benchmark": "grounding: CommonsenseQA x ConceptNet-100K",
@@ -312,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "versions": _versions(),
         "machine_info": _common.header(argv)["machine"],
+        "blas": _blas(),
         "mode": args.mode,
         "note": args.note,
         "targets": TARGETS,
@@ -319,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     stem = "results" if args.mode == "longest" else f"results_{args.mode}"
+    if args.tag:
+        stem += f"_{args.tag}"
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{stem}.json").write_text(json.dumps(res, indent=2) + "\n")
     md = _markdown(res)

@@ -38,7 +38,7 @@ import gc
 import importlib.util
 import re
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from itertools import islice
@@ -187,7 +187,7 @@ _TEXT_MEMO_CHARS = 256  # longer texts are not remembered
 _MISS = object()
 
 
-def _from_memo(text: str, hit: tuple[tuple[str, ...], tuple[str, ...]]) -> Tokens:
+def _from_memo(text: str, hit: tuple[Sequence[str], Sequence[str]]) -> Tokens:
     """The :class:`Tokens` of a remembered text: offsets found from its forms, in order
     (only whitespace lies between two tokens, so each form is the next match)."""
     forms, lemmas = hit
@@ -217,6 +217,20 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+def _all_str_lists(items: list[Any], size: int | None = None) -> bool:
+    """Whether every item is a list of strings (of ``size`` strings when given); fast:
+    ``str.join`` does the type check in C."""
+    if not all(type(e) is list for e in items):
+        return False
+    if size is not None and any(len(e) != size for e in items):
+        return False
+    try:
+        "".join(map("".join, items))
+    except TypeError:
+        return False
+    return True
 
 
 def _memo_digest(entries: Any) -> str:
@@ -335,7 +349,7 @@ class Lemmatizer:
         self._plan: tuple[list[Any], _Triggers, Any] | None = None
         self._memo: dict[tuple[int, int], str] = {}  # (ORTH, TAG) ids -> lemma
         self._triggered: dict[int, bool] = {}  # LOWER id -> starts a multi-token pattern
-        self._texts: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # text -> (forms, lemmas)
+        self._texts: dict[str, tuple[Sequence[str], Sequence[str]]] = {}  # text -> (forms, lemmas)
 
     def __repr__(self) -> str:
         model = f", model={self.model!r}" if self.model else ""
@@ -645,23 +659,14 @@ class Lemmatizer:
             raise ValueError("lemma memo was made by another lemmatizer")
         entries = state.get("entries")
         texts = state.get("texts", [])
-        if (
-            not isinstance(entries, list)
-            or len(entries) > _MEMO_LIMIT
-            or not all(
-                isinstance(e, list) and len(e) == 3 and all(isinstance(x, str) for x in e) for e in entries
-            )
-        ):
+        if not isinstance(entries, list) or len(entries) > _MEMO_LIMIT or not _all_str_lists(entries, 3):
             raise ValueError("lemma memo entries are not [word, tag, lemma] string triples")
         if (
             not isinstance(texts, list)
             or len(texts) > _TEXT_MEMO_LIMIT
-            or not all(
-                isinstance(e, list) and len(e) == 3 and isinstance(e[0], str)
-                and isinstance(e[1], list) and isinstance(e[2], list) and len(e[1]) == len(e[2])
-                and all(isinstance(x, str) for x in e[1]) and all(isinstance(x, str) for x in e[2])
-                for e in texts
-            )
+            or not all(type(e) is list and len(e) == 3 and type(e[0]) is str for e in texts)
+            or not _all_str_lists([e[1] for e in texts]) or not _all_str_lists([e[2] for e in texts])
+            or any(len(e[1]) != len(e[2]) for e in texts)
         ):  # fmt: skip
             raise ValueError("lemma memo texts are not [text, forms, lemmas] entries")
         if state.get("sha256") != _memo_digest(entries if not texts else [entries, texts]):
@@ -674,8 +679,12 @@ class Lemmatizer:
         before = len(memo)
         for word, tag, lemma in entries:
             memo.setdefault((add(word), add(tag)), lemma)
-        for text, forms, lemmas in texts:
-            self._texts.setdefault(text, (tuple(forms), tuple(lemmas)))
+        known = self._texts
+        if known:
+            for text, forms, lemmas in texts:
+                known.setdefault(text, (forms, lemmas))
+        else:
+            self._texts = {text: (forms, lemmas) for text, forms, lemmas in texts}
         return len(memo) - before
 
     def _lemmatize_pairs(self, pairs: list[tuple[int, int]]) -> list[str]:

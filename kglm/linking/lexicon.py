@@ -268,7 +268,16 @@ class LexiconLinker:
         return cls._build(names, entity_ids, texts, kg_fingerprint=digest, **options)
 
     @classmethod
-    def _build(
+    def _build(cls, entities: Sequence[str], entity_ids: Sequence[int], texts: Sequence[str], **options: Any) -> LexiconLinker:
+        """Build the index with the cyclic GC paused: the build makes hundreds of thousands of
+        small objects that all live on (the lemmatizer makes no reference cycles)."""
+        from kglm.linking.lemmatizer import paused_gc
+
+        with paused_gc():
+            return cls._build_index(entities, entity_ids, texts, **options)
+
+    @classmethod
+    def _build_index(
         cls,
         entities: Sequence[str],
         entity_ids: Sequence[int],
@@ -868,40 +877,7 @@ class LexiconLinker:
                 elif meta.get("settings") != probe.index_settings:
                     reason = "the linker settings changed"
                 else:
-                    keys = _read_json_list(target / "keys.json")
-                    exact_keys = _read_json_list(target / "exact.json")
-                    values = _read_csr(target, "", len(keys))
-                    exact_values = _read_csr(target, "exact_", len(exact_keys))
-                    index = {tuple(k.split(_SEP)): v for k, v in zip(keys, values)}
-                    exact = dict(zip(exact_keys, exact_values))
-                    lemmas: dict[str, str] | None = None
-                    concepts: list[str] | None = None
-                    if qagnn:
-                        with open(target / "lemmas.json", encoding="utf-8") as f:
-                            lemmas = json.load(f)
-                        if not isinstance(lemmas, dict):
-                            raise ValueError("lemmas.json is not an object")
-                        concepts = _read_json_list(target / "concepts.json")
-                    num = len(kg.entities)
-                    if any(i < 0 or i >= num for v in values for i in v[:1] + v[-1:]):
-                        raise ValueError("entity id out of range")
-                    _seed_memo(target / _MEMO_FILE, probe.lemmatizer)
-                    return cls(
-                        index,
-                        exact,
-                        list(kg.entities),
-                        probe.lemmatizer,
-                        max_ngram=probe.max_ngram,
-                        keep_overlapping=bool(options.get("keep_overlapping", False)),
-                        stopwords=probe.stopwords,
-                        blacklist=probe.blacklist,
-                        lowercase=probe.lowercase,
-                        match_surface=probe.match_surface,
-                        kg_fingerprint=kg.fingerprint,
-                        mode=mode,
-                        concept_lemmas=lemmas,
-                        concept_of=concepts,
-                    )
+                    return cls._load_index(target, kg, probe, options, qagnn, mode)
             except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
                 reason = f"its files are damaged ({type(exc).__name__}: {str(exc)[:200]})"
         if reason is not None:
@@ -914,6 +890,49 @@ class LexiconLinker:
             except OSError as exc:
                 warnings.warn(f"could not save the linker index to {target}: {exc}", stacklevel=2)
         return linker
+
+    @classmethod
+    def _load_index(
+        cls, target: Path, kg: LabeledGraph, probe: LexiconLinker, options: dict[str, Any], qagnn: bool, mode: str
+    ) -> LexiconLinker:
+        """Read a saved index whose fingerprint and settings matched (raises on damaged files)."""
+        from kglm.linking.lemmatizer import paused_gc
+
+        with paused_gc():  # hundreds of thousands of small objects that all live on
+            keys = _read_json_list(target / "keys.json")
+            exact_keys = _read_json_list(target / "exact.json")
+            values = _read_csr(target, "", len(keys))
+            exact_values = _read_csr(target, "exact_", len(exact_keys))
+            index = {tuple(k.split(_SEP)): v for k, v in zip(keys, values)}
+            exact = dict(zip(exact_keys, exact_values))
+            lemmas: dict[str, str] | None = None
+            concepts: list[str] | None = None
+            if qagnn:
+                with open(target / "lemmas.json", encoding="utf-8") as f:
+                    lemmas = json.load(f)
+                if not isinstance(lemmas, dict):
+                    raise ValueError("lemmas.json is not an object")
+                concepts = _read_json_list(target / "concepts.json")
+            num = len(kg.entities)
+            if any(i < 0 or i >= num for v in values for i in v[:1] + v[-1:]):
+                raise ValueError("entity id out of range")
+            _seed_memo(target / _MEMO_FILE, probe.lemmatizer)
+            return cls(
+                index,
+                exact,
+                list(kg.entities),
+                probe.lemmatizer,
+                max_ngram=probe.max_ngram,
+                keep_overlapping=bool(options.get("keep_overlapping", False)),
+                stopwords=probe.stopwords,
+                blacklist=probe.blacklist,
+                lowercase=probe.lowercase,
+                match_surface=probe.match_surface,
+                kg_fingerprint=kg.fingerprint,
+                mode=mode,
+                concept_lemmas=lemmas,
+                concept_of=concepts,
+            )
 
 
 _MEMO_FILE = "lemma_memo.json"
