@@ -153,7 +153,8 @@ class SuiteResult:
             entity embeddings; summed over processes), not in any job's time.
         command / git_commit: how and from which commit it was run (the last
             process's; every process is in ``runs``).
-        jobs_planned: jobs in the suite (as filtered); ``len(jobs)`` are done.
+        jobs_planned: the jobs this output directory is for (those its runs selected with
+            ``--models``/``--seeds``, or the whole suite); ``len(jobs)`` are done.
         started_at / finished_at: Unix times of the first start and the last update.
         anchor: the published protocol and the reference baseline the suite stands in for.
         runs: one entry per process (pid, command, commit, start, end, jobs done).
@@ -561,6 +562,8 @@ def run_suite(
         suite = replace(suite, backbone=anchor_settings.pop("backbone", suite.backbone))
         overrides.update(anchor_settings)
     overrides.update(settings or {})
+    if (settings or {}).get("kg") is not None:  # the suite's one-line description names its default KG
+        suite = replace(suite, description=f"{suite.description}; KG replaced by --set kg={settings['kg']}")
     if backbone is not None:
         suite = replace(suite, backbone=backbone)
     all_seeds = tuple(suite.seeds)
@@ -600,6 +603,15 @@ def run_suite(
                 shutil.rmtree(out / name, ignore_errors=True)
             (out / "run.json").unlink(missing_ok=True)
         return _run(suite, full_plan, plan, out, num_threads, show_progress, write, command, resume=resume)
+
+
+def _selected(runs: list[dict[str, Any]], full_plan: list[_Job], done: dict[str, JobResult]) -> set[str]:
+    """The jobs this output directory is for: those its runs selected (``--models``/``--seeds``) and those
+    finished there; the whole suite when no run recorded a selection (runs from before it was recorded)."""
+    chosen = [set(run["jobs_selected"]) for run in runs if "jobs_selected" in run]
+    if not chosen:
+        return {job.id for job in full_plan}
+    return set().union(*chosen) | set(done)
 
 
 def _run(
@@ -669,6 +681,7 @@ def _run(
         "jobs_done": 0,
         "prepare_time_s": {},
         "load_average_start": machine.get("load_average"),
+        "jobs_selected": [job.id for job in plan],
     }
     run_meta.setdefault("runs", []).append(this_run)
     datasets: dict[str, dict[str, Any]] = dict(run_meta.get("datasets", {}))
@@ -711,7 +724,7 @@ def _run(
             prepare_time_s=prepare,
             command=command,
             git_commit=commit,
-            jobs_planned=len(full_plan),
+            jobs_planned=len(_selected(runs, full_plan, done)),
             started_at=min(r["started_at"] for r in runs),
             finished_at=this_run["finished_at"],
             anchor=dict(suite.anchor),

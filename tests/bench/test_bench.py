@@ -212,3 +212,27 @@ def test_overwrite_starts_again_and_demo_reruns_in_place(tmp_path, monkeypatch):
     assert seen[-1] == [".lock", "jobs", "work"]  # resume keeps them (and holds the lock while running)
     runner.run_suite("demo", tmp_path, models=["lm"], overwrite=True)
     assert seen[-1] == [".lock"] and not (tmp_path / ".lock").exists()
+
+
+def test_planned_jobs_are_what_the_runs_selected_and_a_replaced_kg_is_named(tmp_path):
+    from kglm.bench.runner import _selected, run_suite
+
+    class _J:
+        def __init__(self, id_: str) -> None:
+            self.id = id_
+
+    suite = [_J(f"s-{k}-seed{i}") for k in ("lm", "qagnn", "lm+kt") for i in (0, 1, 2)]
+    done = {"s-lm+kt-seed0": JobResult("LM+kt", "lm+kt", "s", 0, accuracy=0.5)}
+    # runs from before the selection was recorded: the whole suite
+    assert len(_selected([{"pid": 1}], suite, done)) == 9
+    # a --models lm+kt run: its three jobs (and any finished job there)
+    runs = [{"pid": 1}, {"pid": 2, "jobs_selected": ["s-lm+kt-seed1", "s-lm+kt-seed2"]}]
+    assert _selected(runs, suite, done) == {"s-lm+kt-seed0", "s-lm+kt-seed1", "s-lm+kt-seed2"}
+
+    out = tmp_path / "out"
+    result = run_suite("demo", out, models=["lm"], seeds=[0], backbone="tiny-bert", num_threads=1,
+                       show_progress=False, cache_dir=str(tmp_path / "cache"),
+                       settings={"kg": "demo", "num_epochs": 1})
+    assert result.jobs_planned == 1
+    assert result.description.endswith("; KG replaced by --set kg=demo")
+    assert "Jobs finished: 1 of 1." in (out / "results.md").read_text()
