@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kglm.errors import DataFormatError
-from kglm.utils.io import PathLike
+from kglm.utils.io import PathLike, inner_suffix
 
 __all__ = [
     "ColumnMapping",
@@ -250,10 +250,6 @@ def _open_binary(path: Path) -> io.BufferedIOBase:
     from kglm.utils.io import open_compressed
 
     return open_compressed(path, "rb")  # type: ignore[return-value]
-
-
-def _base_suffix(path: Path) -> str:
-    return (path.with_suffix("") if path.suffix == ".gz" else path).suffix.lower()
 
 
 def _check_file(path: PathLike) -> Path:
@@ -785,7 +781,7 @@ def read_multiple_choice(
     p = _check_file(path)
     mapping = columns if columns is not None else ColumnMapping()
     if format == "auto":
-        suffix = _base_suffix(p)
+        suffix = inner_suffix(p)
         formats = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv"}
         if suffix not in formats:
             raise DatasetFormatError(
@@ -967,7 +963,7 @@ def read_examples(
     """
     p = _check_file(path)
     if format == "auto":
-        suffix = _base_suffix(p)
+        suffix = inner_suffix(p)
         generic = columns is not None or labels_file is not None
         if suffix in (".jsonl", ".json"):
             format = "jsonl" if generic else _sniff_jsonl(p)  # type: ignore[assignment]

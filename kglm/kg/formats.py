@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kglm.errors import DataFormatError
-from kglm.utils.io import PathLike
+from kglm.utils.io import PathLike, inner_suffix
 
 if TYPE_CHECKING:  # pragma: no cover
     from kglm.kg.graph import KnowledgeGraph
@@ -147,12 +147,6 @@ def _sample(path: Path) -> FileSample:
     return sample
 
 
-def _inner_suffix(path: Path) -> str:
-    from kglm.kg.triples import strip_compression
-
-    return strip_compression(path).suffix.lower()
-
-
 def _looks_like_rdf(sample: FileSample) -> bool:
     import re
 
@@ -176,7 +170,7 @@ def _delimiter(sample: FileSample) -> str:
     first = sample.first_line
     if "\t" in first:
         return "\t"
-    if _inner_suffix(sample.path) == ".csv" or "," in first:
+    if inner_suffix(sample.path) == ".csv" or "," in first:
         return ","
     return "\t"
 
@@ -237,8 +231,8 @@ def _detect_file(path: Path, flag: str) -> DetectedFormat:
             f"{path}: cannot tell which column holds the relation ({counts}); set the format with "
             f"{flag} (cn100k: 'relation head tail', triples: 'head relation tail')"
         )
-    if _inner_suffix(path) in _RDF_SUFFIXES:
-        return DetectedFormat("rdf", f"RDF suffix {_inner_suffix(path)}")
+    if inner_suffix(path) in _RDF_SUFFIXES:
+        return DetectedFormat("rdf", f"RDF suffix {inner_suffix(path)}")
     raise DataFormatError(
         f"{path}:1: not a known KG format (not RDF, not ConceptNet, {width} column(s) separated by "
         f"{delimiter!r} where triples have 3); set the format with {flag}"

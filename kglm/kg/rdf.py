@@ -51,7 +51,7 @@ import torch
 from kglm.errors import DataFormatError
 from kglm.kg.graph import KnowledgeGraph, _descriptions_to_csr, _labels_to_csr
 from kglm.kg.triples import PROGRESS_EVERY, open_text, progress, strip_compression
-from kglm.utils.io import PathLike, parse_json
+from kglm.utils.io import COMPRESSION_SUFFIXES, PathLike, parse_json
 
 __all__ = [
     "from_rdf",
@@ -525,7 +525,7 @@ def _read_ntriples_oxigraph(path: Path, c: _RdfCollector, file_no: int) -> int:
     prefix = f"_:f{file_no}"
     edge, literal = c.edge, c.literal
     n = 0
-    compressed = path.suffix.lower() in (".gz", ".bz2")
+    compressed = path.suffix.lower() in COMPRESSION_SUFFIXES
     try:
         with contextlib.ExitStack() as stack:
             bar = stack.enter_context(progress(f"read {path.name}"))

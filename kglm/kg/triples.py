@@ -18,7 +18,7 @@ import torch
 
 from kglm.errors import DataFormatError
 from kglm.kg.graph import KnowledgeGraph, _descriptions_to_csr, _labels_to_csr
-from kglm.utils.io import PathLike
+from kglm.utils.io import PathLike, inner_suffix, strip_compression  # strip_compression: re-exported
 
 __all__ = ["from_triples", "open_text", "Vocab", "TripleBuilder"]
 
@@ -28,12 +28,6 @@ def open_text(path: PathLike) -> IO[str]:
     from kglm.utils.io import open_compressed  # truncated .gz/.bz2 -> DataFormatError naming the file
 
     return open_compressed(path, "rt", newline="")
-
-
-def strip_compression(path: PathLike) -> Path:
-    """``a/b.ttl.gz`` -> ``a/b.ttl`` (for guessing the format from the inner suffix)."""
-    p = Path(path)
-    return p.with_suffix("") if p.suffix.lower() in (".gz", ".bz2") else p
 
 
 PROGRESS_EVERY = 1 << 16  # lines between progress-bar updates in streaming readers
@@ -162,9 +156,9 @@ def from_triples(
     meta: dict[str, Any] = dict(metadata or {})
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        sep = delimiter or ("," if strip_compression(path).suffix.lower() == ".csv" else "\t")
+        sep = delimiter or ("," if inner_suffix(path) == ".csv" else "\t")
         with open_text(path) as f, progress(f"read {path.name}") as bar:
-            if strip_compression(path).suffix.lower() == ".csv":
+            if inner_suffix(path) == ".csv":
                 rows: Iterable[Sequence[str]] = csv.reader(f, delimiter=sep)
             else:
                 rows = (line.rstrip("\r\n").split(sep) for line in f)

@@ -12,7 +12,8 @@
   offers an atomic exchange (Linux ``renameat2(RENAME_EXCHANGE)``) there is no
   moment at which the target is missing; elsewhere the window is two renames.
 * :func:`open_compressed` opens plain, ``.gz``, ``.bz2`` and ``.xz`` files by
-  their content (magic bytes), not their name.
+  their content (magic bytes), not their name; :func:`strip_compression` /
+  :func:`inner_suffix` see through those suffixes (``x.csv.gz`` is a CSV file).
 * :func:`read_json` / :func:`parse_json` read JSON, any defect reported as one error that names the file.
 """
 
@@ -35,7 +36,7 @@ from kglm.errors import DataFormatError
 
 __all__ = [
     "atomic_write", "atomic_write_json", "atomic_file", "atomic_directory", "publish", "open_compressed", "clean_debris",
-    "pid_alive", "read_json", "parse_json", "PathLike",
+    "pid_alive", "read_json", "parse_json", "PathLike", "COMPRESSION_SUFFIXES", "strip_compression", "inner_suffix",
 ]
 
 PathLike = str | os.PathLike[str]
@@ -379,7 +380,19 @@ class _CheckedText(io.TextIOWrapper):
         return self._wrap(super().__next__)
 
 
-_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".xz": "xz"}
+#: file suffixes of the compressed formats :func:`open_compressed` reads -> the format
+COMPRESSION_SUFFIXES = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".xz": "xz"}
+
+
+def strip_compression(path: PathLike) -> Path:
+    """``a/b.ttl.gz`` -> ``a/b.ttl``: the path without a compression suffix (any case)."""
+    p = Path(path)
+    return p.with_suffix("") if p.suffix.lower() in COMPRESSION_SUFFIXES else p
+
+
+def inner_suffix(path: PathLike) -> str:
+    """The lower-case suffix under any compression suffix: ``quiz.CSV.gz`` -> ``".csv"``."""
+    return strip_compression(path).suffix.lower()
 
 
 def open_compressed(path: PathLike, mode: str = "rt", encoding: str = "utf-8", **kwargs: Any) -> IO[Any]:
@@ -397,7 +410,7 @@ def open_compressed(path: PathLike, mode: str = "rt", encoding: str = "utf-8", *
     raw_file = open(path, "rb")
     head = raw_file.peek(6)[:6] if hasattr(raw_file, "peek") else b""
     kind = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
-    named = _SUFFIXES.get(os.path.splitext(path)[1].lower())
+    named = COMPRESSION_SUFFIXES.get(os.path.splitext(path)[1].lower())
     if named is not None and kind is None:
         raw_file.close()
         what = "empty file" if not head else "not compressed data"

@@ -398,6 +398,19 @@ def test_generic_csv_empty_and_header_only(tmp_path: Path, suffix: str) -> None:
     assert str(info.value) == f"{path}: file has a header but no examples"
 
 
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+def test_compressed_csv_format_from_inner_suffix(tmp_path: Path, suffix: str) -> None:
+    import bz2
+    import gzip
+    import lzma
+
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[suffix]
+    path = tmp_path / f"quiz.csv{suffix}"
+    with opener(path, "wt", encoding="utf-8") as f:
+        f.write("id,question,a,b,label\nx,q,1,2,0\n")
+    assert read_examples(path, columns=ColumnMapping(choices=("a", "b")))[0].id == "x"
+
+
 def test_column_mapping_validation() -> None:
     with pytest.raises(ValueError, match="label_kind must be"):
         ColumnMapping(label_kind="number")  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""kglm.utils.io.read_json: every defect of a JSON file is one error of the caller's class naming the file."""
+"""kglm.utils.io read helpers: read_json / parse_json (every defect of a JSON file one error naming it) and the compression suffixes."""
 
 from __future__ import annotations
 
@@ -40,3 +40,12 @@ def test_parse_json_names_the_source() -> None:
     assert parse_json(b'{"a": [1]}', "mem.json", object_only=True) == {"a": [1]}
     with pytest.raises(IntegrityError, match=r"^kg/labels.json: invalid JSON at line 2 column 1: Expecting value$"):
         parse_json('[1,\n', "kg/labels.json", IntegrityError)
+
+
+def test_compression_suffixes_known_once() -> None:
+    from kglm.kg.triples import strip_compression as kg_strip
+    from kglm.utils.io import COMPRESSION_SUFFIXES, inner_suffix, strip_compression
+
+    assert kg_strip is strip_compression
+    assert [inner_suffix(f"quiz.CSV{s}") for s in ("", *COMPRESSION_SUFFIXES, ".GZ")] == [".csv"] * 6
+    assert strip_compression("a/b.ttl.bz2") == Path("a/b.ttl") and strip_compression("a/b.ttl") == Path("a/b.ttl")
