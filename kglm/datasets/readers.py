@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kglm.errors import DataFormatError
-from kglm.utils.io import PathLike, inner_suffix
+from kglm.utils.io import PathLike, inner_suffix, open_compressed
 
 __all__ = [
     "ColumnMapping",
@@ -241,15 +241,7 @@ class _RecordError(Exception):
 
 def _open_text(path: Path) -> io.TextIOBase:
     """Open as UTF-8 text (a byte-order mark is dropped), for the csv module."""
-    from kglm.utils.io import open_compressed  # truncated .gz -> DataFormatError naming the file
-
     return open_compressed(path, "rt", encoding="utf-8-sig", newline="")  # type: ignore[return-value]
-
-
-def _open_binary(path: Path) -> io.BufferedIOBase:
-    from kglm.utils.io import open_compressed
-
-    return open_compressed(path, "rb")  # type: ignore[return-value]
 
 
 def _check_file(path: PathLike) -> Path:
@@ -266,7 +258,7 @@ def _jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
 
     A line that is not valid JSON yields ``(line number, _RecordError)``.
     """
-    with _open_binary(path) as f:
+    with open_compressed(path, "rb") as f:  # truncated .gz -> DataFormatError naming the file
         for line_no, raw in enumerate(f, 1):
             try:
                 line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")

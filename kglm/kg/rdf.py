@@ -51,7 +51,7 @@ import torch
 from kglm.errors import DataFormatError
 from kglm.kg.graph import KnowledgeGraph, _descriptions_to_csr, _labels_to_csr
 from kglm.kg.triples import PROGRESS_EVERY, open_text, progress, strip_compression
-from kglm.utils.io import COMPRESSION_SUFFIXES, PathLike, parse_json
+from kglm.utils.io import COMPRESSION_SUFFIXES, PathLike, open_compressed, parse_json
 
 __all__ = [
     "from_rdf",
@@ -443,12 +443,6 @@ def _drop_restrictions(kg: KnowledgeGraph, restriction_ids: list[int]) -> Knowle
     return sub
 
 
-def _open_binary(path: Path) -> IO[bytes]:
-    from kglm.utils.io import open_compressed  # truncated .gz/.bz2 -> DataFormatError naming the file
-
-    return open_compressed(path, "rb")
-
-
 def _read_with_rdflib(
     path: Path, fmt: str, c: _RdfCollector, file_no: int,
     allow_remote_contexts: bool = False, context_timeout: float = 10.0,
@@ -473,7 +467,7 @@ def _read_with_rdflib(
 
     base = path.resolve().as_uri()
     try:
-        with _open_binary(path) as f, warnings.catch_warnings():
+        with open_compressed(path, "rb") as f, warnings.catch_warnings():
             # rdflib's own parsers use its deprecated ConjunctiveGraph internally: not actionable here
             warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"rdflib\.")
             if fmt in ("xml", "trix"):  # entity expansion refused before expat sees the file
@@ -530,7 +524,7 @@ def _read_ntriples_oxigraph(path: Path, c: _RdfCollector, file_no: int) -> int:
         with contextlib.ExitStack() as stack:
             bar = stack.enter_context(progress(f"read {path.name}"))
             if compressed:
-                stream = ox.parse(input=stack.enter_context(_open_binary(path)), format=ox.RdfFormat.N_TRIPLES)
+                stream = ox.parse(input=stack.enter_context(open_compressed(path, "rb")), format=ox.RdfFormat.N_TRIPLES)
             else:
                 stream = ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES)
             ent, rel, add_ids = c.ent, c.rel, c.ids.extend
