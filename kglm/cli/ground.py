@@ -24,7 +24,13 @@ from typing import Any
 
 from kglm.cli._common import apply_threads
 from kglm.cli.link import add_linker_arguments, open_linker
-from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR, MAX_HOPS_LIMIT
+from kglm.grounding.defaults import (
+    DEFAULT_MAX_HOPS,
+    DEFAULT_MAX_NODES,
+    DEFAULT_MAX_PATHS_PER_PAIR,
+    DEFAULT_QA_HOPS,
+    MAX_HOPS_LIMIT,
+)
 
 __all__ = ["column_mapping", "register"]
 
@@ -180,8 +186,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     g.add_argument("--num-proc", type=int, default=1, help="grounding processes (default: 1); same output")
     g.add_argument("--shard", default=None, metavar="I/N", help="ground only shard I (from 0) of N; see ground-merge")
     g.add_argument("--graphs", default="qa", choices=["qa", "paths", "both", "none"])
-    g.add_argument("--max-nodes", type=int, default=200, help="QA graph node cap (default: 200)")
-    g.add_argument("--hops", type=int, default=2, help="QA graph hops (default: 2)")
+    g.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES,
+                   help=f"QA graph node cap (default: {DEFAULT_MAX_NODES})")
+    g.add_argument("--hops", type=int, default=DEFAULT_QA_HOPS, help=f"QA graph hops (default: {DEFAULT_QA_HOPS})")
     g.add_argument("--max-hops", type=int, default=DEFAULT_MAX_HOPS, choices=range(1, MAX_HOPS_LIMIT + 1),
                    metavar="K", help=f"longest KagNet path, 1..{MAX_HOPS_LIMIT} (default: {DEFAULT_MAX_HOPS})")
     g.add_argument("--max-paths", type=int, default=DEFAULT_MAX_PATHS_PER_PAIR,

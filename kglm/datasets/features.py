@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
-from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR
+from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_NODES, DEFAULT_MAX_PATHS_PER_PAIR, DEFAULT_QA_HOPS
 
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedTokenizerBase
@@ -70,8 +70,8 @@ class FeatureConfig:
     max_seq_length: int = 128
     truncation: Literal["only_first", "longest_first"] = "only_first"
     graph_kinds: tuple[str, ...] = ("qa", "paths")
-    max_nodes: int = 200
-    hops: int = 2
+    max_nodes: int = DEFAULT_MAX_NODES
+    hops: int = DEFAULT_QA_HOPS
     max_path_hops: int = DEFAULT_MAX_HOPS
     max_paths_per_pair: int = DEFAULT_MAX_PATHS_PER_PAIR
     show_progress: bool = True

@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from kglm.errors import IntegrityError, MissingResourceError, UnsafeInputError
-from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR
+from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_NODES, DEFAULT_MAX_PATHS_PER_PAIR, DEFAULT_QA_HOPS
 from kglm.grounding.ground import GroundedChoice
 from kglm.utils.checksums import file_sha256  # re-exported: kglm.grounding.cache.file_sha256
 from kglm.utils.io import atomic_directory, atomic_write_json, parse_json
@@ -463,8 +463,8 @@ def build_grounded_dataset(
     kg: Any,
     linker: Any,
     graphs: str | None = "qa",
-    max_nodes: int | None = 200,
-    hops: int = 2,
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+    hops: int = DEFAULT_QA_HOPS,
     max_hops: int = DEFAULT_MAX_HOPS,
     max_paths_per_pair: int | None = DEFAULT_MAX_PATHS_PER_PAIR,
     n_process: int = 1,

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import torch
 
+from kglm.grounding.defaults import DEFAULT_MAX_NODES, DEFAULT_QA_HOPS
 from kglm.utils.indexing import csr_segments as _segments
 from kglm.utils.indexing import key_space_fits, pack_keys, segment_owner, unpack_keys
 from kglm.utils.indexing import segment_ranges as _ranges
@@ -457,8 +458,8 @@ def extract_qa_subgraph(
     kg: KnowledgeGraph,
     question_ids: EntityIds,
     answer_ids: EntityIds,
-    max_nodes: int | None = 200,
-    hops: int = 2,
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+    hops: int = DEFAULT_QA_HOPS,
     node_scorer: NodeScorer | None = None,
 ) -> ChoiceGraph:
     """The MHGRN / QA-GNN 2-hop QA graph of one (question, choice) pair.
@@ -531,8 +532,8 @@ def extract_qa_subgraph(
 def extract_qa_subgraphs(
     kg: KnowledgeGraph,
     pairs: Iterable[tuple[EntityIds, EntityIds]],
-    max_nodes: int | None = 200,
-    hops: int = 2,
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+    hops: int = DEFAULT_QA_HOPS,
     node_scorer: BatchNodeScorer | None = None,
     batch_size: int = 512,
     progress: bool = False,
