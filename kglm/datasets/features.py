@@ -153,8 +153,8 @@ def tokenize_choices(
     tokenizer: PreTrainedTokenizerBase,
     question: str,
     choices: Sequence[str],
-    max_seq_length: int = 128,
-    truncation: str = "only_first",
+    max_seq_length: int = FeatureConfig.max_seq_length,
+    truncation: str = FeatureConfig.truncation,
     knowledge: Sequence[str] | None = None,
 ) -> Any:
     """Tokenize the (question, choice) pairs of one example, without padding.

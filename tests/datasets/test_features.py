@@ -179,3 +179,16 @@ def test_text_only_dataset(tokenizer, demo):
     data = build_dataset(examples, None, None, tokenizer, FeatureConfig(max_seq_length=16, show_progress=False))
     assert data[0].grounding is None and data[0].choices[0].entity_tokens == []
     assert all(len(c.input_ids) <= 16 for f in data.features for c in f.choices)
+
+
+def test_tokenize_choices_defaults_are_the_feature_config_ones() -> None:
+    import inspect
+
+    from kglm.datasets.features import FeatureConfig, tokenize_choices
+
+    parameters = inspect.signature(tokenize_choices).parameters
+    config = FeatureConfig()
+    assert (parameters["max_seq_length"].default, parameters["truncation"].default) == (
+        config.max_seq_length,
+        config.truncation,
+    )
