@@ -462,6 +462,9 @@ class Lemmatizer:
             for i, text in enumerate(texts):
                 if not isinstance(text, str):
                     text = ""
+                if len(text) <= limit and text.isascii():  # the common case: one piece, as is
+                    yield text, (i, 0, 1)
+                    continue
                 parts = _split_long(_encodable(text), limit)
                 for j, (offset, piece) in enumerate(parts):
                     # context: (text index, offset, 1 if last piece of the text)
@@ -570,7 +573,7 @@ class Lemmatizer:
         attrs = [IDX, IS_SPACE, ORTH, LOWER]
         strings = nlp.vocab.strings
         label_hash = [strings.add(label) for label in tagger.labels]
-        memo = self._memo
+        memo, trig = self._memo, self._triggered
         words: dict[int, str] = {}  # ORTH -> str, so equal words share one str object
         docs = nlp.pipe(pieces, batch_size=batch_size, as_tuples=True, disable=["tagger"])
         cur = Tokens([], [], [], [])
@@ -579,37 +582,42 @@ class Lemmatizer:
             with paused_gc():
                 group = list(islice(docs, batch_size))
                 guesses = tagger.predict([doc for doc, _ in group])
-                done: list[tuple[Any, list[Any], list[str], list[Any]]] = []
+                done: list[tuple[Any, list[int], list[str], list[tuple[int, int]], list[Any]]] = []
                 want: list[tuple[int, int]] = []
                 for (doc, ctx), guess in zip(group, guesses):
-                    rows = doc.to_array(attrs).tolist()
-                    tags = [label_hash[g] for g in guess.tolist()] if len(rows) else []
-                    keep = [i for i, r in enumerate(rows) if not r[1]]
-                    if len(keep) != len(rows):
-                        rows = [rows[i] for i in keep]
-                        tags = [tags[i] for i in keep]
-                    forms = []
-                    for r in rows:
-                        w = words.get(r[2])
+                    forms: list[str] = []
+                    keys: list[tuple[int, int]] = []
+                    idx: list[int] = []
+                    triggered = False
+                    # one pass over the doc's (IDX, IS_SPACE, ORTH, LOWER) rows and its tag ids
+                    for r, g in zip(doc.to_array(attrs).tolist(), guess.tolist()):
+                        if r[1]:
+                            continue
+                        orth = r[2]
+                        w = words.get(orth)
                         if w is None:
-                            w = words[r[2]] = strings[r[2]]
+                            w = words[orth] = strings[orth]
                         forms.append(w)
-                    keys = [(r[2], t) for r, t in zip(rows, tags)]
-                    if any(self._is_trigger(r[3]) for r in rows):
+                        keys.append((orth, label_hash[g]))
+                        idx.append(r[0])
+                        if not triggered:
+                            hit = trig.get(r[3])
+                            triggered = self._is_trigger(r[3]) if hit is None else hit
+                    if triggered:
                         tagger.set_annotations([doc], [guess])
                         found: list[Any] = self._full_lemmas(doc, forms, keys, remember=False)
                     else:
                         found = [memo.get(k) for k in keys]
                         if None in found:
                             want.extend(k for k, lemma in zip(keys, found) if lemma is None)
-                    done.append((ctx, rows, forms, keys, found))
+                    done.append((ctx, idx, forms, keys, found))
                 fresh = self._lemmas_of(want) if want else {}
-                for (_, offset, last), rows, forms, keys, found in done:
+                for (_, offset, last), idx, forms, keys, found in done:
                     starts, ends, lemmas, forms_ = cur
-                    for r, t in zip(rows, forms):
-                        start = r[0] + offset
-                        starts.append(start)
-                        ends.append(start + len(t))
+                    if offset:
+                        idx = [i + offset for i in idx]
+                    starts.extend(idx)
+                    ends.extend([i + len(t) for i, t in zip(idx, forms)])
                     forms_.extend(forms)
                     if fresh and None in found:
                         found = [lemma if lemma is not None else fresh[k] for k, lemma in zip(keys, found)]
