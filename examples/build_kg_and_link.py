@@ -17,7 +17,7 @@ from kglm.datasets.bundled import demo_kg_path
 from kglm.grounding import extract_qa_subgraph, find_paths, ground_choices
 from kglm.kg.graph import KnowledgeGraph
 from kglm.linking import LexiconLinker
-from kglm.training.predict import entity_display_name
+from kglm.kg import entity_display_name
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,7 +49,7 @@ from typing import Any
 from kglm.bench.suites import Suite, get_suite
 from kglm.errors import ConfigError, KGLMError
 from kglm.utils.io import pid_alive
-from kglm.utils.machine import git_commit, machine_info
+from kglm.utils.machine import apply_threads, git_commit, machine_info
 
 logger = logging.getLogger(__name__)
 
@@ -633,7 +633,7 @@ def _run(
     from kglm.utils.io import atomic_write_json
 
     if num_threads is not None:
-        torch.set_num_threads(int(num_threads))
+        apply_threads(num_threads)
     started = time.time()
     commit = git_commit()
     machine = machine_info()

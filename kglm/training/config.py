@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kglm.errors import ConfigError
-from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_PATHS_PER_PAIR
+from kglm.grounding.defaults import DEFAULT_MAX_HOPS, DEFAULT_MAX_NODES, DEFAULT_MAX_PATHS_PER_PAIR
+from kglm.knowledge_text.core import KnowledgeTextConfig
 
 __all__ = [
     "TrainingConfig",
@@ -196,7 +197,7 @@ class TrainingConfig:
     entity_embeddings: str = "text"
     embed_graph_entities_only: bool = False
     entity_dim: int = 64
-    max_nodes: int = 200
+    max_nodes: int = DEFAULT_MAX_NODES
     max_path_hops: int = DEFAULT_MAX_HOPS
     max_paths_per_pair: int = DEFAULT_MAX_PATHS_PER_PAIR
     model_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -220,8 +221,8 @@ class TrainingConfig:
     # knowledge as text (issue 9)
     knowledge_text: str = "none"
     knowledge_control: str = "none"
-    knowledge_max_tokens: int = 64
-    knowledge_max_facts: int = 3
+    knowledge_max_tokens: int = KnowledgeTextConfig.max_tokens
+    knowledge_max_facts: int = KnowledgeTextConfig.max_facts
     knowledge_templates: dict[str, str] = field(default_factory=dict)
     # grounding (issue 12)
     grounding_mode: str = "longest"

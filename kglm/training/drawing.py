@@ -42,7 +42,7 @@ def draw_choice_graph(
     import networkx as nx
     from matplotlib.figure import Figure
 
-    from kglm.training.predict import entity_display_name
+    from kglm.kg import entity_display_name
 
     n = graph.num_nodes
     out = Path(path)

@@ -1028,7 +1028,9 @@ def train(
 
     # 1. where and how it runs
     if config.threads is not None:
-        torch.set_num_threads(int(config.threads))
+        from kglm.utils.machine import apply_threads
+
+        apply_threads(config.threads)
     device = resolve_device(config)
     precision = resolve_precision(config, device)
     if device.startswith("cuda:"):

@@ -90,3 +90,13 @@ def test_json_config_file_and_its_errors(tmp_path):
     path.write_text("[1]")
     with pytest.raises(ConfigError, match="must hold a mapping"):
         load_config(path)
+
+
+def test_knowledge_text_defaults_are_the_knowledge_text_config_ones():
+    from kglm.knowledge_text.core import KnowledgeTextConfig, knowledge_config_from_settings
+
+    config = TrainingConfig(knowledge_text="both")
+    kt = knowledge_config_from_settings(config.to_dict())
+    assert (config.knowledge_max_tokens, config.knowledge_max_facts) == (KnowledgeTextConfig.max_tokens,
+                                                                         KnowledgeTextConfig.max_facts)
+    assert (kt.max_tokens, kt.max_facts) == (config.knowledge_max_tokens, config.knowledge_max_facts)
