@@ -182,7 +182,7 @@ def _blas_ops_name() -> str:
 
 _MEMO_FORMAT = 2  # 2 added "texts"; format 1 (no texts) is still read
 _MEMO_LIMIT = 1_000_000  # the in-process memo is cleared past this size
-_TEXT_MEMO_LIMIT = 2_000_000  # the remembered texts are cleared past this count
+_TEXT_MEMO_LIMIT = 500_000  # no more texts are remembered past this count (bounds the saved memo)
 _TEXT_MEMO_CHARS = 256  # longer texts are not remembered
 _MISS = object()
 
@@ -419,7 +419,8 @@ class Lemmatizer:
         are what the pipeline gave it then. The index build remembers the KG's
         labels, so that a choice text that is a label ("ice hockey") costs a dict
         lookup. ``remember`` is ignored outside the ``"spacy"`` mode (there is
-        nothing to save) and for texts longer than 256 characters.
+        nothing to save), for texts longer than 256 characters, and once 500,000
+        texts are remembered (which bounds the memo saved with an index).
         """
         known = self._texts
         remember = remember and self.mode == "spacy"
@@ -446,9 +447,10 @@ class Lemmatizer:
                 yield pending.popleft()
             pending.popleft()
             text = missed.popleft()
-            if remember and len(text) <= _TEXT_MEMO_CHARS and _encodable(text) is text:
-                if len(known) >= _TEXT_MEMO_LIMIT:
-                    known.clear()
+            if (
+                remember and len(known) < _TEXT_MEMO_LIMIT
+                and len(text) <= _TEXT_MEMO_CHARS and _encodable(text) is text
+            ):  # fmt: skip
                 known[text] = (tuple(toks.forms), tuple(toks.lemmas))
             yield toks
         while pending:
