@@ -165,3 +165,21 @@ def test_remembered_texts_answer_like_the_pipeline_and_round_trip() -> None:
     old = {k: v for k, v in state.items() if k != "texts"}  # format 1: no texts
     old.update(format=1, sha256=_memo_digest(state["entries"]))
     assert Lemmatizer("spacy").load_memo(old) == len(state["entries"])
+
+
+@pytest.mark.skipif(not HAS_MODEL, reason="no spaCy English model installed")
+def test_lemmas_equal_stock_spacy_and_index_lists_keep_list_semantics() -> None:
+    from kglm.linking.lemmatizer import _IndexList
+
+    texts = [
+        "The mice went running to the stores and bought cheaper boxes of berries.",
+        "She has been reading the leaves; the geese flew over the buses.", "children's toys",
+        "He saw the best players playing better than the worst ones.", "axes", "data", "",
+    ]  # fmt: skip
+    ours = Lemmatizer("spacy", blas_ops=False)  # thinc's own ops: only the lemma path differs
+    stock = spacy.load(ours.model, exclude=["ner", "parser", "senter", "textcat"])
+    expected = [[t.lemma_ for t in doc if not t.is_space] for doc in stock.pipe(texts)]
+    assert [list(t.lemmas) for t in ours.pipe(texts)] == expected
+    words = _IndexList(["mouse", "box", "berry"])
+    assert words == ["mouse", "box", "berry"] and isinstance(words, list)
+    assert "box" in words and "boxes" not in words and [] not in words
