@@ -553,7 +553,9 @@ class Lemmatizer:
                     if last:
                         out.append(cur)
                         cur = Tokens([], [], [], [])
-            if not group:
+                ended = not group
+                del group  # freed now, not traversed by the collection that follows the pause
+            if ended:
                 return
             yield from out
 
@@ -662,7 +664,10 @@ class Lemmatizer:
                     if last:
                         out.append(cur)
                         cur = Tokens([], [], [], [])
-            if not group:
+                ended = not group
+                # freed now, not traversed by the collection that follows the pause
+                del group, guesses, done, want, fresh
+            if ended:
                 return
             yield from out
 
@@ -724,12 +729,11 @@ class Lemmatizer:
         before = len(memo)
         for word, tag, lemma in entries:
             memo.setdefault((add(word), add(tag)), lemma)
+        # tuples, not the JSON lists: tuples of strings are untracked by the cyclic GC,
+        # lists would add two tracked objects per text to every full collection
         known = self._texts
-        if known:
-            for text, forms, lemmas in texts:
-                known.setdefault(text, (forms, lemmas))
-        else:
-            self._texts = {text: (forms, lemmas) for text, forms, lemmas in texts}
+        for text, forms, lemmas in texts:
+            known.setdefault(text, (tuple(forms), tuple(lemmas)))
         return len(memo) - before
 
     def _lemmatize_pairs(self, pairs: list[tuple[int, int]]) -> list[str]:

@@ -494,7 +494,9 @@ class LexiconLinker:
             with paused_gc():  # one batch at a time; nothing yields while paused
                 chunk = list(islice(stream, max(batch_size, 1)))
                 out = [match(toks, text) for text, toks in chunk]
-            if not chunk:
+                ended = not chunk
+                del chunk  # the tokens are freed now, not traversed by the next collection
+            if ended:
                 return
             yield from out
 
