@@ -274,7 +274,9 @@ class LexiconLinker:
         from kglm.linking.lemmatizer import paused_gc
 
         with paused_gc():
-            return cls._build_index(entities, entity_ids, texts, **options)
+            linker = cls._build_index(entities, entity_ids, texts, **options)
+            _settle_young_objects()
+            return linker
 
     @classmethod
     def _build_index(
@@ -919,7 +921,7 @@ class LexiconLinker:
             if any(i < 0 or i >= num for v in values for i in v[:1] + v[-1:]):
                 raise ValueError("entity id out of range")
             _seed_memo(target / _MEMO_FILE, probe.lemmatizer)
-            return cls(
+            linker = cls(
                 index,
                 exact,
                 list(kg.entities),
@@ -935,6 +937,21 @@ class LexiconLinker:
                 concept_lemmas=lemmas,
                 concept_of=concepts,
             )
+            _settle_young_objects()
+            return linker
+
+
+def _settle_young_objects() -> None:
+    """One young-generation collection over the objects an index build or load just made.
+
+    It untracks the index's tuples of strings and ints (the collector then never walks them
+    again), here rather than in the first linking call after a GC pause: at 5M entities that
+    is a few seconds that belong to the load, not to grounding.
+    """
+    import gc
+
+    gc.collect(0)
+    gc.collect(1)  # a tuple holding tuples is untracked once those are: a second visit
 
 
 _MEMO_FILE = "lemma_memo.json"
