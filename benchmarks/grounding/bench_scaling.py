@@ -180,6 +180,7 @@ def chart(rows: list[dict[str, Any]], path: Path) -> None:
         y = [r[key] for r in rows]
         ax.plot(x, y, marker="o")
         ax.set_xscale("log")
+        ax.set_ylim(bottom=0)  # from zero: run-to-run noise must not look like a trend
         ax.set_title(title)
         ax.set_xlabel("entities")
         ax.grid(True, alpha=0.3)
