@@ -209,6 +209,45 @@ def _blas_ops_name() -> str:
             np.matmul(a, b, out=out)
             return out
 
+        def flatten(
+            self, X: Any, dtype: Any = None, pad: int = 0, ndim_if_empty: int = 2
+        ) -> Any:
+            # thinc's flatten makes a zero block per array (twice per doc in the tok2vec,
+            # 78k docs in a ConceptNet index build); the same array, written in place
+            pad = int(pad)
+            if pad < 1 or not isinstance(X, list) or not X or type(X[0]) is not np.ndarray:
+                return super().flatten(X, dtype=dtype, pad=pad, ndim_if_empty=ndim_if_empty)
+            first = X[0]
+            kind, tail = first.dtype, first.shape[1:]
+            if not all(type(x) is np.ndarray and x.dtype == kind and x.shape[1:] == tail for x in X):
+                return super().flatten(X, dtype=dtype, pad=pad, ndim_if_empty=ndim_if_empty)
+            sizes = [len(x) for x in X if x.size != 0]
+            if not sizes:
+                return super().flatten(X, dtype=dtype, pad=pad, ndim_if_empty=ndim_if_empty)
+            out = np.zeros((sum(sizes) + pad * (len(sizes) + 1),) + tail, dtype=kind)
+            pos = pad
+            for x in X:
+                if x.size != 0:
+                    out[pos : pos + len(x)] = x
+                    pos += len(x) + pad
+            return out if dtype is None else np.asarray(out, dtype=dtype)
+
+        def unflatten(self, X: Any, lengths: Any, pad: int = 0) -> Any:
+            # thinc's unflatten splits with numpy.split (a Python loop of views, then a
+            # second slice per doc); the same views in one slice each
+            if type(X) is not np.ndarray:
+                return super().unflatten(X, lengths, pad=pad)
+            pad = int(pad)
+            sizes = np.asarray(lengths).tolist()
+            if pad > 0:
+                sizes = [n + pad if n > 0 else 0 for n in sizes]
+            out = []
+            end = 0
+            for n in sizes:
+                start, end = end, end + n
+                out.append(X[start + pad : end] if pad > 0 else X[start:end])
+            return out
+
     NumpyBlasOps.name = name  # type: ignore[attr-defined]
     registry.ops.register("KglmNumpyBlasOps", func=NumpyBlasOps)
     return name

@@ -142,6 +142,49 @@ def test_blas_ops_give_the_same_lemmas_as_thincs_default_ops() -> None:
     assert list(fast.pipe(texts + more)) == list(plain.pipe(texts + more))
 
 
+def test_blas_ops_flatten_and_unflatten_equal_thincs() -> None:
+    """The faster ``flatten``/``unflatten`` of the BLAS ops give thinc's arrays exactly."""
+    import numpy as np
+    from thinc.api import NumpyOps, registry
+
+    from kglm.linking.lemmatizer import _blas_ops_name
+
+    name = _blas_ops_name()
+    ops = next(c for c in registry.ops.get_all().values() if getattr(c, "name", None) == name)()
+    plain = NumpyOps()
+    rng = np.random.default_rng(0)
+    cases = [
+        [rng.random((n, 3), dtype=np.float32) for n in (1, 2, 0, 5, 1)],
+        [rng.random((n, 3), dtype=np.float32) for n in (0, 0)],
+        [rng.random((n,)).astype("f") for n in (4, 0, 1)],
+        [rng.integers(0, 9, (n, 2)).astype("i") for n in (3, 1)],
+        [rng.random((2, 3), dtype=np.float32), rng.random((1, 3))],  # mixed dtypes: thinc's way
+        [rng.random((2, 3), dtype=np.float32), rng.random((1, 4), dtype=np.float32)],  # mixed shapes
+    ]
+    for xs in cases:
+        lengths = np.asarray([len(x) for x in xs], dtype="i")
+        for pad in (0, 1, 4):
+            for dtype in (None, "f"):
+                try:
+                    want = plain.flatten(xs, pad=pad, dtype=dtype)
+                except ValueError:
+                    with pytest.raises(ValueError):
+                        ops.flatten(xs, pad=pad, dtype=dtype)
+                    continue
+                got = ops.flatten(xs, pad=pad, dtype=dtype)
+                assert got.dtype == want.dtype and got.shape == want.shape
+                assert np.array_equal(got, want)
+            if len({x.shape[1:] for x in xs}) > 1 or (any(x.size == 0 for x in xs) and pad):
+                continue  # not flattened, or empty arrays dropped: not an unflatten input
+            flat = plain.flatten(xs, pad=pad)
+            want_parts = plain.unflatten(flat, lengths, pad=pad)
+            got_parts = ops.unflatten(flat, lengths, pad=pad)
+            assert len(got_parts) == len(want_parts) == len(xs)
+            for g, w, x in zip(got_parts, want_parts, xs):
+                assert g.shape == w.shape and np.array_equal(g, w) and np.array_equal(g, x)
+    assert ops.flatten([]).shape == plain.flatten([]).shape
+
+
 @pytest.mark.skipif(not HAS_MODEL, reason="no spaCy English model installed")
 def test_remembered_texts_answer_like_the_pipeline_and_round_trip() -> None:
     labels = ["ice hockey", "living rooms", "saw", "best", "don't", "  two  spaces ", "gonna go", ""]
