@@ -43,7 +43,23 @@ _CONTROL_READING = {
         "the relation types matter",
         "the relation types do not matter measurably here",
     ),
+    "shuffled": (
+        "shuffled-knowledge control",
+        "the right knowledge text for the right choice matters",
+        "the knowledge text adds nothing measurable over another question's",
+    ),
 }
+
+
+def _control_of(key: str) -> tuple[str, str] | None:
+    """``(model key, control)`` when ``key`` is a control run (``qagnn+no_graph``,
+    ``lm+kt-shuffled``), else ``None``."""
+    base, _, control = key.rpartition("+")
+    if base and control in _CONTROL_READING:
+        return base, control
+    if key.endswith("-shuffled"):
+        return key[: -len("-shuffled")], "shuffled"
+    return None
 
 
 def _count(n: int, noun: str) -> str:
@@ -131,7 +147,7 @@ def controls_reading(result: SuiteResult | dict[str, Any]) -> str:
                 f"over {_count(lm['runs'], 'seed')}{loss}: {verdict}."
             )
         for key, row in sub.items():
-            if key == "lm" or "+" in key or lm is None:
+            if key == "lm" or _control_of(key) is not None or lm is None:
                 continue
             diffs = _paired(data, dataset, key, "lm")
             if not diffs:
@@ -146,11 +162,10 @@ def controls_reading(result: SuiteResult | dict[str, Any]) -> str:
                     f"{row['model']} {how} the LM baseline by {abs(mean):.1f} ± {std:.1f} points{tail}."
                 )
         for key, row in sub.items():
-            if "+" not in key:
+            pair = _control_of(key)
+            if pair is None or pair[0] not in sub:
                 continue
-            base, control = key.split("+", 1)
-            if base not in sub or control not in _CONTROL_READING:
-                continue
+            base, control = pair
             diffs = _paired(data, dataset, base, key)
             if not diffs:
                 continue

@@ -13,6 +13,8 @@ def _result(accs: dict[str, list[float]], dev: int = 16, loss: tuple[float, floa
         "qagnn": "QA-GNN-style",
         "qagnn+no_graph": "QA-GNN, no KG (control)",
         "qagnn+permute_edges": "QA-GNN, permuted edges (control)",
+        "lm+kt": "LM + knowledge text",
+        "lm+kt-shuffled": "LM + shuffled knowledge text (control)",
     }
     jobs = []
     for key, values in accs.items():
@@ -84,3 +86,16 @@ def test_one_seed_gives_no_verdict() -> None:
     assert "beats its permuted-edges control by 6.2 ± 0.0 points over 1 seed: no verdict yet" in text
     assert "trails its no-KG control by 6.2 ± 0.0 points over 1 seed: no verdict yet" in text
     assert "matters" not in text and "adds nothing" not in text
+
+
+def test_knowledge_text_models_are_read_against_the_lm_and_their_shuffled_control() -> None:
+    data = _result({
+        "lm": [0.5, 0.5625, 0.5],
+        "lm+kt": [0.75, 0.8125, 0.75],
+        "lm+kt-shuffled": [0.25, 0.3125, 0.25],
+    })
+    text = controls_reading(data)
+    assert "LM + knowledge text beats the LM baseline by 25.0 ± 0.0 points." in text
+    assert ("LM + knowledge text beats its shuffled-knowledge control by 50.0 ± 0.0 points over 3 seeds: "
+            "the right knowledge text for the right choice matters") in text
+    assert "shuffled knowledge text (control) beats the LM" not in text and "trails the LM" not in text
