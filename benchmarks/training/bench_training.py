@@ -33,11 +33,13 @@ again). The machine is shared (see the recorded load average): wall times
 suffer from other processes; with one torch thread, the CPU time is the
 better estimate of what a job costs on an idle core.
 
-``--parity`` instead runs two full CSQA LM-baseline jobs (fp32 and bf16, seed 0,
-the full protocol's settings) and records their dev accuracies in
-``parity.json`` (shown in ``results.md`` when present): the bf16
-accuracy-parity check. It takes hours on 2 CPU cores; it is meant to be
-scheduled with the long suite runs.
+``--parity`` instead compares two full CSQA LM-baseline jobs (seed 0, the full
+protocol's settings): fp32 in ``benchmarks/results/csqa-fp32`` and bf16 in the
+``csqa`` suite's own run ``benchmarks/results/csqa``. A job already finished
+there is read, a missing one is run (resumable, like ``kglm bench --resume``);
+the dev accuracies go to ``parity.json`` (shown in ``results.md`` when
+present): the bf16 accuracy-parity check. Running a missing job takes about an
+hour on 2 CPU cores.
 
 Results go to ``runs/bench_training/<UTC time>/`` by default; only
 ``--update-committed`` overwrites ``benchmarks/training/results.{json,md}``.
@@ -233,35 +235,36 @@ def _run_child(name: str, args: argparse.Namespace) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- parity
 
 
+PARITY_RUNS = {"fp32": ROOT / "benchmarks" / "results" / "csqa-fp32", "bf16": ROOT / "benchmarks" / "results" / "csqa"}
+PARITY_JOB = "csqa-lm-seed0"
+
+
 def _parity(args: argparse.Namespace) -> dict[str, Any]:
-    """Two full jobs (fp32 and bf16) of the CSQA LM baseline; their dev accuracies."""
-    import torch
+    """The bf16 accuracy-parity check: the ``csqa`` suite's LM baseline, seed 0, in fp32
+    (``benchmarks/results/csqa-fp32``) and in bf16 (the suite's own run,
+    ``benchmarks/results/csqa``). Each is a full, resumable suite job; a finished job's
+    record is read, not rerun, so the check can ride along with the long suite runs."""
+    from kglm.bench.runner import run_suite
+    from kglm.utils.io import read_json
 
-    from kglm.training.trainer import prepare_data, train
-
-    torch.set_num_threads(args.threads)
     out: dict[str, Any] = {}
-    data = None
-    for name, bf16 in (("fp32", False), ("bf16", True)):
-        config = _config(
-            train_file=str(DATA / "train_inhouse.jsonl"),
-            dev_file=str(DATA / "dev_rand_split.jsonl"),
-            num_epochs=FULL_EPOCHS,
-            eval_each_epoch=True,
-            bf16=bf16,
-            threads=args.threads,
-            output_dir=str(Path(tempfile.mkdtemp(prefix=f"kglm-parity-{name}-"))),
-            show_progress=True,
-        )
-        if data is None:
-            data = prepare_data(config)
-        result = train(config, data)
+    for name, run_dir in PARITY_RUNS.items():
+        record_path = run_dir / "jobs" / f"{PARITY_JOB}.json"
+        if not record_path.is_file():
+            run_suite("csqa", run_dir, models=["lm"], seeds=[0], settings={"bf16": name == "bf16"},
+                      num_threads=args.threads, resume=True)
+        record = read_json(record_path, object_only=True)
+        result = record["result"]
+        if result.get("precision") != name:
+            raise SystemExit(f"{record_path}: trained in {result.get('precision')}, not {name}")
         out[name] = {
-            "dev_accuracy": result.best_accuracy,
-            "dev_accuracy_by_epoch": [h["eval_accuracy"] for h in result.log_history if "eval_accuracy" in h],
-            "train_loss": result.train_loss,
-            "train_runtime_s": result.train_runtime,
-            "precision": result.precision,
+            "dev_accuracy": result["accuracy"],
+            "dev_accuracy_by_epoch": result["dev_accuracy_by_epoch"],
+            "train_runtime_s": result["train_time_s"],
+            "precision": result["precision"],
+            "job_record": str(record_path.relative_to(ROOT)),
+            "job_command": record.get("command"),
+            "job_git_commit": record.get("git_commit"),
         }
         print(name, json.dumps(out[name]), flush=True)
     out["difference_points"] = 100 * (out["bf16"]["dev_accuracy"] - out["fp32"]["dev_accuracy"])
@@ -320,7 +323,8 @@ def _markdown(entry: dict[str, Any]) -> str:
         "",
         "bf16 accuracy parity with fp32 needs two full jobs: `bench_training.py --parity` "
         + (
-            f"(result: fp32 {entry['parity']['fp32']['dev_accuracy']:.4f}, bf16 {entry['parity']['bf16']['dev_accuracy']:.4f})."
+            f"(result: fp32 {entry['parity']['fp32']['dev_accuracy']:.4f}, bf16 {entry['parity']['bf16']['dev_accuracy']:.4f}; "
+            f"bf16 - fp32 = {entry['parity']['difference_points']:+.2f} points)."
             if entry.get("parity")
             else "(not run here; scheduled with the long suite runs)."
         ),
@@ -377,9 +381,15 @@ def main(argv: list[str] | None = None) -> int:
         targets = [out_dir] + ([HERE] if args.update_committed else [])
         from kglm.utils.io import atomic_write_json
 
+        from kglm.utils.io import atomic_write
+
         for target in targets:
             target.mkdir(parents=True, exist_ok=True)
             atomic_write_json(target / "parity.json", entry)
+            if (target / "results.json").is_file():  # the cost table there now shows the parity too
+                costs = json.loads((target / "results.json").read_text(encoding="utf-8"))
+                costs["parity"] = entry["parity"]
+                atomic_write(target / "results.md", _markdown(costs))
         print(json.dumps(entry["parity"], indent=1))
         return 0
     else:
