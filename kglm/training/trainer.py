@@ -549,7 +549,7 @@ class PreparedData:
 
 
 #: ``PreparedData.extra`` keys: the knowledge-text key of the inputs, and every variant
-#: built from the same data (shared with :func:`kglm.knowledge_text.data.with_knowledge`).
+#: built from the same data (:meth:`PreparedData.for_config`; :func:`kglm.knowledge_text.data.with_knowledge` calls it).
 _KNOWLEDGE_KEY = "knowledge_key"
 _VARIANTS = "knowledge_variants"
 
