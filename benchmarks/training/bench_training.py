@@ -251,7 +251,8 @@ def _parity(args: argparse.Namespace) -> dict[str, Any]:
     for name, run_dir in PARITY_RUNS.items():
         record_path = run_dir / "jobs" / f"{PARITY_JOB}.json"
         if not record_path.is_file():
-            run_suite("csqa", run_dir, models=["lm"], seeds=[0], settings={"bf16": name == "bf16"},
+            # bf16: the suite's own setting ("auto"), so the other finished jobs there still match it
+            run_suite("csqa", run_dir, models=["lm"], seeds=[0], settings={"bf16": False} if name == "fp32" else None,
                       num_threads=args.threads, resume=True)
         record = read_json(record_path, object_only=True)
         result = record["result"]
