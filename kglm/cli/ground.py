@@ -84,8 +84,9 @@ def _ground(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard) if args.shard else None
     show = not args.quiet
     kg, linker = open_linker(
-        args.kg, args.cache_dir, args.lemmatizer, args.overlapping, show_progress=show, mode=args.mode
-    )
+        args.kg, args.cache_dir, args.lemmatizer, args.overlapping, show_progress=show, mode=args.mode,
+        n_process=max(args.workers, args.num_proc),  # a missing index is built with as many processes
+    )  # fmt: skip
     columns = column_mapping(args)
     examples = read_examples(args.data, format=args.format, columns=columns, labels_file=args.labels_file)
     if shard is not None:
@@ -183,7 +184,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     m.add_argument("--first-index", type=int, default=None, help="index of the first choice in labels (default: 0)")
     m.add_argument("--label-kind", default=None, choices=["auto", "index", "letter"])
     m.add_argument("--labels-file", default=None, help="answers in a separate file, one a line (e.g. dev-labels.lst)")
-    g.add_argument("--num-proc", type=int, default=1, help="grounding processes (default: 1); same output")
+    g.add_argument("--num-proc", type=int, default=1,
+                   help="grounding processes, also for building a missing linker index (default: 1); same output")
     g.add_argument("--shard", default=None, metavar="I/N", help="ground only shard I (from 0) of N; see ground-merge")
     g.add_argument("--graphs", default="qa", choices=["qa", "paths", "both", "none"])
     g.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES,

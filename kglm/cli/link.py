@@ -29,11 +29,13 @@ def open_linker(
     keep_overlapping: bool = False,
     show_progress: bool | None = None,
     mode: str = "longest",
+    n_process: int = 1,
 ) -> tuple[Any, Any]:
     """Load a KG (see the module doc for ``source``) and its linker; return ``(kg, linker)``.
 
     A saved KG directory holds the linker index in ``extras/linker/``; for other
-    sources the index is kept in the cache (:meth:`LexiconLinker.cached`).
+    sources the index is kept in the cache (:meth:`LexiconLinker.cached`). An index
+    that has to be built is built in ``n_process`` worker processes (same index).
     """
     from kglm.kg.graph import KnowledgeGraph
     from kglm.linking import LexiconLinker
@@ -46,6 +48,7 @@ def open_linker(
         "keep_overlapping": keep_overlapping,
         "show_progress": show_progress,
         "mode": mode,
+        "n_process": n_process,
     }
     if source != "demo" and path.is_dir():
         kg = KnowledgeGraph.load(path)
@@ -60,7 +63,9 @@ def _link(args: argparse.Namespace) -> int:
     from kglm.cli._common import apply_threads
 
     apply_threads(args.threads)
-    _, linker = open_linker(args.kg, args.cache_dir, args.lemmatizer, args.overlapping, mode=args.mode)
+    _, linker = open_linker(
+        args.kg, args.cache_dir, args.lemmatizer, args.overlapping, mode=args.mode, n_process=args.workers
+    )
     texts = args.text if args.text and args.text != ["-"] else [line.rstrip("\n") for line in sys.stdin]
     for i, mentions in enumerate(linker.pipe(texts, n_process=args.workers)):
         if args.json:
@@ -88,7 +93,8 @@ def add_linker_arguments(p: argparse.ArgumentParser) -> None:
         choices=["longest", "qagnn"],
         help="longest: greedy longest match (default); qagnn: the QA-GNN reference grounding rules",
     )
-    p.add_argument("--workers", type=int, default=1, help="spaCy worker processes for linking (default: 1)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes for linking and for building a missing linker index "
+                   "(default: 1; same output)")  # fmt: skip
     from kglm.cli._common import add_cache_dir_argument, add_threads_argument
 
     add_threads_argument(p)

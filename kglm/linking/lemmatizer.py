@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import multiprocessing
 import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -550,6 +551,9 @@ class Lemmatizer:
         if tagger is not None and n_process == 1:
             yield from self._pipe_memo(nlp, tagger, pieces(), batch_size)
             return
+        if tagger is not None and n_process > 1 and "fork" in multiprocessing.get_all_start_methods():
+            yield from self._pipe_forked(texts, batch_size, n_process)
+            return
         cur = Tokens([], [], [], [])
         kwargs: dict[str, Any] = {"batch_size": batch_size, "as_tuples": True}
         if n_process != 1:
@@ -597,6 +601,26 @@ class Lemmatizer:
             if ended:
                 return
             yield from out
+
+    def _pipe_forked(self, texts: Iterable[str], batch_size: int, n_process: int) -> Iterator[Tokens]:
+        """The memo path (:meth:`_pipe_memo`) in ``n_process`` forked workers, each lemmatizing
+        contiguous chunks of ``batch_size`` texts; results come back in order. The workers share
+        the loaded pipeline; the ``(word, tag)`` lemmas they add come back into this memo, so it
+        is the same as after one process. Same output as one process: a text's tokens and lemmas
+        depend on that text alone (spaCy's ``n_process`` is not used: its workers would skip
+        the memo and the split tagger)."""
+        strings = self.nlp.vocab.strings
+        _FORKED.update(lemmatizer=self, reported=set(self._memo))
+        try:
+            with multiprocessing.get_context("fork").Pool(n_process, initializer=_init_forked) as pool:
+                for toks, entries in pool.imap(_lemmatize_chunk, _chunks(texts, batch_size)):
+                    if len(self._memo) > _MEMO_LIMIT:
+                        self._memo.clear()
+                    for word, tag, lemma in entries:
+                        self._memo.setdefault((strings.add(word), strings.add(tag)), lemma)
+                    yield from toks
+        finally:
+            _FORKED.clear()
 
     def _split_tagger(self) -> Any:
         """The tagger, when the fast path applies: memoized lemmas, the tagger last in the
@@ -793,6 +817,37 @@ class Lemmatizer:
         for proc in procs[:-1]:
             doc = proc(doc)
         return [tok.lemma_ if tok.lemma and not rule.overwrite else rule.rule_lemmatize(tok)[0] for tok in doc]
+
+
+#: what a forked worker of :meth:`Lemmatizer._pipe_forked` works with (set before the fork)
+_FORKED: dict[str, Any] = {}
+
+
+def _init_forked() -> None:
+    """One BLAS thread per worker (the workers are the parallelism)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional
+        return
+    threadpool_limits(1)
+
+
+def _chunks(texts: Iterable[str], size: int) -> Iterator[list[str]]:
+    it = iter(texts)
+    while chunk := list(islice(it, max(1, size))):
+        yield chunk
+
+
+def _lemmatize_chunk(texts: list[str]) -> tuple[list[Tokens], list[tuple[str, str, str]]]:
+    """In a forked worker: the chunk's tokens, and the ``(word, tag, lemma)`` memo entries
+    this worker has not reported yet."""
+    lem: Lemmatizer = _FORKED["lemmatizer"]
+    reported: set[tuple[int, int]] = _FORKED["reported"]
+    toks = list(lem._pipe(texts, len(texts), 1))
+    strings = lem.nlp.vocab.strings
+    new = [key for key in lem._memo if key not in reported]
+    reported.update(new)
+    return toks, [(strings[o], strings[t], lem._memo[(o, t)]) for o, t in new]
 
 
 def get_lemmatizer(spec: str | Lemmatizer = "auto") -> Lemmatizer:

@@ -91,6 +91,27 @@ def test_memoized_lemmas_equal_full_pipeline() -> None:
 
 
 @pytest.mark.skipif(not HAS_MODEL, reason="no spaCy English model installed")
+def test_worker_processes_give_the_same_tokens_and_memo_as_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [
+        "The mice went running to the stores.", "I ain't gonna go, let's eat", "They saw a saw", 17, "",
+        "hot tea\n" * 40 + "cold milks", "best", "The mice went running to the stores.", "ice hockey",
+    ]  # fmt: skip
+    one = Lemmatizer("spacy", chunk_chars=64)
+    expected = list(one.pipe(texts, batch_size=2, remember=True))
+    assert expected == list(Lemmatizer("spacy", memoize=False, chunk_chars=64).pipe(texts))
+    two = Lemmatizer("spacy", chunk_chars=64)
+    forked = []
+    original = Lemmatizer._pipe_forked
+    monkeypatch.setattr(Lemmatizer, "_pipe_forked", lambda self, *a: forked.append(a[2]) or original(self, *a))
+    # chunks of two texts in two forked workers: results in order, the workers' memo entries merged back
+    assert list(two.pipe(texts, batch_size=2, n_process=2, remember=True)) == expected
+    assert forked == [2]  # the memo path in forked workers, not spaCy's own n_process
+    assert sorted(two.memo_state()["entries"]) == sorted(one.memo_state()["entries"])
+    assert two.memo_state()["texts"] == one.memo_state()["texts"]
+    assert [two(t) for t in texts if isinstance(t, str)] == [t for t, x in zip(expected, texts) if isinstance(x, str)]
+
+
+@pytest.mark.skipif(not HAS_MODEL, reason="no spaCy English model installed")
 def test_saved_memo_gives_the_same_lemmas_and_is_validated() -> None:
     texts = ["The mice went running to the stores.", "They saw a saw", "I ain't gonna go", "best"]
     full = Lemmatizer("spacy", memoize=False)

@@ -304,6 +304,20 @@ def test_saved_index_carries_the_lemma_memo(tmp_path) -> None:  # type: ignore[n
 
 
 @needs_model
+@pytest.mark.parametrize("mode", ["longest", "qagnn"])
+def test_index_built_in_worker_processes_is_the_same_bytes(tmp_path, mode: str) -> None:  # type: ignore[no-untyped-def]
+    kg = make_kg()
+    saved = {}
+    for n in (1, 2):
+        kg.save(tmp_path / str(n))
+        LexiconLinker.load(tmp_path / str(n), lemmatizer=Lemmatizer("spacy"), mode=mode, n_process=n)
+        saved[n] = {
+            f.relative_to(tmp_path / str(n)): f.read_bytes() for f in (tmp_path / str(n) / "extras").rglob("*") if f.is_file()
+        }
+    assert saved[1] and saved[2] == saved[1]  # keys, ids, lemma memo and remembered labels
+
+
+@needs_model
 @pytest.mark.parametrize(
     ("damage", "match"),
     [
