@@ -49,7 +49,12 @@ import torch
 
 from kglm.kg.graph import KnowledgeGraph, _descriptions_to_csr, _labels_to_csr
 
-__all__ = ["merge", "normalise_label", "triple_sources", "default_source_name"]
+__all__ = ["MERGE_RULES_VERSION", "merge", "normalise_label", "triple_sources", "default_source_name"]
+
+#: Version of the rules above; part of the key of a cached merge
+#: (:func:`kglm.training.resources.kg_directory`). Raise it when a change to
+#: :func:`merge` or :func:`normalise_label` can give another graph.
+MERGE_RULES_VERSION = 1
 
 #: attributes whose values line up with an entity's labels: used for alignment, not carried over
 _LABEL_ALIGNED = ("sense_numbers",)

@@ -172,13 +172,22 @@ def kg_directory(
     key = hashlib.sha256(
         f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{kg_format}".encode()
     ).hexdigest()[:16]
-    target = cache_root(cache_dir) / "kg" / f"{path.stem}-{key}"
+    return _saved_once(
+        cache_root(cache_dir) / "kg" / f"{path.stem}-{key}", lambda: load_kg_file(path, kg_format, flag="kg_format")
+    )
+
+
+def _saved_once(target: Path, build: Any) -> Path:
+    """``target``, where the graph ``build()`` returns is saved the first time (a ``.complete``
+    marker, written after the graph, tells a finished directory from a killed build)."""
     if (target / ".complete").is_file():
         return target
-    kg = load_kg_file(path, kg_format, flag="kg_format")
+    kg = build()
     target.parent.mkdir(parents=True, exist_ok=True)
     kg.save(target)
-    (target / ".complete").write_text("ok\n", encoding="utf-8")
+    from kglm.utils.io import atomic_write
+
+    atomic_write(target / ".complete", "ok\n")
     return target
 
 
@@ -186,22 +195,22 @@ def _merged_kg_directory(sources: list[str], kg_format: str, cache_dir: str | os
     """The saved merge (by label, first sense) of ``sources``, built once under ``cache_dir/kg``."""
     from kglm.errors import ConfigError
     from kglm.kg.graph import KnowledgeGraph
-    from kglm.kg.merge import merge
+    from kglm.kg.merge import MERGE_RULES_VERSION, merge
 
     if kg_format != "auto":
         raise ConfigError(f"kg_format={kg_format!r}: a merged kg ('A + B') detects each part's format; use 'auto'")
     if len(sources) < 2 or not all(sources):
         raise ConfigError(f"kg={' + '.join(sources)!r}: give two or more sources joined by ' + '")
     parts = [kg_directory(s, "auto", cache_dir) for s in sources]
-    key = hashlib.sha256("|".join([str(p.resolve()) for p in parts] + ["label", "first"]).encode()).hexdigest()[:16]
-    target = cache_root(cache_dir) / "kg" / f"merged-{key}"
-    if (target / ".complete").is_file():
-        return target
-    kg = merge([KnowledgeGraph.load(p) for p in parts], align="label", senses="first")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    kg.save(target)
-    (target / ".complete").write_text("ok\n", encoding="utf-8")
-    return target
+    # keyed by what the merge reads (each part's fingerprint, stored in its header: a re-saved
+    # directory gets a new key) and by the merge's rules and options
+    fingerprints = [KnowledgeGraph.load(p, validate=False).fingerprint for p in parts]
+    options = ["label", "first", f"rules-{MERGE_RULES_VERSION}"]
+    key = hashlib.sha256("|".join(fingerprints + options).encode()).hexdigest()[:16]
+    return _saved_once(
+        cache_root(cache_dir) / "kg" / f"merged-{key}",
+        lambda: merge([KnowledgeGraph.load(p) for p in parts], align="label", senses="first"),
+    )
 
 
 def load_kg(source: str, kg_format: str = "auto", cache_dir: str | os.PathLike[str] | None = None) -> KnowledgeGraph:

@@ -78,7 +78,7 @@ def test_lm_kt_trains_and_predict_shows_the_knowledge(tmp_path):
         assert "knowledge:" not in lm.predict("Where is milk?", ["fridge", "garage"]).format()
 
 
-def test_kg_source_a_plus_b_is_merged_by_label(tmp_path):
+def test_kg_source_a_plus_b_is_merged_by_label(tmp_path, monkeypatch):
     from kglm.kg.graph import KnowledgeGraph
     from kglm.training import resources
 
@@ -94,6 +94,16 @@ def test_kg_source_a_plus_b_is_merged_by_label(tmp_path):
     assert kg.descriptions_of(kg.entity_id("dog")) == ["a domestic canid"]
     assert sorted(kg.relations) == ["kg0:IsA", "kg1:hypernym"]
     assert TrainingConfig(model="lm+kt", kg=source).kg == source
+    # the cached merge is keyed by the parts' content and the merge rules, not their paths
+    wn2 = KnowledgeGraph(["wn:1-n"], ["hypernym"], [[0, 0, 0]], labels={0: ["dog"]}, descriptions={0: ["a hound"]})
+    wn2.save(tmp_path / "wn")  # replaces the saved graph
+    changed = resources.kg_directory(source, cache_dir=tmp_path / "cache")
+    assert changed != kg_dir
+    assert KnowledgeGraph.load(changed).descriptions_of(0) == ["a hound"]
+    import kglm.kg.merge
+
+    monkeypatch.setattr(kglm.kg.merge, "MERGE_RULES_VERSION", kglm.kg.merge.MERGE_RULES_VERSION + 1)
+    assert resources.kg_directory(source, cache_dir=tmp_path / "cache") not in (kg_dir, changed)
     with pytest.raises(ConfigError, match="merged kg"):
         resources.kg_directory(source, kg_format="cn100k", cache_dir=tmp_path / "cache")
 
