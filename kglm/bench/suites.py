@@ -49,7 +49,7 @@ __all__ = [
     "STANDARD_MODELS",
     "QUICK_MODELS",
     "FULL_MODELS",
-    "KNOWLEDGE_TEXT_MODELS",
+    "knowledge_text_models",
     "FULL_SETTINGS",
     "GRAPH_SETTINGS",
     "GNN_KWARGS",
@@ -277,18 +277,23 @@ FULL_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("KagNet-style", "kagnet"),
 )
 
-#: Knowledge as text (:mod:`kglm.knowledge_text`, issue 9): the LM baseline fed
-#: ``[question + choice] [SEP] [knowledge]``, its shuffled-knowledge control and the
-#: facts-only / descriptions-only ablations. Their inputs are 128 tokens long (the
-#: question and choice keep their room; the knowledge gets up to 64 tokens). For the
-#: ConceptNet-100K + WordNet variant run them with ``--set "kg=CN100K + WORDNET_DIR"``
-#: (:func:`kglm.training.resources.kg_directory` merges the two by label).
-KNOWLEDGE_TEXT_MODELS: tuple[ModelSpec, ...] = (
-    ModelSpec("LM + knowledge text", "lm+kt", settings={"max_seq_length": 128}),
-    ModelSpec("LM + shuffled knowledge text (control)", "lm+kt-shuffled", settings={"max_seq_length": 128}),
-    ModelSpec("LM + facts only", "lm+kt-facts", settings={"max_seq_length": 128}),
-    ModelSpec("LM + descriptions only", "lm+kt-descriptions", settings={"max_seq_length": 128}),
-)
+def knowledge_text_models(text_length: int) -> tuple[ModelSpec, ...]:
+    """Knowledge as text (:mod:`kglm.knowledge_text`, issue 9): the LM baseline fed
+    ``[question + choice] [SEP] [knowledge]``, its shuffled-knowledge control and the
+    facts-only / descriptions-only ablations, for a suite whose texts are ``text_length``
+    tokens: their inputs get 64 more (the question and choice keep their room; the knowledge
+    gets up to 64 tokens, ``KnowledgeTextConfig.max_tokens``). For the ConceptNet-100K +
+    WordNet variant run them with ``--set "kg=CN100K + WORDNET_DIR"``
+    (:func:`kglm.training.resources.kg_directory` merges the two by label)."""
+    from kglm.knowledge_text.core import KnowledgeTextConfig
+
+    length = {"max_seq_length": text_length + KnowledgeTextConfig().max_tokens}
+    return (
+        ModelSpec("LM + knowledge text", "lm+kt", settings=dict(length)),
+        ModelSpec("LM + shuffled knowledge text (control)", "lm+kt-shuffled", settings=dict(length)),
+        ModelSpec("LM + facts only", "lm+kt-facts", settings=dict(length)),
+        ModelSpec("LM + descriptions only", "lm+kt-descriptions", settings=dict(length)),
+    )
 
 #: Settings shared by the full-protocol suites: every encoder layer trained from the
 #: first step (no frozen epochs, no frozen-encoder cache), all training questions,
@@ -375,7 +380,7 @@ def _full_suite(name: str, data: DatasetSpec, anchor: dict[str, Any], *, max_seq
         name=name,
         description=_FULL_DESCRIPTIONS[name],
         datasets=(data,),
-        models=FULL_MODELS,
+        models=FULL_MODELS + knowledge_text_models(max_seq_length),
         seeds=(0, 1, 2),
         backbone="minilm",
         settings={**FULL_SETTINGS, "max_seq_length": max_seq_length},
@@ -418,9 +423,7 @@ SUITES: dict[str, Suite] = {
         settings={**_CSQA_QUICK.settings, "encoder_lr": 5e-5, "train_top_layers": 1},
         time_budget_s=None,
     ),
-    "csqa": replace(
-        _full_suite("csqa", _CSQA_DATA, _CSQA_ANCHOR, max_seq_length=64), models=FULL_MODELS + KNOWLEDGE_TEXT_MODELS
-    ),
+    "csqa": _full_suite("csqa", _CSQA_DATA, _CSQA_ANCHOR, max_seq_length=64),
     "obqa": _full_suite("obqa", _OBQA_DATA, _OBQA_ANCHOR, max_seq_length=64),
     "swag": _full_suite("swag", _SWAG_DATA, _SWAG_ANCHOR, max_seq_length=128),
 }

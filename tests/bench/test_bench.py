@@ -37,9 +37,11 @@ def test_full_protocol_suites(name, seq_len, train_file):
     assert suite.description.startswith("full protocol")
     # the LM baseline first, then each KG model next to its controls; every model the same encoder training
     assert [m.key for m in suite.models] == [
-        "lm", "qagnn", "qagnn+no_graph", "qagnn+permute_edges", "ernie", "ernie+no_graph", "kagnet"] + (
-        ["lm+kt", "lm+kt-shuffled", "lm+kt-facts", "lm+kt-descriptions"] if name == "csqa" else [])
+        "lm", "qagnn", "qagnn+no_graph", "qagnn+permute_edges", "ernie", "ernie+no_graph", "kagnet",
+        "lm+kt", "lm+kt-shuffled", "lm+kt-facts", "lm+kt-descriptions"]
     assert all(not m.settings for m in suite.models if not m.key.startswith("lm+kt"))
+    # knowledge-text inputs: the suite's text length plus the knowledge budget of 64 tokens
+    assert {m.settings["max_seq_length"] for m in suite.models if m.key.startswith("lm+kt")} == {seq_len + 64}
     spec = suite.datasets[0]
     assert spec.max_train_examples is None and spec.train_file == "{data}/" + train_file
     assert spec.kg.endswith("cn100k/train.txt")
