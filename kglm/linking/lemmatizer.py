@@ -610,7 +610,7 @@ class Lemmatizer:
         depend on that text alone (spaCy's ``n_process`` is not used: its workers would skip
         the memo and the split tagger)."""
         strings = self.nlp.vocab.strings
-        _FORKED.update(lemmatizer=self, reported=set(self._memo))
+        _FORKED.update(lemmatizer=self, reported=len(self._memo))
         try:
             with multiprocessing.get_context("fork").Pool(n_process, initializer=_init_forked) as pool:
                 for toks, entries in pool.imap(_lemmatize_chunk, _chunks(texts, batch_size)):
@@ -842,12 +842,13 @@ def _lemmatize_chunk(texts: list[str]) -> tuple[list[Tokens], list[tuple[str, st
     """In a forked worker: the chunk's tokens, and the ``(word, tag, lemma)`` memo entries
     this worker has not reported yet."""
     lem: Lemmatizer = _FORKED["lemmatizer"]
-    reported: set[tuple[int, int]] = _FORKED["reported"]
     toks = list(lem._pipe(texts, len(texts), 1))
-    strings = lem.nlp.vocab.strings
-    new = [key for key in lem._memo if key not in reported]
-    reported.update(new)
-    return toks, [(strings[o], strings[t], lem._memo[(o, t)]) for o, t in new]
+    memo, strings = lem._memo, lem.nlp.vocab.strings
+    # the memo only grows by insertion (the newest entries last) until it is cleared at its limit
+    added = len(memo) - _FORKED["reported"]
+    new = list(islice(reversed(memo.items()), added)) if added >= 0 else list(memo.items())
+    _FORKED["reported"] = len(memo)
+    return toks, [(strings[o], strings[t], lemma) for (o, t), lemma in new]
 
 
 def get_lemmatizer(spec: str | Lemmatizer = "auto") -> Lemmatizer:

@@ -17,7 +17,7 @@ import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -177,7 +177,7 @@ def kg_directory(
     )
 
 
-def _saved_once(target: Path, build: Any) -> Path:
+def _saved_once(target: Path, build: Callable[[], KnowledgeGraph]) -> Path:
     """``target``, where the graph ``build()`` returns is saved the first time (a ``.complete``
     marker, written after the graph, tells a finished directory from a killed build)."""
     if (target / ".complete").is_file():

@@ -109,6 +109,10 @@ def test_worker_processes_give_the_same_tokens_and_memo_as_one(monkeypatch: pyte
     assert sorted(two.memo_state()["entries"]) == sorted(one.memo_state()["entries"])
     assert two.memo_state()["texts"] == one.memo_state()["texts"]
     assert [two(t) for t in texts if isinstance(t, str)] == [t for t, x in zip(expected, texts) if isinstance(x, str)]
+    # a memo cleared at its size limit (in the workers and here) costs recomputation, not correctness
+    monkeypatch.setattr("kglm.linking.lemmatizer._MEMO_LIMIT", 3)
+    small = Lemmatizer("spacy", chunk_chars=64)
+    assert list(small.pipe(texts, batch_size=2, n_process=2)) == expected
 
 
 @pytest.mark.skipif(not HAS_MODEL, reason="no spaCy English model installed")
