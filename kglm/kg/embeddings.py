@@ -37,6 +37,7 @@ __all__ = [
     "EntityEmbeddings",
     "check_kg_fingerprint",
     "encode_entity_labels",
+    "encode_texts",
     "evaluate_link_prediction",
     "train_kge",
 ]
@@ -379,12 +380,8 @@ def encode_entity_labels(
         ``"labels-<pooling>:<model_name_or_path>"``.
     """
     from tqdm.auto import tqdm
-    from transformers import AutoModel, AutoTokenizer
 
-    if pooling not in ("mean", "cls"):
-        raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
-    tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, trust_remote_code=False)
-    encoder = AutoModel.from_pretrained(model_name_or_path, trust_remote_code=False).to(device or "cpu").eval()
+    tokenizer, encoder = _text_encoder(model_name_or_path, pooling, device)
     owner, texts = kg.label_index()
     owner = owner.clone()
     missing = torch.ones(kg.num_entities, dtype=torch.bool)
@@ -401,17 +398,62 @@ def encode_entity_labels(
     steps = range(0, len(order), batch_size)
     for start in tqdm(steps, desc="encode labels", disable=not progress, total=math.ceil(len(order) / batch_size)):
         idx = order[start : start + batch_size]
-        inputs = tokenizer(
-            [texts[i] for i in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
-        ).to(encoder.device)
-        states = encoder(**inputs).last_hidden_state
-        if pooling == "mean":
-            mask = inputs["attention_mask"].unsqueeze(-1).to(states.dtype)
-            vectors = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-        else:
-            vectors = states[:, 0]
+        vectors = _encode_batch(tokenizer, encoder, [texts[i] for i in idx], pooling, max_length)
         ids = owner[torch.tensor(idx, dtype=torch.long)]
         sums.index_add_(0, ids, vectors.float().cpu())
         counts.index_add_(0, ids, torch.ones(len(idx)))
     weight = sums / counts.clamp(min=1.0).unsqueeze(1)
     return EntityEmbeddings(weight, kg.fingerprint, f"labels-{pooling}:{model_name_or_path}")
+
+
+def _text_encoder(model_name_or_path: str, pooling: str, device: str | torch.device | None) -> tuple[Any, Any]:
+    from transformers import AutoModel, AutoTokenizer
+
+    if pooling not in ("mean", "cls"):
+        raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
+    tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, trust_remote_code=False)
+    encoder = AutoModel.from_pretrained(model_name_or_path, trust_remote_code=False).to(device or "cpu").eval()
+    return tokenizer, encoder
+
+
+def _encode_batch(tokenizer: Any, encoder: Any, texts: list[str], pooling: str, max_length: int) -> Tensor:
+    """One forward pass: the attention-masked mean of the last hidden states, or the first token's."""
+    inputs = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(
+        encoder.device
+    )
+    states = encoder(**inputs).last_hidden_state
+    if pooling == "mean":
+        mask = inputs["attention_mask"].unsqueeze(-1).to(states.dtype)
+        return (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+    return states[:, 0]
+
+
+@torch.no_grad()
+def encode_texts(
+    texts: Sequence[str],
+    model_name_or_path: str,
+    batch_size: int = 128,
+    pooling: str = "mean",
+    max_length: int = 64,
+    device: str | torch.device | None = None,
+    progress: bool = False,
+) -> Tensor:
+    """Sentence vectors of ``texts`` from an HF text encoder, as :func:`encode_entity_labels`
+    encodes a label (attention-masked mean of the last hidden states, or the first token's
+    state), in batches of similar length.
+
+    Returns:
+        a ``(len(texts), hidden)`` float tensor, row ``i`` for ``texts[i]``.
+    """
+    from tqdm.auto import tqdm
+
+    tokenizer, encoder = _text_encoder(model_name_or_path, pooling, device)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out = torch.zeros(len(texts), int(encoder.config.hidden_size), dtype=torch.float32)
+    steps = range(0, len(order), batch_size)
+    for start in tqdm(steps, desc="encode texts", disable=not progress, total=math.ceil(len(order) / batch_size)):
+        idx = order[start : start + batch_size]
+        out[torch.tensor(idx, dtype=torch.long)] = _encode_batch(
+            tokenizer, encoder, [str(texts[i]) for i in idx], pooling, max_length
+        ).float().cpu()
+    return out

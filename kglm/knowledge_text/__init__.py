@@ -27,6 +27,7 @@ _LAZY: dict[str, str] = {
     "dataset_knowledge_texts": "kglm.knowledge_text.core",
     "knowledge_config_from_settings": "kglm.knowledge_text.core",
     "with_knowledge": "kglm.knowledge_text.data",
+    "TextSimilarity": "kglm.knowledge_text.similarity",
     "KNOWLEDGE_MODES": "kglm.knowledge_text.core",
     "KNOWLEDGE_CONTROLS": "kglm.knowledge_text.core",
     "DEFAULT_RELATION_PRIOR": "kglm.knowledge_text.core",

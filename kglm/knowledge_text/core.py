@@ -11,7 +11,9 @@ The text (DEKCOR / KEAR style) has two parts:
   relation prior of their hops (:data:`DEFAULT_RELATION_PRIOR`: ``RelatedTo``-like
   relations count less), then paths whose intermediate entities have a smaller
   KG degree (hubs such as "person" or "something" say little), then
-  alphabetically; the top ``max_facts`` distinct sentences are kept;
+  alphabetically (``scorer="similarity"`` puts the facts most similar to the
+  question and choice first instead, :mod:`kglm.knowledge_text.similarity`);
+  the top ``max_facts`` distinct sentences are kept;
 * **descriptions**: the first description (:meth:`KnowledgeGraph.descriptions_of
   <kglm.kg.graph.KnowledgeGraph.descriptions_of>`) of the choice's entity and of
   the question concept, as "name: description." (the choice's entity named as
@@ -64,12 +66,15 @@ __all__ = [
     "shuffle_knowledge",
     "dataset_knowledge_texts",
     "knowledge_config_from_settings",
+    "KNOWLEDGE_SCORERS",
 ]
 
 #: What goes into the text: nothing, facts only, descriptions only, both.
 KNOWLEDGE_MODES = ("none", "facts", "descriptions", "both")
 #: Controls: ``"shuffled"`` gives each choice the text of another question's same-index choice.
 KNOWLEDGE_CONTROLS = ("none", "shuffled")
+#: Built-in fact scorers (a callable is the third kind): see :class:`KnowledgeTextConfig`.
+KNOWLEDGE_SCORERS = ("default", "similarity")
 
 #: Relation prior of the default scorer, by normalised relation name
 #: (:func:`~kglm.knowledge_text.templates.relation_key`); relations not listed count 1.0.
@@ -116,8 +121,14 @@ class KnowledgeTextConfig:
             ``{tail}`` slots (``{head_a}`` / ``{tail_a}`` add an article); they
             override the built-in ones (:mod:`kglm.knowledge_text.templates`).
         relation_prior: overrides of :data:`DEFAULT_RELATION_PRIOR`.
-        scorer: ``"default"`` (see the module docstring) or a callable giving a
-            sort key per :class:`Fact` (smaller ranks first; ties broken by text).
+        scorer: ``"default"`` (see the module docstring); ``"similarity"``: the
+            facts most similar to ``question + " " + choice`` first (cosine of
+            sentence embeddings by ``similarity_encoder``,
+            :class:`~kglm.knowledge_text.similarity.TextSimilarity`; ties in the
+            default order); or a callable giving a sort key per :class:`Fact`
+            (smaller ranks first; ties broken by text).
+        similarity_encoder: the sentence encoder of ``scorer="similarity"`` (an HF
+            name or path, or ``"minilm"``: the packaged all-MiniLM-L6-v2).
         control: ``"none"`` or ``"shuffled"`` (applied by :func:`shuffle_knowledge`
             and by :func:`~kglm.datasets.features.build_dataset`).
         seed: seed of the shuffled control.
@@ -132,6 +143,7 @@ class KnowledgeTextConfig:
     templates: Mapping[str, str] = field(default_factory=dict)
     relation_prior: Mapping[str, float] = field(default_factory=dict)
     scorer: str | Scorer = "default"
+    similarity_encoder: str = "minilm"
     control: str = "none"
     seed: int = 0
 
@@ -146,8 +158,8 @@ class KnowledgeTextConfig:
             raise ConfigError(f"knowledge max_paths_per_pair must be >= 1, got {self.max_paths_per_pair}")
         if self.control not in KNOWLEDGE_CONTROLS:
             raise ConfigError(f"knowledge control {self.control!r} is not one of {KNOWLEDGE_CONTROLS}")
-        if not (self.scorer == "default" or callable(self.scorer)):
-            raise ConfigError(f"knowledge scorer must be 'default' or a callable, got {self.scorer!r}")
+        if not (self.scorer in KNOWLEDGE_SCORERS or callable(self.scorer)):
+            raise ConfigError(f"knowledge scorer must be one of {KNOWLEDGE_SCORERS} or a callable, got {self.scorer!r}")
         check_templates(self.templates)
 
     @property
@@ -178,13 +190,15 @@ class KnowledgeTextConfig:
             "scorer": scorer,
             "control": self.control,
             "seed": self.seed,
+            # only with that scorer, so that the keys (and caches) of the other scorers stay as they were
+            **({"similarity_encoder": self.similarity_encoder} if self.scorer == "similarity" else {}),
         }
 
 
 def knowledge_config_from_settings(settings: Mapping[str, Any]) -> KnowledgeTextConfig | None:
     """The :class:`KnowledgeTextConfig` of :class:`~kglm.training.TrainingConfig`-style settings
     (``knowledge_text``, ``knowledge_control``, ``knowledge_max_tokens``,
-    ``knowledge_max_facts``, ``knowledge_templates``); ``None`` when
+    ``knowledge_max_facts``, ``knowledge_templates``, ``knowledge_scorer``); ``None`` when
     ``knowledge_text`` is ``"none"`` or absent.
 
     Raises:
@@ -202,6 +216,7 @@ def knowledge_config_from_settings(settings: Mapping[str, Any]) -> KnowledgeText
         max_tokens=int(settings.get("knowledge_max_tokens", defaults.max_tokens)),
         max_facts=int(settings.get("knowledge_max_facts", defaults.max_facts)),
         templates=dict(settings.get("knowledge_templates") or {}),
+        scorer=str(settings.get("knowledge_scorer") or defaults.scorer),
         control=str(control),
     )
 
@@ -395,7 +410,7 @@ class _Verbalizer:
         prior.update({relation_key(k): float(v) for k, v in config.relation_prior.items()})
         self.relation_prior = [prior.get(relation_key(r), 1.0) for r in kg.relations]
         self._names: dict[int, str] = {}
-        self.degree = (kg.degree("out") + kg.degree("in")).tolist() if config.scorer == "default" else None
+        self.degree = (kg.degree("out") + kg.degree("in")).tolist() if isinstance(config.scorer, str) else None
 
     def name(self, entity_id: int) -> str:
         n = self._names.get(entity_id)
@@ -438,7 +453,7 @@ class _Verbalizer:
         return sorted(seen.values(), key=self._key)
 
     def _key(self, fact: Fact) -> tuple[Any, ...]:
-        if self.config.scorer == "default":
+        if isinstance(self.config.scorer, str):  # "similarity" re-ranks this order (knowledge_texts)
             return (fact.length, not fact.from_question_concept, -fact.prior, fact.hub_degree, fact.text)
         return (self.config.scorer(fact), fact.text)  # type: ignore[operator]
 
@@ -523,6 +538,8 @@ def knowledge_text(
     tokenizer: Any = None,
     question_concept: str | None = None,
     max_tokens: int | None = None,
+    query: str | None = None,
+    similarity: Any = None,
 ) -> KnowledgeText:
     """The knowledge text of one grounded (question, choice).
 
@@ -533,6 +550,9 @@ def knowledge_text(
         tokenizer: counts the budget in this tokenizer's tokens (words without one).
         question_concept: the example's question concept (CommonsenseQA's ``question_concept``), if known.
         max_tokens: a budget tighter than ``config.max_tokens`` (the smaller one applies).
+        query: what ``scorer="similarity"`` ranks the facts against (the question and the choice).
+        similarity: the :class:`~kglm.knowledge_text.similarity.TextSimilarity` to use
+            (default: one for ``config.similarity_encoder``).
 
     Returns:
         a :class:`KnowledgeText`.
@@ -540,6 +560,7 @@ def knowledge_text(
     return knowledge_texts(
         [[grounded]], kg, config, tokenizer=tokenizer, question_concepts=[question_concept],
         budgets=None if max_tokens is None else [[max_tokens]],
+        queries=None if query is None else [[query]], similarity=similarity,
     )[0][0]
 
 
@@ -553,6 +574,8 @@ def knowledge_texts(
     budgets: Sequence[Sequence[int]] | None = None,
     batch_size: int = 64,
     show_progress: bool = False,
+    queries: Sequence[Sequence[str]] | None = None,
+    similarity: Any = None,
 ) -> list[list[KnowledgeText]]:
     """:func:`knowledge_text` for every choice of many examples (paths found in vectorised batches).
 
@@ -565,9 +588,17 @@ def knowledge_texts(
         budgets: per choice, a token budget tighter than ``config.max_tokens``.
         batch_size: (question, choice) pairs per path-finding batch.
         show_progress: tqdm bar.
+        queries: per choice, the text ``scorer="similarity"`` ranks its facts against
+            (:func:`dataset_knowledge_texts` gives ``question + " " + choice``); required
+            with that scorer.
+        similarity: the :class:`~kglm.knowledge_text.similarity.TextSimilarity` of that
+            scorer (default: one for ``config.similarity_encoder``).
 
     Returns:
         ``texts[i][j]``: the :class:`KnowledgeText` of choice ``j`` of example ``i``.
+
+    Raises:
+        ValueError: ``scorer="similarity"`` without ``queries``, or queries of another shape.
     """
     from kglm.grounding.paths import find_paths_batch
 
@@ -596,17 +627,57 @@ def knowledge_texts(
         )
         for k, p in zip(todo, found):
             paths[k] = p
+    ranked = [verbalizer.facts(p, _choice_concept(concept_ids[i], g)) if p is not None else []
+              for p, (i, _, g) in zip(paths, flat)]  # fmt: skip
+    if config.scorer == "similarity":
+        if queries is None:
+            raise ValueError("knowledge scorer 'similarity' needs the queries (question and choice texts)")
+        if len(queries) != len(grounded) or any(len(q) != len(c) for q, c in zip(queries, grounded)):
+            raise ValueError("queries must hold one text per choice, shaped like the grounded examples")
+        ranked = _rank_by_similarity(ranked, flat, queries, similarity or _similarity_for(config), show_progress)
     out: list[list[KnowledgeText]] = [[] for _ in grounded]
     for k, (i, j, g) in enumerate(flat):
-        concept = concept_ids[i]
-        if concept is not None and concept not in g.question_entities:
-            concept = None  # the concept is this choice's answer entity
-        facts = verbalizer.facts(paths[k], concept)[: config.max_facts] if paths[k] is not None else []
+        concept = _choice_concept(concept_ids[i], g)
+        facts = ranked[k][: config.max_facts]
         descs = verbalizer.descriptions(g, concept) if config.include_descriptions else []
         budget = config.max_tokens
         if budgets is not None:
             budget = max(0, min(budget, int(budgets[i][j])))
         out[i].append(_fit(facts, descs, budget, count))
+    return out
+
+
+def _choice_concept(concept: int | None, grounded: GroundedChoice) -> int | None:
+    """The question concept, unless it is not among this choice's question entities
+    (then it is the choice's answer entity)."""
+    return concept if concept is not None and concept in grounded.question_entities else None
+
+
+def _similarity_for(config: KnowledgeTextConfig) -> Any:
+    from kglm.knowledge_text.similarity import TextSimilarity
+
+    return TextSimilarity(config.similarity_encoder)
+
+
+def _rank_by_similarity(
+    ranked: list[list[Fact]],
+    flat: Sequence[tuple[int, int, GroundedChoice]],
+    queries: Sequence[Sequence[str]],
+    similarity: Any,
+    show_progress: bool,
+) -> list[list[Fact]]:
+    """Each choice's facts, most similar to its query first (a stable sort: ties keep the default order)."""
+    similarity.encode(
+        [queries[i][j] for (i, j, _), facts in zip(flat, ranked) if facts] + [f.text for fs in ranked for f in fs],
+        progress=show_progress,
+    )
+    out = []
+    for (i, j, _), facts in zip(flat, ranked):
+        if len(facts) > 1:
+            scores = similarity.scores(queries[i][j], [f.text for f in facts])
+            order = sorted(range(len(facts)), key=lambda n: -scores[n])
+            facts = [facts[n] for n in order]
+        out.append(facts)
     return out
 
 
@@ -685,9 +756,10 @@ def dataset_knowledge_texts(
         (ex.metadata or {}).get("question_concept") if isinstance(getattr(ex, "metadata", None), Mapping) else None
         for ex in examples
     ]
+    queries = [[f"{ex.question} {c}" for c in ex.choices] for ex in examples] if config.scorer == "similarity" else None
     texts = knowledge_texts(
         grounded, kg, config, tokenizer=tokenizer, question_concepts=concepts, budgets=budgets,
-        show_progress=show_progress,
+        show_progress=show_progress, queries=queries,
     )
     if config.control == "shuffled":
         texts = shuffle_knowledge(texts, config.seed)

@@ -159,6 +159,10 @@ class TrainingConfig:
         knowledge_max_facts: the most facts in a knowledge text.
         knowledge_templates: relation name -> sentence template with
             ``{head}`` and ``{tail}``, overriding the built-in ones.
+        knowledge_scorer: how a choice's facts are ranked: ``"default"`` (path
+            length, question concept, relation prior, hub degree) or
+            ``"similarity"`` (most similar to question + choice first, by the
+            packaged MiniLM's sentence embeddings).
         grounding_mode: how text is linked to the KG: ``"longest"`` (kglm's
             greedy longest match) or ``"qagnn"`` (the QA-GNN reference rules,
             :mod:`kglm.linking.qagnn`).
@@ -224,6 +228,7 @@ class TrainingConfig:
     knowledge_max_tokens: int = KnowledgeTextConfig.max_tokens
     knowledge_max_facts: int = KnowledgeTextConfig.max_facts
     knowledge_templates: dict[str, str] = field(default_factory=dict)
+    knowledge_scorer: str = KnowledgeTextConfig.scorer  # type: ignore[assignment]
     # grounding (issue 12)
     grounding_mode: str = "longest"
     data_columns: dict[str, Any] = field(default_factory=dict)
