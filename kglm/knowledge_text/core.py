@@ -122,10 +122,10 @@ class KnowledgeTextConfig:
             override the built-in ones (:mod:`kglm.knowledge_text.templates`).
         relation_prior: overrides of :data:`DEFAULT_RELATION_PRIOR`.
         scorer: ``"default"`` (see the module docstring); ``"similarity"``: the
-            facts most similar to ``question + " " + choice`` first (cosine of
-            sentence embeddings by ``similarity_encoder``,
-            :class:`~kglm.knowledge_text.similarity.TextSimilarity`; ties in the
-            default order); or a callable giving a sort key per :class:`Fact`
+            facts most similar to ``question + " " + choice`` first, and the most
+            similar of the candidate descriptions (cosine of sentence embeddings by
+            ``similarity_encoder``, :class:`~kglm.knowledge_text.similarity.TextSimilarity`;
+            ties in the default order); or a callable giving a sort key per :class:`Fact`
             (smaller ranks first; ties broken by text).
         similarity_encoder: the sentence encoder of ``scorer="similarity"`` (an HF
             name or path, or ``"minilm"``: the packaged all-MiniLM-L6-v2).
@@ -458,25 +458,45 @@ class _Verbalizer:
         return (self.config.scorer(fact), fact.text)  # type: ignore[operator]
 
     def descriptions(
-        self, grounded: GroundedChoice, question_concept: int | None
+        self, grounded: GroundedChoice, question_concept: int | None, pick: Callable[[list[str]], int] | None = None
     ) -> list[Description]:
+        """The choice's description, then the question concept's. Without ``pick``: the first
+        description of the first entity that has one. With ``pick`` (``scorer="similarity"``):
+        ``pick(texts)`` chooses among every description of every candidate entity (the
+        choice's linked entities; the question concept's descriptions, or failing those every
+        question entity's), so that of several senses the one that fits the question is said."""
         out: list[Description] = []
         said = {int(m.entity_id): " ".join(m.text.split()) for m in grounded.answer_mentions if m.text.strip()}
-        for e in grounded.answer_entities:
-            texts = self.kg.descriptions_of(int(e))
-            if texts and texts[0].strip():
-                name = said.get(int(e)) or self.name(int(e))  # as the choice says it
-                out.append(Description(int(e), name, "answer", " ".join(texts[0].split())))
-                break
-        answer = {d.entity for d in out}
-        candidates = ([question_concept] if question_concept is not None else []) + list(grounded.question_entities)
-        for e in candidates:
-            if int(e) in answer:
-                continue
-            texts = self.kg.descriptions_of(int(e))
-            if texts and texts[0].strip():
-                out.append(Description(int(e), self.name(int(e)), "question", " ".join(texts[0].split())))
-                break
+
+        def choose(entities: Sequence[int], exclude: set[int]) -> tuple[int, str] | None:
+            found: list[tuple[int, str]] = []
+            for e in entities:
+                if int(e) in exclude:
+                    continue
+                texts = self.kg.descriptions_of(int(e))
+                if pick is None:
+                    if texts and texts[0].strip():  # the first description, when it says something
+                        found.append((int(e), " ".join(texts[0].split())))
+                        break
+                else:
+                    found.extend((int(e), " ".join(t.split())) for t in texts if t.strip())
+            if not found:
+                return None
+            return found[pick([t for _, t in found]) if pick is not None and len(found) > 1 else 0]
+
+        answer = choose(list(grounded.answer_entities), set())
+        if answer is not None:
+            name = said.get(answer[0]) or self.name(answer[0])  # as the choice says it
+            out.append(Description(answer[0], name, "answer", answer[1]))
+        used = {d.entity for d in out}
+        question = None
+        if question_concept is not None and pick is not None:
+            question = choose([question_concept], used)  # the concept's own senses first
+        if question is None:
+            candidates = ([question_concept] if question_concept is not None else []) + list(grounded.question_entities)
+            question = choose(candidates, used)
+        if question is not None:
+            out.append(Description(question[0], self.name(question[0]), "question", question[1]))
         return out
 
 
@@ -634,12 +654,27 @@ def knowledge_texts(
             raise ValueError("knowledge scorer 'similarity' needs the queries (question and choice texts)")
         if len(queries) != len(grounded) or any(len(q) != len(c) for q, c in zip(queries, grounded)):
             raise ValueError("queries must hold one text per choice, shaped like the grounded examples")
-        ranked = _rank_by_similarity(ranked, flat, queries, similarity or _similarity_for(config), show_progress)
+        similarity = similarity or _similarity_for(config)
+        if config.include_descriptions:  # the candidate descriptions, encoded with the facts in one pass
+            entities = {int(e) for _, _, g in flat for e in (*g.answer_entities, *g.question_entities)}
+            similarity.encode(
+                [" ".join(t.split()) for e in sorted(entities) for t in kg.descriptions_of(e) if t.strip()],
+                progress=show_progress,
+            )
+        ranked = _rank_by_similarity(ranked, flat, queries, similarity, show_progress)
     out: list[list[KnowledgeText]] = [[] for _ in grounded]
     for k, (i, j, g) in enumerate(flat):
         concept = _choice_concept(concept_ids[i], g)
         facts = ranked[k][: config.max_facts]
-        descs = verbalizer.descriptions(g, concept) if config.include_descriptions else []
+        pick = None
+        if config.scorer == "similarity":
+            query, sim = queries[i][j], similarity  # type: ignore[index]
+
+            def pick(texts: list[str], query: str = query, sim: Any = sim) -> int:
+                scores = sim.scores(query, texts)
+                return max(range(len(texts)), key=lambda n: (scores[n], -n))  # the first of equals
+
+        descs = verbalizer.descriptions(g, concept, pick) if config.include_descriptions else []
         budget = config.max_tokens
         if budgets is not None:
             budget = max(0, min(budget, int(budgets[i][j])))
@@ -666,9 +701,10 @@ def _rank_by_similarity(
     similarity: Any,
     show_progress: bool,
 ) -> list[list[Fact]]:
-    """Each choice's facts, most similar to its query first (a stable sort: ties keep the default order)."""
+    """Each choice's facts, most similar to its query first (a stable sort: ties keep the default order).
+    Every query is encoded (the descriptions are picked against it too)."""
     similarity.encode(
-        [queries[i][j] for (i, j, _), facts in zip(flat, ranked) if facts] + [f.text for fs in ranked for f in fs],
+        [queries[i][j] for i, j, _ in flat] + [f.text for fs in ranked for f in fs],
         progress=show_progress,
     )
     out = []

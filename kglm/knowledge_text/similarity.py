@@ -9,7 +9,9 @@ with candidate texts. Every text is encoded once per :class:`TextSimilarity`
 It is the ``scorer="similarity"`` of :class:`~kglm.knowledge_text.KnowledgeTextConfig`:
 a choice's candidate facts are ranked by their similarity to ``question + " " +
 choice`` (most similar first; ties in the default order), and the top
-``max_facts`` are kept.
+``max_facts`` are kept; of all the descriptions of the choice's linked entities
+the most similar one is said (so of a word's senses, the one that fits the
+question), and likewise for the question concept.
 """
 
 from __future__ import annotations

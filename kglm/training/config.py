@@ -159,10 +159,10 @@ class TrainingConfig:
         knowledge_max_facts: the most facts in a knowledge text.
         knowledge_templates: relation name -> sentence template with
             ``{head}`` and ``{tail}``, overriding the built-in ones.
-        knowledge_scorer: how a choice's facts are ranked: ``"default"`` (path
-            length, question concept, relation prior, hub degree) or
-            ``"similarity"`` (most similar to question + choice first, by the
-            packaged MiniLM's sentence embeddings).
+        knowledge_scorer: how a choice's facts are ranked and its descriptions
+            chosen: ``"default"`` (path length, question concept, relation prior,
+            hub degree; first descriptions) or ``"similarity"`` (most similar to
+            question + choice first, by the packaged MiniLM's sentence embeddings).
         grounding_mode: how text is linked to the KG: ``"longest"`` (kglm's
             greedy longest match) or ``"qagnn"`` (the QA-GNN reference rules,
             :mod:`kglm.linking.qagnn`).

@@ -88,3 +88,33 @@ def test_packaged_minilm_ranks_by_meaning(tmp_path):
     # the vectors are encode_texts' (the shared encoder helper), normalised
     raw = encode_texts(["milk is found in a fridge"], resolve_backbone("minilm"))
     assert torch.allclose(sim._vectors["milk is found in a fridge"], raw[0] / raw[0].norm(), atol=1e-6)
+
+
+def test_similarity_picks_the_description_sense_that_fits_the_question():
+    from kglm.kg.graph import KnowledgeGraph
+
+    # two senses of "bank" as two entities (a label-merged WordNet keeps other senses apart), and a
+    # question concept with two descriptions
+    kg = KnowledgeGraph(
+        ["bank", "wn:bank-2", "money", "river"],
+        ["RelatedTo"],
+        [[2, 0, 0], [3, 0, 1]],
+        labels={0: ["bank"], 1: ["bank"]},
+        descriptions={0: ["sloping land beside a river"], 1: ["a financial institution that keeps money"],
+                      2: ["a medium of exchange", "coins and notes kept in a bank"]},
+    )
+    choice = GroundedChoice(ids(kg, "money"), [0, 1])
+    plain = knowledge_text(choice, kg, KnowledgeTextConfig(include_facts=False), question_concept="money")
+    assert [d.text for d in plain.descriptions] == ["sloping land beside a river", "a medium of exchange"]
+    config = KnowledgeTextConfig(include_facts=False, scorer="similarity")
+    sim = MoneyWords()
+    kt = knowledge_text(choice, kg, config, question_concept="money", query="where is money kept", similarity=sim)
+    assert [(d.entity, d.role, d.text) for d in kt.descriptions] == [
+        (1, "answer", "a financial institution that keeps money"),
+        (2, "question", "coins and notes kept in a bank"),
+    ]
+    assert kt.descriptions[0].name == "bank"
+
+
+class MoneyWords(WordOverlap):
+    VOCAB = ["money", "kept", "keeps", "bank", "river", "land", "financial"]
