@@ -13,13 +13,15 @@ with the default linker and every choice gets its knowledge text
   over non-empty ones; mean facts per choice;
 * the same for the gold choices only;
 * the knowledge texts of the gold choice of the first 5 dev questions;
-* seconds to build the texts (grounding excluded), with the load average.
+* seconds to build the texts (grounding excluded), with the load average
+  (``--scorer similarity`` measures what the similarity scorer costs: it encodes
+  every candidate fact and description with the packaged MiniLM).
 
 Usage (from the repository root; ~1 min for ConceptNet-100K, a few more the
 first time the merged graph and its linker index are built)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/knowledge_text/coverage.py \\
-        [--data-dir DIR] [--wordnet] [--out DIR | --update-committed]
+        [--data-dir DIR] [--wordnet] [--scorer default|similarity] [--limit N] [--out DIR | --update-committed]
 
 Data from ``--data-dir``, else ``$KGLM_DATA_DIR``, else ``../shared/data``. Writes
 ``coverage.json`` and ``coverage.md`` into ``--out``, else a new
@@ -80,7 +82,7 @@ def run_kg(name: str, source: str, examples: list[Any], tokenizer: Any, args: ar
     t0 = time.perf_counter()
     grounded = ground_examples(linker, examples, show_progress=not args.quiet)
     ground_s = time.perf_counter() - t0
-    config = KnowledgeTextConfig()
+    config = KnowledgeTextConfig(scorer=args.scorer)
     t0 = time.perf_counter()
     texts = dataset_knowledge_texts(examples, grounded, kg, tokenizer, config, args.max_seq_length)
     build_s = time.perf_counter() - t0
@@ -143,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=None, help="benchmark data (default: $KGLM_DATA_DIR, else ../shared/data)")
     parser.add_argument("--wordnet", action="store_true", help="also ConceptNet-100K + WordNet (merged by label)")
     parser.add_argument("--max-seq-length", type=int, default=128)
+    parser.add_argument("--scorer", default="default", choices=["default", "similarity"],
+                        help="knowledge scorer (results of 'similarity' go to coverage_similarity.*)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N dev questions")
     parser.add_argument("--cache-dir", default=None)
     add_output_args(parser)
     parser.add_argument("--quiet", action="store_true")
@@ -159,14 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     from kglm.utils.machine import machine_info
 
     torch.set_num_threads(1)
-    examples = resources.load_examples(str(data / "csqa" / "dev_rand_split.jsonl"), "csqa", "dev")
+    examples = resources.load_examples(str(data / "csqa" / "dev_rand_split.jsonl"), "csqa", "dev")[: args.limit]
     tokenizer = AutoTokenizer.from_pretrained(resources.resolve_backbone("minilm", args.cache_dir), trust_remote_code=False)
     cn100k = str(data / "conceptnet" / "cn100k" / "train.txt")
     kgs = [("ConceptNet-100K", cn100k)]
     if args.wordnet:
         kgs.append(("ConceptNet-100K + WordNet", f"{cn100k} + {data / 'wordnet'}"))
     results = [run_kg(name, source, examples, tokenizer, args) for name, source in kgs]
-    settings = KnowledgeTextConfig().cache_key()
+    settings = KnowledgeTextConfig(scorer=args.scorer).cache_key()
     settings["max_seq_length"] = args.max_seq_length
     result = {
         "command": " ".join(["benchmarks/knowledge_text/coverage.py"] + (argv if argv is not None else sys.argv[1:])),
@@ -176,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_info(),
     }
     out = output_dir(args, "knowledge-text-coverage", Path(__file__).resolve().parent)
-    write_report(out, "coverage", result, _markdown(result), ensure_ascii=False)
+    stem = "coverage" if args.scorer == "default" else f"coverage_{args.scorer}"
+    write_report(out, stem, result, _markdown(result), ensure_ascii=False)
     return 0
 
 
