@@ -30,6 +30,7 @@ _LAZY: dict[str, str] = {
     "TextSimilarity": "kglm.knowledge_text.similarity",
     "KNOWLEDGE_MODES": "kglm.knowledge_text.core",
     "KNOWLEDGE_CONTROLS": "kglm.knowledge_text.core",
+    "KNOWLEDGE_SCORERS": "kglm.knowledge_text.core",
     "DEFAULT_RELATION_PRIOR": "kglm.knowledge_text.core",
     "DEFAULT_TEMPLATES": "kglm.knowledge_text.templates",
     "verbalize": "kglm.knowledge_text.templates",
