@@ -379,9 +379,6 @@ def encode_entity_labels(
         :class:`EntityEmbeddings` of width ``hidden_size`` and method
         ``"labels-<pooling>:<model_name_or_path>"``.
     """
-    from tqdm.auto import tqdm
-
-    tokenizer, encoder = _text_encoder(model_name_or_path, pooling, device)
     owner, texts = kg.label_index()
     owner = owner.clone()
     missing = torch.ones(kg.num_entities, dtype=torch.bool)
@@ -390,42 +387,22 @@ def encode_entity_labels(
         extra = torch.nonzero(missing).view(-1)
         owner = torch.cat([owner, extra])
         texts = list(texts) + [kg.entities[int(i)] for i in extra]
-    # shortest first: batches of similar length waste little padding
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    hidden = int(encoder.config.hidden_size)
-    sums = torch.zeros(kg.num_entities, hidden, dtype=torch.float32)
+    vectors = encode_texts(
+        texts, model_name_or_path, batch_size, pooling, max_length, device, progress, desc="encode labels"
+    )
+    # summed in the order the labels were encoded (shortest first), so the sums are the same bits
+    order = torch.tensor(_by_length(texts), dtype=torch.long)
+    sums = torch.zeros(kg.num_entities, vectors.shape[1], dtype=torch.float32)
+    sums.index_add_(0, owner[order], vectors[order])
     counts = torch.zeros(kg.num_entities, dtype=torch.float32)
-    steps = range(0, len(order), batch_size)
-    for start in tqdm(steps, desc="encode labels", disable=not progress, total=math.ceil(len(order) / batch_size)):
-        idx = order[start : start + batch_size]
-        vectors = _encode_batch(tokenizer, encoder, [texts[i] for i in idx], pooling, max_length)
-        ids = owner[torch.tensor(idx, dtype=torch.long)]
-        sums.index_add_(0, ids, vectors.float().cpu())
-        counts.index_add_(0, ids, torch.ones(len(idx)))
+    counts.index_add_(0, owner, torch.ones(len(texts)))
     weight = sums / counts.clamp(min=1.0).unsqueeze(1)
     return EntityEmbeddings(weight, kg.fingerprint, f"labels-{pooling}:{model_name_or_path}")
 
 
-def _text_encoder(model_name_or_path: str, pooling: str, device: str | torch.device | None) -> tuple[Any, Any]:
-    from transformers import AutoModel, AutoTokenizer
-
-    if pooling not in ("mean", "cls"):
-        raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
-    tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, trust_remote_code=False)
-    encoder = AutoModel.from_pretrained(model_name_or_path, trust_remote_code=False).to(device or "cpu").eval()
-    return tokenizer, encoder
-
-
-def _encode_batch(tokenizer: Any, encoder: Any, texts: list[str], pooling: str, max_length: int) -> Tensor:
-    """One forward pass: the attention-masked mean of the last hidden states, or the first token's."""
-    inputs = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(
-        encoder.device
-    )
-    states = encoder(**inputs).last_hidden_state
-    if pooling == "mean":
-        mask = inputs["attention_mask"].unsqueeze(-1).to(states.dtype)
-        return (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-    return states[:, 0]
+def _by_length(texts: Sequence[str]) -> list[int]:
+    """Indices of ``texts``, shortest first: batches of similar length waste little padding."""
+    return sorted(range(len(texts)), key=lambda i: len(texts[i]))
 
 
 @torch.no_grad()
@@ -437,23 +414,36 @@ def encode_texts(
     max_length: int = 64,
     device: str | torch.device | None = None,
     progress: bool = False,
+    desc: str = "encode texts",
 ) -> Tensor:
-    """Sentence vectors of ``texts`` from an HF text encoder, as :func:`encode_entity_labels`
-    encodes a label (attention-masked mean of the last hidden states, or the first token's
-    state), in batches of similar length.
+    """Sentence vectors of ``texts`` from an HF text encoder: the attention-masked mean of
+    the last hidden states (``pooling="mean"``, as sentence-transformers' MiniLM) or the
+    first token's state (``pooling="cls"``), in batches of similar length. The encoding
+    of :func:`encode_entity_labels` (one label per text).
 
     Returns:
         a ``(len(texts), hidden)`` float tensor, row ``i`` for ``texts[i]``.
     """
     from tqdm.auto import tqdm
+    from transformers import AutoModel, AutoTokenizer
 
-    tokenizer, encoder = _text_encoder(model_name_or_path, pooling, device)
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    if pooling not in ("mean", "cls"):
+        raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
+    tokenizer = AutoTokenizer.from_pretrained(model_name_or_path, trust_remote_code=False)
+    encoder = AutoModel.from_pretrained(model_name_or_path, trust_remote_code=False).to(device or "cpu").eval()
+    order = _by_length(texts)
     out = torch.zeros(len(texts), int(encoder.config.hidden_size), dtype=torch.float32)
     steps = range(0, len(order), batch_size)
-    for start in tqdm(steps, desc="encode texts", disable=not progress, total=math.ceil(len(order) / batch_size)):
+    for start in tqdm(steps, desc=desc, disable=not progress, total=math.ceil(len(order) / batch_size)):
         idx = order[start : start + batch_size]
-        out[torch.tensor(idx, dtype=torch.long)] = _encode_batch(
-            tokenizer, encoder, [str(texts[i]) for i in idx], pooling, max_length
-        ).float().cpu()
+        inputs = tokenizer(
+            [str(texts[i]) for i in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+        ).to(encoder.device)
+        states = encoder(**inputs).last_hidden_state
+        if pooling == "mean":
+            mask = inputs["attention_mask"].unsqueeze(-1).to(states.dtype)
+            vectors = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        else:
+            vectors = states[:, 0]
+        out[torch.tensor(idx, dtype=torch.long)] = vectors.float().cpu()
     return out
