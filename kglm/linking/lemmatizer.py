@@ -614,10 +614,7 @@ class Lemmatizer:
         try:
             with multiprocessing.get_context("fork").Pool(n_process, initializer=_init_forked) as pool:
                 for toks, entries in pool.imap(_lemmatize_chunk, _chunks(texts, batch_size)):
-                    if len(self._memo) > _MEMO_LIMIT:
-                        self._memo.clear()
-                    for word, tag, lemma in entries:
-                        self._memo.setdefault((strings.add(word), strings.add(tag)), lemma)
+                    self._memo_update(((strings.add(word), strings.add(tag)), lemma) for word, tag, lemma in entries)
                     yield from toks
         finally:
             _FORKED.clear()
@@ -645,10 +642,15 @@ class Lemmatizer:
         """Lemmatize ``(ORTH, TAG)`` pairs not in the memo (in one doc) and add them to it."""
         missing = list(dict.fromkeys(pairs))
         fresh = dict(zip(missing, self._lemmatize_pairs(missing))) if missing else {}
+        self._memo_update(fresh.items())
+        return fresh
+
+    def _memo_update(self, items: Iterable[tuple[tuple[int, int], str]]) -> None:
+        """Add ``((ORTH, TAG), lemma)`` items to the memo, cleared first once past its size limit
+        (a lemma is a function of its key, so an existing key gets the same value)."""
         if len(self._memo) > _MEMO_LIMIT:
             self._memo.clear()
-        self._memo.update(fresh)
-        return fresh
+        self._memo.update(items)
 
     def _full_lemmas(self, doc: Any, forms: list[str], keys: list[tuple[int, int]], remember: bool) -> list[str]:
         """Run the components after the tagger on a tagged doc (a text with a trigger word)."""
@@ -660,9 +662,7 @@ class Lemmatizer:
         after = [r for r in doc.to_array([IS_SPACE, LEMMA]).tolist() if not r[0]]
         found = [strings[r[1]] if r[1] else t for r, t in zip(after, forms)]
         if remember:
-            if len(self._memo) > _MEMO_LIMIT:
-                self._memo.clear()
-            self._memo.update(zip(keys, found))
+            self._memo_update(zip(keys, found))
         return found
 
     def _pipe_memo(self, nlp: Any, tagger: Any, pieces: Iterator[tuple[str, Any]], batch_size: int) -> Iterator[Tokens]:
