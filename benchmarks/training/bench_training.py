@@ -380,9 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.parity:
         entry["parity"] = _parity(args)
         targets = [out_dir] + ([HERE] if args.update_committed else [])
-        from kglm.utils.io import atomic_write_json
-
-        from kglm.utils.io import atomic_write
+        from kglm.utils.io import atomic_write, atomic_write_json
 
         for target in targets:
             target.mkdir(parents=True, exist_ok=True)

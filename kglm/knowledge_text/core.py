@@ -44,6 +44,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from kglm.errors import ConfigError
@@ -668,12 +669,7 @@ def knowledge_texts(
         facts = ranked[k][: config.max_facts]
         pick = None
         if config.scorer == "similarity":
-            query, sim = queries[i][j], similarity  # type: ignore[index]
-
-            def pick(texts: list[str], query: str = query, sim: Any = sim) -> int:
-                scores = sim.scores(query, texts)
-                return max(range(len(texts)), key=lambda n: (scores[n], -n))  # the first of equals
-
+            pick = partial(_most_similar, similarity, queries[i][j])  # type: ignore[index]
         descs = verbalizer.descriptions(g, concept, pick) if config.include_descriptions else []
         budget = config.max_tokens
         if budgets is not None:
@@ -692,6 +688,12 @@ def _similarity_for(config: KnowledgeTextConfig) -> Any:
     from kglm.knowledge_text.similarity import TextSimilarity
 
     return TextSimilarity(config.similarity_encoder)
+
+
+def _most_similar(similarity: Any, query: str, texts: list[str]) -> int:
+    """The index of the text most similar to ``query`` (the first of equals)."""
+    scores = similarity.scores(query, texts)
+    return max(range(len(texts)), key=lambda n: (scores[n], -n))
 
 
 def _rank_by_similarity(
