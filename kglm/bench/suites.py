@@ -275,6 +275,7 @@ FULL_MODELS: tuple[ModelSpec, ...] = (
     ModelSpec("ERNIE-style fusion", "ernie"),
     ModelSpec("ERNIE, no KG (control)", "ernie", kg_control="no_graph"),
     ModelSpec("KagNet-style", "kagnet"),
+    ModelSpec("KagNet, permuted edges (control)", "kagnet", kg_control="permute_edges"),
 )
 
 def knowledge_text_models(text_length: int) -> tuple[ModelSpec, ...]:
