@@ -294,6 +294,9 @@ def knowledge_text_models(text_length: int) -> tuple[ModelSpec, ...]:
         ModelSpec("LM + shuffled knowledge text (control)", "lm+kt-shuffled", settings=dict(length)),
         ModelSpec("LM + facts only", "lm+kt-facts", settings=dict(length)),
         ModelSpec("LM + descriptions only", "lm+kt-descriptions", settings=dict(length)),
+        ModelSpec(
+            "LM + shuffled descriptions (control)", "lm+kt-descriptions-shuffled", settings=dict(length)
+        ),
     )
 
 #: Settings shared by the full-protocol suites: every encoder layer trained from the

@@ -238,4 +238,6 @@ for _kind in ("lm", "ernie", "qagnn", "kagnet"):
 register_alias("lm+kt-facts", kind="lm", settings={"knowledge_text": "facts"})
 register_alias("lm+kt-descriptions", kind="lm", settings={"knowledge_text": "descriptions"})
 register_alias("lm+kt-shuffled", kind="lm", settings={"knowledge_text": "both", "knowledge_control": "shuffled"})
+register_alias("lm+kt-descriptions-shuffled", kind="lm",
+               settings={"knowledge_text": "descriptions", "knowledge_control": "shuffled"})
 del _kind

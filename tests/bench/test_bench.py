@@ -38,7 +38,7 @@ def test_full_protocol_suites(name, seq_len, train_file):
     # the LM baseline first, then each KG model next to its controls; every model the same encoder training
     assert [m.key for m in suite.models] == [
         "lm", "qagnn", "qagnn+no_graph", "qagnn+permute_edges", "ernie", "ernie+no_graph", "kagnet", "kagnet+permute_edges",
-        "lm+kt", "lm+kt-shuffled", "lm+kt-facts", "lm+kt-descriptions"]
+        "lm+kt", "lm+kt-shuffled", "lm+kt-facts", "lm+kt-descriptions", "lm+kt-descriptions-shuffled"]
     assert all(not m.settings for m in suite.models if not m.key.startswith("lm+kt"))
     # knowledge-text inputs: the suite's text length plus the knowledge budget of 64 tokens
     assert {m.settings["max_seq_length"] for m in suite.models if m.key.startswith("lm+kt")} == {seq_len + 64}
@@ -73,7 +73,7 @@ def test_anchor_preset_and_seed_major_job_order(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "_run", lambda suite, full, plan, *a, **k: seen.append((suite, full, plan)))
     runner.run_suite("csqa", None, preset="anchor", models=["lm"], seeds=[1])
     s, full, plan = seen[0]
-    assert s.backbone == "roberta-large" and len(full) == 36 and [j.id for j in plan] == ["csqa-lm-seed1"]
+    assert s.backbone == "roberta-large" and len(full) == 39 and [j.id for j in plan] == ["csqa-lm-seed1"]
     assert plan[0].config.num_epochs == 30 and plan[0].config.freeze_encoder_epochs == 3
     with pytest.raises(ValueError, match="no model of suite 'csqa' matches"):
         runner.run_suite("csqa", None, models=["nope"])

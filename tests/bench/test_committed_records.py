@@ -70,16 +70,16 @@ def test_committed_job_records_still_resume(record_path, tmp_path, monkeypatch):
 #: A change here means existing result directories of that suite no longer resume; update a value only
 #: for an intended change of the protocol (and start those suites in a fresh --out), for a new
 #: TrainingConfig field at its default (last: knowledge_scorer), which changes every digest but no job,
-#: or for a model added to a suite (last: KagNet's permuted-edges control in csqa/obqa/swag), which adds
+#: or for a model added to a suite (last: lm+kt-descriptions-shuffled in csqa/obqa/swag), which adds
 #: jobs and leaves the others' settings as they were: the records above still resume
 #: (test_committed_job_records_still_resume).
 PLAN_DIGESTS = {
     "demo": "c468d1f9b9ac98b0",
     "csqa-quick": "2568385884096361",
     "csqa-quick-ft": "55b25c2cc0f1f269",
-    "csqa": "3b1320ffba2b3e45",
-    "obqa": "7114a70802bef1fd",
-    "swag": "b8860cc9dfc00b5f",
+    "csqa": "e08fb98715ee4258",
+    "obqa": "48fa15b14df3ceae",
+    "swag": "f234f1a0411815d1",
 }
 
 

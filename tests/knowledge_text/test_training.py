@@ -20,6 +20,8 @@ def test_aliases_and_fields():
     assert TrainingConfig(model="lm+kt-descriptions").knowledge_text == "descriptions"
     shuffled = TrainingConfig(model="lm+kt-shuffled")
     assert (shuffled.knowledge_text, shuffled.knowledge_control) == ("both", "shuffled")
+    shuffled = TrainingConfig(model="lm+kt-descriptions-shuffled")  # the descriptions-only variant's control
+    assert (shuffled.knowledge_text, shuffled.knowledge_control) == ("descriptions", "shuffled")
     qagnn = TrainingConfig(model="qagnn+kt")
     assert qagnn.graph_kind == "qa" and qagnn.knowledge_text == "both"
     assert TrainingConfig(model="lm").knowledge_config is None
