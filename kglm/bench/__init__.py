@@ -30,6 +30,7 @@ _NAMES: dict[str, str] = {
     "results_markdown": "kglm.bench.report",
     "plot_results": "kglm.bench.report",
     "load_results": "kglm.bench.report",
+    "mcnemar_p": "kglm.bench.report",
 }
 
 __all__ = list(_NAMES)

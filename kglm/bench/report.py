@@ -18,6 +18,7 @@ __all__ = [
     "plot_results",
     "load_results",
     "merge_results",
+    "mcnemar_p",
 ]
 
 
@@ -95,6 +96,55 @@ def _paired(data: dict[str, Any], dataset: str, a: str, b: str) -> list[float]:
     return [100.0 * (ja[s]["accuracy"] - jb[s]["accuracy"]) for s in sorted(set(ja) & set(jb))]
 
 
+def mcnemar_p(only_a: int, only_b: int) -> float:
+    """Two-sided exact McNemar p-value for two models scored on the same questions:
+    ``only_a`` questions only the first gets right, ``only_b`` only the second (the
+    questions both or neither get right carry no information). Under the null
+    hypothesis each disagreement goes either way with probability 1/2, so this is the
+    binomial test of ``min(only_a, only_b)`` out of ``only_a + only_b``, computed in
+    exact integers (no underflow for thousands of questions)."""
+    from fractions import Fraction
+    from math import comb
+
+    if only_a < 0 or only_b < 0:
+        raise ValueError(f"question counts must be >= 0, got {only_a} and {only_b}")
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    tail = sum(comb(n, k) for k in range(min(only_a, only_b) + 1))
+    return float(min(Fraction(1), Fraction(2 * tail, 2**n)))
+
+
+def _paired_questions(data: dict[str, Any], dataset: str, a: str, b: str) -> list[tuple[int, int, int]]:
+    """Per seed both jobs kept per-question results for (over the same dev questions):
+    ``(seed, questions only a gets right, questions only b gets right)``."""
+    ja, jb = _by_seed(data, dataset, a), _by_seed(data, dataset, b)
+    out = []
+    for seed in sorted(set(ja) & set(jb)):
+        x, y = ja[seed], jb[seed]
+        if not x.get("dev_correct") or not y.get("dev_correct"):
+            continue
+        if x.get("dev_labels_digest") != y.get("dev_labels_digest") or len(x["dev_correct"]) != len(y["dev_correct"]):
+            continue
+        pairs = list(zip(x["dev_correct"], y["dev_correct"], strict=True))
+        out.append((seed, pairs.count(("1", "0")), pairs.count(("0", "1"))))
+    return out
+
+
+def _question_by_question(data: dict[str, Any], dataset: str, a: str, b: str) -> str:
+    """`` Question by question (exact McNemar test): seed 0, 61 right only with the first
+    and 48 only with the second, p = 0.25; ...`` ("" when no seed has both jobs' per-question results)."""
+    seeds = _paired_questions(data, dataset, a, b)
+    if not seeds:
+        return ""
+    parts = [f"seed {seed}, {x} vs {y}, p = {mcnemar_p(x, y):.2g}" for seed, x, y in seeds]
+    return (
+        " Question by question (questions only the first gets right vs only the second; exact McNemar test): "
+        + "; ".join(parts)
+        + "."
+    )
+
+
 _ONE_SEED = "no verdict yet, seed-to-seed noise is unknown with one seed"
 
 
@@ -161,6 +211,7 @@ def controls_reading(result: SuiteResult | dict[str, Any]) -> str:
                 sentences.append(
                     f"{row['model']} {how} the LM baseline by {abs(mean):.1f} ± {std:.1f} points{tail}."
                 )
+            sentences[-1] += _question_by_question(data, dataset, key, "lm")
         for key, row in sub.items():
             pair = _control_of(key)
             if pair is None or pair[0] not in sub:
@@ -175,7 +226,7 @@ def controls_reading(result: SuiteResult | dict[str, Any]) -> str:
             verdict = _ONE_SEED if len(diffs) < 2 else (yes if clear and mean > 0 else no)
             sentences.append(
                 f"{names[base]} {how} its {label} by {abs(mean):.1f} ± {std:.1f} points over "
-                f"{_count(len(diffs), 'seed')}: {verdict}."
+                f"{_count(len(diffs), 'seed')}: {verdict}." + _question_by_question(data, dataset, base, key)
             )
         if not sentences:
             continue

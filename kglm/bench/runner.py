@@ -105,6 +105,13 @@ class JobResult:
         setup_time_s: one-off work before training (model build, cache filling).
         precision / device: what the job ran with (``"bf16"``, ``"cpu"``, ...).
         finished_at: Unix time the job finished.
+        dev_correct: one character per dev question, in dev order: ``"1"`` where the
+            kept model chose the right answer, else ``"0"`` (for paired tests between
+            jobs: :func:`kglm.bench.report.mcnemar_p`; ``None`` in records made before
+            it was kept).
+        dev_labels_digest: :func:`labels_digest` of the dev labels, so that two jobs'
+            ``dev_correct`` are paired only when they are over the same questions in
+            the same order.
     """
 
     model: str
@@ -128,11 +135,20 @@ class JobResult:
     precision: str | None = None
     device: str | None = None
     finished_at: float | None = None
+    dev_correct: str | None = None
+    dev_labels_digest: str | None = None
 
     @property
     def job_id(self) -> str:
         """``dataset-model_key-seedN``: the job's file name in a suite's output directory."""
         return job_id(self.dataset, self.model_key, self.seed)
+
+
+def labels_digest(labels: list[int]) -> str:
+    """First 16 hex digits of the sha256 of a dev set's labels in order (``JobResult.dev_labels_digest``)."""
+    import hashlib
+
+    return hashlib.sha256(",".join(str(int(label)) for label in labels).encode()).hexdigest()[:16]
 
 
 def job_id(dataset: str, model_key: str, seed: int) -> str:
@@ -425,7 +441,18 @@ def _job_from_training(spec: Any, dataset: str, seed: int, result: Any) -> JobRe
         precision=getattr(result, "precision", None),
         device=getattr(result, "device", None),
         finished_at=time.time(),
+        **_dev_correctness(getattr(result, "dev_predictions", None), getattr(result, "dev_labels", None)),
     )
+
+
+def _dev_correctness(chosen: list[int] | None, labels: list[int] | None) -> dict[str, str | None]:
+    """``dev_correct`` and ``dev_labels_digest`` of a job (both ``None`` without predictions)."""
+    if chosen is None or labels is None:
+        return {"dev_correct": None, "dev_labels_digest": None}
+    return {
+        "dev_correct": "".join("1" if c == label else "0" for c, label in zip(chosen, labels, strict=True)),
+        "dev_labels_digest": labels_digest(labels),
+    }
 
 
 def _common_settings(configs: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -92,13 +92,37 @@ TRAINING_INFO = "kglm_training.json"
 # ----------------------------------------------------------------------------- metrics
 
 
-def compute_accuracy(eval_pred: Any) -> dict[str, float]:
-    """Accuracy of ``argmax(logits)`` against the labels (a ``compute_metrics`` for Trainer)."""
+def _choices_and_labels(eval_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The predicted choice (``argmax`` of the logits) and the label of every evaluated question."""
     logits, labels = eval_pred.predictions, eval_pred.label_ids
     if isinstance(logits, (tuple, list)):
         logits = logits[0]
-    predictions = np.asarray(logits).argmax(-1)
-    return {"accuracy": float((predictions == np.asarray(labels)).mean())}
+    return np.asarray(logits).argmax(-1), np.asarray(labels)
+
+
+def compute_accuracy(eval_pred: Any) -> dict[str, float]:
+    """Accuracy of ``argmax(logits)`` against the labels (a ``compute_metrics`` for Trainer)."""
+    predictions, labels = _choices_and_labels(eval_pred)
+    return {"accuracy": float((predictions == labels).mean())}
+
+
+class _DevPredictions:
+    """:func:`compute_accuracy` that also keeps each evaluation's predicted choices and
+    labels, by the optimiser step it ran at: the best checkpoint's per-question
+    predictions then come without another pass over dev (they make paired tests between
+    a model and its control possible). Transformers' ``compute_metrics`` receives only
+    the predictions, hence the step read from :attr:`trainer` (set after the Trainer is built).
+    """
+
+    def __init__(self) -> None:
+        self.trainer: Trainer | None = None
+        self.by_step: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, eval_pred: Any) -> dict[str, float]:
+        predictions, labels = _choices_and_labels(eval_pred)
+        if self.trainer is not None:
+            self.by_step[int(self.trainer.state.global_step)] = (predictions, labels)
+        return {"accuracy": float((predictions == labels).mean())}
 
 
 def _logits_only(logits: Any, labels: Any) -> torch.Tensor:
@@ -782,6 +806,8 @@ class TrainResult:
         final_eval_seconds: the final evaluation of the best model (0 when the
             best epoch's logged evaluation is used: with ``eval_each_epoch``).
         resumed_from: the checkpoint this run resumed from, if any.
+        dev_predictions / dev_labels: the kept model's chosen answer and the right
+            one for every dev question, in dev order (``None`` without dev data).
     """
 
     metrics: dict[str, float]
@@ -803,6 +829,8 @@ class TrainResult:
     setup_seconds: float = 0.0
     final_eval_seconds: float = 0.0
     resumed_from: str | None = None
+    dev_predictions: list[int] | None = None
+    dev_labels: list[int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (without the model)."""
@@ -824,6 +852,8 @@ class TrainResult:
             "setup_seconds": self.setup_seconds,
             "final_eval_seconds": self.final_eval_seconds,
             "resumed_from": self.resumed_from,
+            "dev_predictions": self.dev_predictions,
+            "dev_labels": self.dev_labels,
         }
 
 
@@ -872,17 +902,41 @@ def _training_arguments(
     return TrainingArguments(**kwargs)
 
 
-def _best_checkpoint_metrics(trainer: Trainer) -> dict[str, float] | None:
-    """The logged dev metrics of the checkpoint the Trainer kept as best (``None`` if not found)."""
-    state = trainer.state
-    best = state.best_model_checkpoint
+def _best_checkpoint_step(trainer: Trainer) -> int | None:
+    """The optimiser step of the checkpoint the Trainer kept as best (``None`` if none)."""
+    best = trainer.state.best_model_checkpoint
     if not best:
         return None
     try:
-        step = int(str(best).rstrip("/").rsplit("-", 1)[1])
+        return int(str(best).rstrip("/").rsplit("-", 1)[1])
     except (IndexError, ValueError):
         return None
-    for entry in state.log_history:
+
+
+def _kept_model_dev_predictions(
+    trainer: Trainer, recorded: _DevPredictions, dev: Any, logged_best: bool
+) -> tuple[list[int], list[int]]:
+    """The kept model's chosen answer and the label of every dev question, in dev order.
+
+    With the best epoch's logged metrics (``logged_best``) these are that evaluation's,
+    when this process ran it; after a resume that came later, one more pass over dev with
+    the best model (which the Trainer has loaded) gives them. Otherwise the final
+    ``evaluate()``'s, at the last step.
+    """
+    step = _best_checkpoint_step(trainer) if logged_best else int(trainer.state.global_step)
+    found = recorded.by_step.get(step) if step is not None else None
+    if found is None:
+        found = _choices_and_labels(trainer.predict(dev))
+    chosen, labels = found
+    return [int(c) for c in chosen], [int(label) for label in labels]
+
+
+def _best_checkpoint_metrics(trainer: Trainer) -> dict[str, float] | None:
+    """The logged dev metrics of the checkpoint the Trainer kept as best (``None`` if not found)."""
+    step = _best_checkpoint_step(trainer)
+    if step is None:
+        return None
+    for entry in trainer.state.log_history:
         if entry.get("step") == step and "eval_accuracy" in entry:
             metrics = {k: v for k, v in entry.items() if k.startswith("eval_")}
             metrics["epoch"] = entry.get("epoch")
@@ -1057,13 +1111,14 @@ def train(
         graph_kind=config.graph_kind,
         pad_to_length=config.max_seq_length if config.pad_to_max_length else None,
     )
+    dev_predictions = _DevPredictions()
     trainer = KGTrainer(
         model=model,
         args=args,
         train_dataset=data.train,
         eval_dataset=data.dev,
         data_collator=collator,
-        compute_metrics=compute_accuracy,
+        compute_metrics=dev_predictions,
         preprocess_logits_for_metrics=_logits_only,
         callbacks=callbacks,
         encoder_lr=config.encoder_lr,
@@ -1071,6 +1126,7 @@ def train(
         head_lr=config.head_lr,
         group_by_length=config.group_by_length,
     )
+    dev_predictions.trainer = trainer
     if not config.show_progress:
         from transformers.trainer_callback import PrinterCallback
 
@@ -1083,6 +1139,7 @@ def train(
     train_runtime = time.perf_counter() - started
     metrics: dict[str, float] = {}
     eval_sps = None
+    chosen = labels = None
     eval_started = time.perf_counter()
     if data.dev is not None:
         # With per-epoch evaluation the best checkpoint's dev metrics are already in the
@@ -1091,6 +1148,7 @@ def train(
         best_epoch = _best_checkpoint_metrics(trainer) if args.load_best_model_at_end else None
         metrics = best_epoch if best_epoch is not None else trainer.evaluate()
         eval_sps = metrics.get("eval_samples_per_second")
+        chosen, labels = _kept_model_dev_predictions(trainer, dev_predictions, data.dev, best_epoch is not None)
     final_eval_seconds = time.perf_counter() - eval_started
     model_dir = None
     if config.save_model and trainer.is_world_process_zero():
@@ -1128,6 +1186,8 @@ def train(
         device=device,
         threads=torch.get_num_threads(),
         param_groups=trainer.param_group_report(),
+        dev_predictions=chosen,
+        dev_labels=labels,
         setup_seconds=setup_seconds,
         final_eval_seconds=final_eval_seconds,
         resumed_from=resume,

@@ -164,6 +164,9 @@ def test_demo_suite_small_end_to_end(tmp_path):
     assert [j.error for j in result.jobs] == [None] * 6
     assert all(0.0 <= j.accuracy <= 1.0 for j in result.jobs)
     assert all(j.train_time_s > 0 and j.eval_examples_per_s > 0 for j in result.jobs)
+    # per-question results of the kept model, for paired tests between jobs (same 16 dev questions, same order)
+    assert all(len(j.dev_correct) == 16 and j.dev_correct.count("1") == round(16 * j.accuracy) for j in result.jobs)
+    assert len({j.dev_labels_digest for j in result.jobs}) == 1
     data = json.loads((out / "results.json").read_text())
     assert data["suite"] == "demo" and len(data["summary"]) == 6
     assert data["datasets"]["demo"]["dev_examples"] == 16 and data["datasets"]["demo"]["train_examples"] == 37

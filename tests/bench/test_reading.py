@@ -99,3 +99,43 @@ def test_knowledge_text_models_are_read_against_the_lm_and_their_shuffled_contro
     assert ("LM + knowledge text beats its shuffled-knowledge control by 50.0 ± 0.0 points over 3 seeds: "
             "the right knowledge text for the right choice matters") in text
     assert "shuffled knowledge text (control) beats the LM" not in text and "trails the LM" not in text
+
+
+def test_mcnemar_p_exact_values() -> None:
+    import pytest
+
+    from kglm.bench.report import mcnemar_p
+
+    # binomial(n, 1/2) two-sided: 2 * P(X <= min) capped at 1
+    assert mcnemar_p(0, 0) == 1.0 and mcnemar_p(3, 3) == 1.0
+    assert mcnemar_p(0, 5) == pytest.approx(2 / 32) and mcnemar_p(5, 0) == mcnemar_p(0, 5)
+    assert mcnemar_p(1, 9) == pytest.approx(2 * (1 + 10) / 1024)
+    assert mcnemar_p(61, 48) == pytest.approx(0.2502820046919221)  # scipy.stats.binomtest(48, 109).pvalue
+    assert 0 < mcnemar_p(0, 1000) < 1e-300  # exact integers: in floats comb(n, k) overflows past ~1,030 questions
+    with pytest.raises(ValueError, match=">= 0"):
+        mcnemar_p(-1, 2)
+
+
+def test_reading_adds_the_question_by_question_test_where_jobs_kept_it() -> None:
+    from kglm.bench.runner import labels_digest
+
+    data = _result({"lm": [0.5, 0.5], "lm+kt": [0.75, 0.75], "lm+kt-shuffled": [0.25, 0.5]})
+    labels = labels_digest([0] * 16)
+    correct = {  # 16 dev questions; the seed-1 control has per-question results over other questions
+        ("lm", 0): "1111111100000000", ("lm+kt", 0): "1111111111110000", ("lm+kt-shuffled", 0): "1111000000000000",
+        ("lm", 1): "1111111100000000", ("lm+kt", 1): "0111111111111000", ("lm+kt-shuffled", 1): "1111111100000000",
+    }
+    for job in data["jobs"]:
+        job["dev_correct"] = correct[job["model_key"], job["seed"]]
+        job["dev_labels_digest"] = "0123456789abcdef" if (job["model_key"], job["seed"]) == ("lm+kt-shuffled", 1) \
+            else labels
+    text = controls_reading(data)
+    # vs the LM: seed 0 +4/-0, seed 1 +5/-1
+    assert "Question by question (questions only the first gets right vs only the second; exact McNemar test): " \
+           "seed 0, 4 vs 0, p = 0.12; seed 1, 5 vs 1, p = 0.22." in text
+    # vs its control: only seed 0 pairs (seed 1's labels digest differs)
+    assert "seed 0, 8 vs 0, p = 0.0078." in text and "seed 1, 5 vs 1, p = 0.22." in text
+    assert text.count("Question by question") == 2
+    for job in data["jobs"]:  # records made before per-question results were kept: no such sentence
+        job["dev_correct"] = None
+    assert "Question by question" not in controls_reading(data)

@@ -196,10 +196,46 @@ def test_resume_after_interrupt_gives_the_uninterrupted_run(demo_data, model, sa
 
     assert evals(again) == evals(full)
     assert again.metrics["eval_accuracy"] == full.metrics["eval_accuracy"]
+    # the kept model's per-question answers: the best evaluation's, or (when the resumed process did
+    # not run it) one more pass over dev with the best model; the same either way
+    assert again.dev_labels == full.dev_labels and len(full.dev_labels) == len(data.dev)
+    assert again.dev_predictions == full.dev_predictions
+    right = [int(p == y) for p, y in zip(full.dev_predictions, full.dev_labels, strict=True)]
+    assert sum(right) / len(right) == full.best_accuracy
     assert again.metrics["eval_loss"] == pytest.approx(full.metrics["eval_loss"], abs=1e-6)
     full_state, again_state = full.model.state_dict(), again.model.state_dict()
     for key, value in full_state.items():
         torch.testing.assert_close(again_state[key], value, atol=1e-6, rtol=0)
+
+
+def test_kept_model_predictions_come_from_the_best_evaluation_or_one_more_dev_pass():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from kglm.training.trainer import _DevPredictions, _kept_model_dev_predictions
+
+    passes = []
+    state = SimpleNamespace(global_step=10, best_model_checkpoint="out/checkpoint-5", log_history=[])
+
+    def predict(dev):
+        passes.append(dev)
+        return SimpleNamespace(predictions=np.array([[0.0, 1.0], [2.0, 1.0]]), label_ids=np.array([1, 1]))
+
+    trainer = SimpleNamespace(state=state, predict=predict)
+    recorded = _DevPredictions()
+    recorded.trainer = trainer
+    state.global_step = 5  # the evaluation after epoch 1, in this process
+    assert recorded(SimpleNamespace(predictions=np.array([[3.0, 1.0], [0.0, 1.0]]), label_ids=np.array([1, 1]))) \
+        == {"accuracy": 0.5}
+    state.global_step = 10
+    recorded(SimpleNamespace(predictions=(np.array([[0.0, 1.0], [0.0, 1.0]]),), label_ids=np.array([1, 1])))
+    assert _kept_model_dev_predictions(trainer, recorded, "dev", logged_best=True) == ([0, 1], [1, 1])
+    assert _kept_model_dev_predictions(trainer, recorded, "dev", logged_best=False) == ([1, 1], [1, 1])  # final
+    assert passes == []
+    del recorded.by_step[5]  # run by the process before a resume: the best model goes over dev once more
+    assert _kept_model_dev_predictions(trainer, recorded, "dev", logged_best=True) == ([1, 0], [1, 1])
+    assert passes == ["dev"]
 
 
 def test_resume_true_without_checkpoint_starts_fresh(demo_data):
