@@ -780,9 +780,20 @@ def dataset_knowledge_texts(
         tokenizer: the model's tokenizer.
         config: the knowledge-text settings.
         max_seq_length: the model's sequence length (``None``: no cap).
+
+    Raises:
+        ConfigError: descriptions-only texts (``knowledge_text="descriptions"``) from a KG
+            without descriptions: every text would be empty (a run would be the LM
+            baseline, not an ablation; ConceptNet-100K alone is such a KG).
     """
     if len(examples) != len(grounded):
         raise ValueError(f"{len(grounded)} grounded examples for {len(examples)} examples")
+    if examples and not config.include_facts and config.include_descriptions and not kg.num_descriptions:
+        raise ConfigError(
+            "knowledge_text='descriptions': the KG has no entity descriptions, so every knowledge text would be "
+            "empty (the LM baseline with padding); take a KG with descriptions, e.g. kg='CN100K + WORDNET_DIR' "
+            "(merged by label, WordNet's glosses become descriptions)"
+        )
     budgets = None
     if max_seq_length is not None:
         firsts = [f"{ex.question} {c}" for ex in examples for c in ex.choices]

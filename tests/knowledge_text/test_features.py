@@ -92,3 +92,19 @@ def test_build_dataset_without_kg_rejects_knowledge(tokenizer):
     with pytest.raises(ValueError, match="knowledge text needs the knowledge graph"):
         build_dataset(_examples(), None, None, tokenizer, FeatureConfig(show_progress=False),
                       knowledge=KnowledgeTextConfig())
+
+
+def test_descriptions_only_from_a_kg_without_descriptions_is_refused(tokenizer, kg):
+    from kglm.errors import ConfigError
+
+    bare = KnowledgeGraph.from_triples([("milk", "AtLocation", "fridge"), ("milk", "AtLocation", "cupboard")])
+    linker = LexiconLinker.from_kg(bare)
+    config = FeatureConfig(show_progress=False)
+    with pytest.raises(ConfigError, match="the KG has no entity descriptions, so every knowledge text would be empty"):
+        build_dataset(_examples(), bare, linker, tokenizer, config, knowledge=KnowledgeTextConfig.from_mode("descriptions"))
+    # facts from it are fine, and so are descriptions from a KG that has them
+    data = build_dataset(_examples(), bare, linker, tokenizer, config, knowledge=KnowledgeTextConfig.from_mode("facts"))
+    assert data[0].choices[0].knowledge.text == "milk is found in a fridge."
+    data = build_dataset(_examples(), kg, LexiconLinker.from_kg(kg), tokenizer, config,
+                         knowledge=KnowledgeTextConfig.from_mode("descriptions"))
+    assert data[0].choices[0].knowledge.text.startswith("fridge: an appliance")
