@@ -36,8 +36,7 @@ _CONTROL_READING = {
     "permute_edges": (
         "permuted-edges control",
         "the graph structure matters",
-        "the graph structure does not matter measurably here (what the KG adds comes from the linked "
-        "entities, not from which edges join them)",
+        "the graph structure does not matter measurably here",
     ),
     "permute_relations": (
         "permuted-relations control",
@@ -148,17 +147,34 @@ def _question_by_question(data: dict[str, Any], dataset: str, a: str, b: str) ->
 _ONE_SEED = "no verdict yet, seed-to-seed noise is unknown with one seed"
 
 
+#: Student's t two-sided 95% quantiles t(0.975, df) for df = 1..30 (standard table values;
+#: tests/bench/test_reading.py checks them against scipy where it is installed). Beyond 30: 1.96.
+_T975 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)
+
+
+def _margin(std: float, n: int) -> float:
+    """Half-width of the 95% confidence interval of a mean of ``n`` values with sample
+    std ``std``: ``t(0.975, n - 1) * std / sqrt(n)`` (a paired t-test over seeds: with 3
+    seeds that is 4.3 standard errors, not 2)."""
+    t = _T975[n - 2] if n - 2 < len(_T975) else 1.96
+    return t * std / n**0.5
+
+
 def _clear(diffs: list[float], point: float | None) -> tuple[float, float, bool]:
     """Mean and std of ``diffs`` and whether the mean is beyond noise: at least two
-    seeds, more than one dev question and more than two standard errors of the
-    per-seed differences. One seed never counts: its noise is unknown."""
+    seeds, more than one dev question and outside the 95% margin of the per-seed
+    differences (:func:`_margin`). One seed never counts: its noise is unknown."""
     import statistics
 
     mean = sum(diffs) / len(diffs)
     if len(diffs) < 2:
         return mean, 0.0, False
     std = statistics.stdev(diffs)
-    noise = max(point or 0.0, 2 * std / len(diffs) ** 0.5)
+    noise = max(point or 0.0, _margin(std, len(diffs)))
     return mean, std, abs(mean) > noise
 
 
@@ -169,7 +185,7 @@ def controls_reading(result: SuiteResult | dict[str, Any]) -> str:
     last logged step); each KG model with the LM baseline; each model with each
     of its controls (same model and seeds, no real KG signal), as the mean ±
     std of the per-seed differences. A difference counts only when it exceeds
-    both one dev question and two standard errors; otherwise it is read as
+    both one dev question and the 95% margin of a paired t-test over seeds; otherwise it is read as
     noise. Returns ``""`` when there is nothing to compare.
     """
     data = result.to_dict() if hasattr(result, "to_dict") else result
@@ -190,7 +206,7 @@ def controls_reading(result: SuiteResult | dict[str, Any]) -> str:
             loss = ""
             if first and last:
                 loss = f", training loss {sum(first) / len(first):.2f} -> {sum(last) / len(last):.2f}"
-            above = mean - facts["chance"] > max(point or 0.0, 2 * std / max(lm["runs"], 1) ** 0.5)
+            above = mean - facts["chance"] > max(point or 0.0, _margin(std, lm["runs"]) if lm["runs"] > 1 else 0.0)
             verdict = "it learns from the text alone" if above else "it is at chance: it learned nothing usable"
             sentences.append(
                 f"The LM baseline reaches {mean:.1f} ± {std:.1f}% against {facts['chance']:.1f}% chance "
@@ -233,7 +249,8 @@ def controls_reading(result: SuiteResult | dict[str, Any]) -> str:
         if point is not None:
             sentences.append(
                 f"With {facts['dev']} dev questions one question is {point:.1f} points; a difference counts "
-                "only over two or more seeds, beyond one question and two standard errors of the per-seed differences."
+                "only over two or more seeds, beyond one question and the 95% margin of the per-seed differences "
+                "(a paired t-test over seeds)."
             )
         prefix = f"{dataset}: " if len(data.get("datasets") or {}) > 1 else ""
         paragraphs.append(prefix + " ".join(sentences))

@@ -139,3 +139,22 @@ def test_reading_adds_the_question_by_question_test_where_jobs_kept_it() -> None
     for job in data["jobs"]:  # records made before per-question results were kept: no such sentence
         job["dev_correct"] = None
     assert "Question by question" not in controls_reading(data)
+
+
+def test_a_difference_counts_only_outside_the_paired_t_margin() -> None:
+    import pytest
+
+    from kglm.bench import report
+
+    scipy_stats = pytest.importorskip("scipy.stats", reason="scipy checks the t table")
+    for df, t in enumerate(report._T975, start=1):
+        assert t == pytest.approx(scipy_stats.t.ppf(0.975, df), abs=5e-4)
+    point = 100 / 1221
+    # QA-GNN vs its permuted-edges control on csqa: +2, +3, +5 questions over 3 seeds. Twice the
+    # standard error (0.14 points) would call it real; the t margin with 2 degrees of freedom (0.30) does not
+    diffs = [2 * point, 3 * point, 5 * point]
+    mean, std, clear = report._clear(diffs, point)
+    assert 2 * std / 3**0.5 < mean < report._margin(std, 3) and not clear
+    assert report._clear([4 * point, 5 * point, 6 * point], point)[2]  # steady: t = 8.7 > 4.3
+    assert not report._clear([point, point, point], point)[2]  # one question is never enough
+    assert not report._clear([30.0], point)[2]  # nor is one seed
