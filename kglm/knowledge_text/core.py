@@ -338,8 +338,14 @@ class KnowledgeText:
 # ----------------------------------------------------------------------------- helpers
 
 
+def _one_line(text: str) -> str:
+    """``text`` with each run of whitespace made one space: how a description or mention is
+    said, and the key its similarity embedding is cached under (so pre-encoded texts match)."""
+    return " ".join(text.split())
+
+
 def _sentence(text: str) -> str:
-    text = " ".join(text.split())
+    text = _one_line(text)
     if not text:
         return ""
     return text if text[-1] in ".!?" else text + "."
@@ -467,7 +473,7 @@ class _Verbalizer:
         choice's linked entities; the question concept's descriptions, or failing those every
         question entity's), so that of several senses the one that fits the question is said."""
         out: list[Description] = []
-        said = {int(m.entity_id): " ".join(m.text.split()) for m in grounded.answer_mentions if m.text.strip()}
+        said = {int(m.entity_id): _one_line(m.text) for m in grounded.answer_mentions if m.text.strip()}
 
         def choose(entities: Sequence[int], exclude: set[int]) -> tuple[int, str] | None:
             found: list[tuple[int, str]] = []
@@ -477,10 +483,10 @@ class _Verbalizer:
                 texts = self.kg.descriptions_of(int(e))
                 if pick is None:
                     if texts and texts[0].strip():  # the first description, when it says something
-                        found.append((int(e), " ".join(texts[0].split())))
+                        found.append((int(e), _one_line(texts[0])))
                         break
                 else:
-                    found.extend((int(e), " ".join(t.split())) for t in texts if t.strip())
+                    found.extend((int(e), _one_line(t)) for t in texts if t.strip())
             if not found:
                 return None
             return found[pick([t for _, t in found]) if pick is not None and len(found) > 1 else 0]
@@ -659,7 +665,7 @@ def knowledge_texts(
         if config.include_descriptions:  # the candidate descriptions, encoded with the facts in one pass
             entities = {int(e) for _, _, g in flat for e in (*g.answer_entities, *g.question_entities)}
             similarity.encode(
-                [" ".join(t.split()) for e in sorted(entities) for t in kg.descriptions_of(e) if t.strip()],
+                [_one_line(t) for e in sorted(entities) for t in kg.descriptions_of(e) if t.strip()],
                 progress=show_progress,
             )
         ranked = _rank_by_similarity(ranked, flat, queries, similarity, show_progress)
