@@ -102,7 +102,10 @@ def _choices_and_labels(eval_pred: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def compute_accuracy(eval_pred: Any) -> dict[str, float]:
     """Accuracy of ``argmax(logits)`` against the labels (a ``compute_metrics`` for Trainer)."""
-    predictions, labels = _choices_and_labels(eval_pred)
+    return _accuracy(*_choices_and_labels(eval_pred))
+
+
+def _accuracy(predictions: np.ndarray, labels: np.ndarray) -> dict[str, float]:
     return {"accuracy": float((predictions == labels).mean())}
 
 
@@ -122,7 +125,7 @@ class _DevPredictions:
         predictions, labels = _choices_and_labels(eval_pred)
         if self.trainer is not None:
             self.by_step[int(self.trainer.state.global_step)] = (predictions, labels)
-        return {"accuracy": float((predictions == labels).mean())}
+        return _accuracy(predictions, labels)
 
 
 def _logits_only(logits: Any, labels: Any) -> torch.Tensor:
