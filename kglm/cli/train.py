@@ -10,7 +10,7 @@ from typing import Any
 
 from kglm.cli.predict import picture_path  # re-exported: it lived here before kglm.cli.predict
 
-__all__ = ["register", "parse_overrides", "picture_path"]
+__all__ = ["register", "parse_overrides", "picture_path", "end_distributed"]
 
 
 def parse_overrides(tokens: list[str]) -> list[str]:
@@ -71,11 +71,29 @@ def _train(args: argparse.Namespace) -> int:
     check_config(config)  # missing files or an unreachable backbone: one line, before any work
     from kglm.training import train
 
-    result = train(config)
+    try:
+        result = train(config)
+    finally:
+        end_distributed()
     print(json.dumps(result.to_dict(), indent=2))
     if result.model_dir:
         print(f"model saved to {result.model_dir}", file=sys.stderr)
     return 0
+
+
+def end_distributed() -> bool:
+    """Destroy the process group that the Trainer set up under ``torchrun``; return whether there was one.
+
+    The CLI owns its process, so it ends the group before exit: left alive, gloo's threads sometimes
+    abort a rank at interpreter exit ("terminate called without an active exception") after the model
+    has been saved. Library callers of :func:`kglm.training.train` keep their group and end it themselves.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+        return True
+    return False
 
 
 def register(subparsers: Any) -> None:

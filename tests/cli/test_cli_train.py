@@ -7,7 +7,7 @@ import json
 import pytest
 
 from kglm.cli import main
-from kglm.cli.train import parse_overrides
+from kglm.cli.train import end_distributed, parse_overrides
 
 
 def test_parse_overrides_forms():
@@ -72,3 +72,19 @@ def test_train_evaluate_predict_on_bundled_data(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["answer"] in ("fridge", "oven") and len(data["ranked"]) == 2
     assert data["ranked"][0]["score"] >= data["ranked"][1]["score"]
+
+
+def test_end_distributed_destroys_the_process_group():
+    import torch.distributed as dist
+
+    if not dist.is_available():
+        pytest.skip("this torch build has no torch.distributed")
+    assert end_distributed() is False  # nothing to end outside torchrun
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    try:
+        assert dist.is_initialized()
+        assert end_distributed() is True
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()

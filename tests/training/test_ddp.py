@@ -25,9 +25,9 @@ SCRIPT = textwrap.dedent(
     out = dict(result.to_dict(), rank=rank, backend=torch.distributed.get_backend())
     with open(os.path.join(sys.argv[2], f"rank{rank}.json"), "w") as handle:
         json.dump(out, handle)
-    # the script owns the process group the Trainer set up: left alive, gloo's threads
-    # sometimes abort a rank at interpreter exit ("terminate called without an active exception")
-    torch.distributed.destroy_process_group()
+    # the script owns the process group the Trainer set up; it ends it as `kglm train` does
+    from kglm.cli.train import end_distributed
+    assert end_distributed()
     """
 )
 
