@@ -26,7 +26,11 @@ if [ -z "${KGLM_DATA_DIR:-}" ]; then
 fi
 
 bench_args() {  # SUITE -> ARGS, the arguments of `kglm bench` for that suite or named run
-  local kg="kg=${KGLM_DATA_DIR:-../shared/data}/conceptnet/cn100k/train.txt + ${KGLM_DATA_DIR:-../shared/data}/wordnet"
+  local kg
+  case "$1" in
+    *-kt-wordnet) kg="kg=${KGLM_DATA_DIR:?run_suites.sh: $1 needs the shared data: set KGLM_DATA_DIR}"
+                  kg="$kg/conceptnet/cn100k/train.txt + $KGLM_DATA_DIR/wordnet" ;;
+  esac
   case "$1" in
     csqa-kt-wordnet) ARGS=(csqa --models lm+kt lm+kt-shuffled lm+kt-descriptions lm+kt-descriptions-shuffled
                            lm+kt-facts --set "$kg" --set kg_format=auto) ;;
