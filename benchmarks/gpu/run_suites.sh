@@ -26,15 +26,13 @@ if [ -z "${KGLM_DATA_DIR:-}" ]; then
 fi
 
 bench_args() {  # SUITE -> ARGS, the arguments of `kglm bench` for that suite or named run
-  local kg
   case "$1" in
-    *-kt-wordnet) kg="kg=${KGLM_DATA_DIR:?run_suites.sh: $1 needs the shared data: set KGLM_DATA_DIR}"
-                  kg="$kg/conceptnet/cn100k/train.txt + $KGLM_DATA_DIR/wordnet" ;;
-  esac
-  case "$1" in
-    csqa-kt-wordnet) ARGS=(csqa --models lm+kt lm+kt-shuffled lm+kt-descriptions lm+kt-descriptions-shuffled
-                           lm+kt-facts --set "$kg" --set kg_format=auto) ;;
-    obqa-kt-wordnet|swag-kt-wordnet) ARGS=("${1%%-*}" --models lm+kt lm+kt-shuffled --set "$kg" --set kg_format=auto) ;;
+    *-kt-wordnet)
+      local data=${KGLM_DATA_DIR:?run_suites.sh: $1 needs the shared data: set KGLM_DATA_DIR}
+      local models=(lm+kt lm+kt-shuffled)
+      [ "$1" != csqa-kt-wordnet ] || models+=(lm+kt-descriptions lm+kt-descriptions-shuffled lm+kt-facts)
+      ARGS=("${1%%-*}" --models "${models[@]}" --set "kg=$data/conceptnet/cn100k/train.txt + $data/wordnet"
+            --set kg_format=auto) ;;
     *) ARGS=("$1") ;;
   esac
   ARGS+=(--device cuda --resume --out "benchmarks/results/$1-gpu" --quiet)
