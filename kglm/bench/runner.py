@@ -62,6 +62,7 @@ __all__ = [
     "machine_info",
     "suite_config",
     "job_id",
+    "suite_eta_s",
 ]
 
 #: config fields that do not change what a job computes (left out of the resume check).
@@ -149,6 +150,23 @@ def labels_digest(labels: list[int]) -> str:
     import hashlib
 
     return hashlib.sha256(",".join(str(int(label)) for label in labels).encode()).hexdigest()[:16]
+
+
+def suite_eta_s(left: int, run_times: Sequence[float], per_step: float | None = None, step: int = 0,
+                max_steps: int = 0) -> float | None:
+    """Seconds until the last of ``left`` jobs (the running one included) ends, or None before anything is timed.
+
+    The running job takes its remaining steps at its own measured pace (``per_step`` seconds a step, evaluation
+    not included); each job after it takes the mean of ``run_times`` (whole jobs this process ran), or else as long
+    as the running job at its pace. Records from earlier runs are not used: they may come from another machine
+    or precision (a 2-hour fp32 job beside a 30-minute bf16 one).
+    """
+    each = sum(run_times) / len(run_times) if run_times else None
+    if per_step is None or max_steps <= 0:
+        return None if each is None else each * left
+    if each is None:
+        each = per_step * max_steps
+    return per_step * max(max_steps - step, 0) + each * max(left - 1, 0)
 
 
 def job_id(dataset: str, model_key: str, seed: int) -> str:
@@ -769,8 +787,7 @@ def _run(
             write_results(result, out)
         return result
 
-    def finished_times() -> list[float]:
-        return [j.train_time_s for j in done.values() if j.train_time_s and not j.resumed_from]
+    run_times: list[float] = []  # train times of the jobs this process ran from start to end (for the ETA)
 
     def say(text: str) -> None:
         if show_progress:
@@ -806,21 +823,18 @@ def _run(
                         save()  # the data and its one-off preparation time, before the first job
                     stop.check()
                 left = len(pending) - number
-                times = finished_times()
-                eta = f", ETA {sum(times) / len(times) * left / 3600:.1f} h" if times else ""
-                label = f"{job.id} ({left} left{eta})"
-                bar.set_postfix_str(label)
+                eta = suite_eta_s(left, run_times)
+                bar.set_postfix_str(f"{job.id} ({left} left" + (f", ETA ~{eta / 3600:.1f} h)" if eta is not None else ")"))
                 workdir = workroot / job.id
                 checkpoint = bool(resume and workdir.is_dir())
                 if not checkpoint and workdir.exists():
                     shutil.rmtree(workdir, ignore_errors=True)
 
                 def progress(step: int, max_steps: int, per_step: float, logs: dict[str, Any],
-                             _label: str = label, _workdir: Path = workdir, _left: int = left) -> None:
-                    text = f"{_label}: step {step}/{max_steps}, {per_step:.2f} s/step"
-                    if "ETA" not in _label:  # no whole job timed yet: from this job's pace (without evals)
-                        eta = per_step * (max_steps - step + (_left - 1) * max_steps)
-                        text += f", ETA ~{eta / 3600:.1f} h"
+                             _id: str = job.id, _workdir: Path = workdir, _left: int = left) -> None:
+                    eta = suite_eta_s(_left, run_times, per_step, step, max_steps)
+                    text = f"{_id} ({_left} left" + (f", ETA ~{eta / 3600:.1f} h" if eta is not None else "")
+                    text += f"): step {step}/{max_steps}, {per_step:.2f} s/step"
                     if "loss" in logs:
                         text += f", loss {logs['loss']:.3f}"
                     if "eval_accuracy" in logs:
@@ -828,8 +842,8 @@ def _run(
                     bar.set_postfix_str(text)
                     if out is not None:
                         atomic_write_json(_workdir / "progress.json", {
-                            "job": _label, "step": step, "max_steps": max_steps, "s_per_step": per_step,
-                            "logs": logs, "time": time.time()})
+                            "job": _id, "jobs_left": _left, "eta_s": eta, "step": step, "max_steps": max_steps,
+                            "s_per_step": per_step, "logs": logs, "time": time.time()})
 
                 had_cache = getattr(data, "encoder_cache", None) is not None
                 config = replace(job.config, output_dir=str(workdir))
@@ -855,6 +869,8 @@ def _run(
                     done[job.id] = record
                     failed.pop(job.id, None)
                     this_run["jobs_done"] += 1
+                    if record.train_time_s and not record.resumed_from:
+                        run_times.append(record.train_time_s)
                     if out is not None:
                         atomic_write_json(out / "jobs" / f"{job.id}.json", {
                             "result": asdict(record),

@@ -241,3 +241,17 @@ def test_planned_jobs_are_what_the_runs_selected_and_a_replaced_kg_is_named(tmp_
     assert result.jobs_planned == 1
     assert result.description.endswith("; KG replaced by --set kg=demo")
     assert "Jobs finished: 1 of 1." in (out / "results.md").read_text()
+
+
+def test_suite_eta_uses_the_running_jobs_pace_not_older_machines():
+    from kglm.bench.runner import suite_eta_s
+
+    # nothing timed yet: no ETA
+    assert suite_eta_s(3, []) is None
+    # before the first step: the mean of whole jobs this process ran, times the jobs left
+    assert suite_eta_s(2, [600.0, 1000.0]) == 1600.0
+    # running job alone: its remaining steps at its pace; the jobs after it as long as it is
+    assert suite_eta_s(1, [], per_step=4.5, step=50, max_steps=1506) == pytest.approx(4.5 * 1456)
+    assert suite_eta_s(3, [], per_step=2.0, step=10, max_steps=100) == pytest.approx(2.0 * 90 + 2 * 200.0)
+    # with whole jobs timed in this run, the jobs after the running one take their mean
+    assert suite_eta_s(3, [300.0, 500.0], per_step=2.0, step=100, max_steps=100) == pytest.approx(2 * 400.0)
