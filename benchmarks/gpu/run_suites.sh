@@ -27,11 +27,10 @@ fi
 
 bench_args() {  # SUITE -> ARGS, the arguments of `kglm bench` for that suite or named run
   case "$1" in
-    *-kt-wordnet)
-      local data=${KGLM_DATA_DIR:?run_suites.sh: $1 needs the shared data: set KGLM_DATA_DIR}
+    *-kt-wordnet)  # {data}: the shared data folder, expanded by kglm bench as in the suites' own datasets
       local models=(lm+kt lm+kt-shuffled)
       [ "$1" != csqa-kt-wordnet ] || models+=(lm+kt-descriptions lm+kt-descriptions-shuffled lm+kt-facts)
-      ARGS=("${1%%-*}" --models "${models[@]}" --set "kg=$data/conceptnet/cn100k/train.txt + $data/wordnet"
+      ARGS=("${1%%-*}" --models "${models[@]}" --set "kg={data}/conceptnet/cn100k/train.txt + {data}/wordnet"
             --set kg_format=auto) ;;
     *) ARGS=("$1") ;;
   esac

@@ -271,11 +271,17 @@ def suite_config(suite: Suite, dataset_index: int = 0, **changes: Any) -> Any:
     """The :class:`~kglm.training.TrainingConfig` shared by a suite's jobs on one dataset.
 
     ``changes`` are applied last through :func:`kglm.training.config.apply_settings`
-    (the one typed override path: ``encoder_lr``, ``train.lr``, ``model_kwargs.gnn_layers``).
+    (the one typed override path: ``encoder_lr``, ``train.lr``, ``model_kwargs.gnn_layers``). A change of
+    ``kg``, ``train_file`` or ``dev_file`` may name ``{data}``, the shared data folder, as the suite's own
+    datasets do (``kg="{data}/conceptnet/cn100k/train.txt + {data}/wordnet"``).
     """
     from kglm.training.config import TrainingConfig, apply_settings
 
-    settings = {**suite.settings, "backbone": suite.backbone, **suite.datasets[dataset_index].resolve().config_fields()}
+    dataset = suite.datasets[dataset_index]
+    paths = {k: v for k, v in changes.items() if k in ("kg", "train_file", "dev_file") and isinstance(v, str)}
+    if paths:
+        changes = {**changes, **{k: getattr(replace(dataset, **paths).resolve(), k) for k in paths}}
+    settings = {**suite.settings, "backbone": suite.backbone, **dataset.resolve().config_fields()}
     model_kwargs = settings.pop("model_kwargs", {})
     config = TrainingConfig(model="qagnn", **settings)
     config = replace(config, model_kwargs=dict(model_kwargs))

@@ -255,3 +255,21 @@ def test_suite_eta_uses_the_running_jobs_pace_not_older_machines():
     assert suite_eta_s(3, [], per_step=2.0, step=10, max_steps=100) == pytest.approx(2.0 * 90 + 2 * 200.0)
     # with whole jobs timed in this run, the jobs after the running one take their mean
     assert suite_eta_s(3, [300.0, 500.0], per_step=2.0, step=100, max_steps=100) == pytest.approx(2 * 400.0)
+
+
+def test_set_paths_expand_data_like_the_suites(tmp_path, monkeypatch):
+    from kglm.bench.runner import suite_config
+
+    (tmp_path / "conceptnet").mkdir()
+    monkeypatch.setenv("KGLM_DATA_DIR", str(tmp_path))
+    config = suite_config(get_suite("csqa"), kg="{data}/conceptnet/cn100k/train.txt + {data}/wordnet",
+                          kg_format="auto")
+    assert config.kg == f"{tmp_path}/conceptnet/cn100k/train.txt + {tmp_path}/wordnet"
+    assert config.kg_format == "auto" and config.train_file == f"{tmp_path}/csqa/train_inhouse.jsonl"
+    # a suite without shared data names the variable when a --set path asks for it
+    import kglm.bench.suites as suites
+
+    monkeypatch.setattr(suites, "shared_data_dir", lambda: None)  # no data folder anywhere
+    assert suite_config(get_suite("demo"), kg="/x/kg.tsv").kg == "/x/kg.tsv"
+    with pytest.raises(FileNotFoundError, match="KGLM_DATA_DIR"):
+        suite_config(get_suite("demo"), kg="{data}/conceptnet/cn100k/train.txt")

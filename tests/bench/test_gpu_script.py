@@ -36,7 +36,7 @@ def test_knowledge_text_runs_name_real_models_and_the_merged_kg(tmp_path):
     names = ["csqa-kt-wordnet", "obqa-kt-wordnet", "swag-kt-wordnet"]
     lines = _dry_run(tmp_path, *names)
     assert len(lines) == 3
-    kg = f"kg={tmp_path}/conceptnet/cn100k/train.txt + {tmp_path}/wordnet"
+    kg = "kg={data}/conceptnet/cn100k/train.txt + {data}/wordnet"  # kglm bench expands {data}
     for name, line in zip(names, lines):
         suite = line[2]
         assert suite == name.split("-")[0]
