@@ -370,7 +370,8 @@ def results_markdown(result: SuiteResult | dict[str, Any]) -> str:
         lines.append(f"Command: `{data['command']}`; git commit `{data.get('git_commit')}`.")
     runs = data.get("runs") or []
     if len(runs) > 1:
-        lines.append(f"Run in {len(runs)} processes (resumed); wall time is their sum.")
+        lines.append(f"Run in {len(runs)} processes (resumed or side by side); wall time counts the time any of "
+                     "them ran, overlaps once.")
     lines += ["", f"Whole suite: {data['wall_time_s'] / 60:.1f} min wall time.", ""]
     return "\n".join(lines)
 

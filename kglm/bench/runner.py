@@ -14,7 +14,13 @@ With an output directory a run is resumable (``resume=True``)::
     OUT/work/<job>/          the running job's Trainer checkpoints (deleted when it finishes)
     OUT/results.{json,md,png} every finished job, rewritten atomically after each job
     OUT/run.json             the processes that worked on the suite (command, commit, times)
-    OUT/.lock                the pid of the process running the suite
+    OUT/work/<job>.claim     the pid of the process running that job
+    OUT/.lock                the pid of the process writing to OUT (held for a moment)
+
+Several processes may share one OUT (one per CPU core, say: ``kglm bench csqa --out OUT --resume
+--threads 1`` started twice): each takes the next job that is neither finished nor claimed, and each
+rewrites the results with every job finished there. They must run the suite with the same settings.
+A claim or lock whose process is gone is taken over.
 
 A killed run loses at most the running job's steps since its last checkpoint;
 SIGINT/SIGTERM stop it cleanly after the current step (the Trainer saves a
@@ -29,6 +35,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -147,8 +154,6 @@ class JobResult:
 
 def labels_digest(labels: list[int]) -> str:
     """First 16 hex digits of the sha256 of a dev set's labels in order (``JobResult.dev_labels_digest``)."""
-    import hashlib
-
     return hashlib.sha256(",".join(str(int(label)) for label in labels).encode()).hexdigest()[:16]
 
 
@@ -291,40 +296,89 @@ def suite_config(suite: Suite, dataset_index: int = 0, **changes: Any) -> Any:
 # ----------------------------------------------------------------------------- lock, signals
 
 
-@contextlib.contextmanager
-def _suite_lock(directory: Path) -> Iterator[Path]:
-    """Hold ``directory/.lock`` (our pid); a lock left by a dead process is taken over."""
-    path = directory / ".lock"
-    me = f"{os.getpid()} {socket.gethostname()}\n"
+#: how long a process waits for another's short write to ``DIR/.lock`` before giving up
+_LOCK_WAIT_S = 600.0
+
+
+def _owner_text() -> str:
+    return f"{os.getpid()} {socket.gethostname()}\n"
+
+
+def _live_owner(path: Path) -> int | None:
+    """The pid in an owner file (``"PID HOST"``) when that process is alive on this machine, else None."""
+    try:
+        pid_text, _, host = path.read_text(encoding="utf-8").strip().partition(" ")
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return None
+    return pid if pid > 0 and host in ("", socket.gethostname()) and pid_alive(pid) else None
+
+
+def _take(path: Path) -> int | None:
+    """Create the owner file ``path`` with our pid: None when taken, else the live owner's pid (a file
+    left by a dead process is taken over)."""
     for _ in range(3):
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
-            try:
-                pid_text, _, host = path.read_text(encoding="utf-8").strip().partition(" ")
-                pid = int(pid_text)
-            except (OSError, ValueError):
-                pid, host = -1, ""
-            if pid > 0 and host in ("", socket.gethostname()) and pid_alive(pid):
-                raise SuiteLockedError(
-                    f"{directory}: a suite is already running there (pid {pid}, lock {path}); "
-                    "wait for it or stop it, or choose another --out"
-                ) from None
-            logger.warning("%s: taking over the stale lock of dead process %s", directory, pid)
+            owner = _live_owner(path)
+            if owner is not None:
+                return owner
+            logger.warning("%s: taking over from a process that is gone", path)
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             continue
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(me)
-        break
-    else:  # pragma: no cover - lost the race three times
-        raise SuiteLockedError(f"{directory}: could not take the lock {path}")
+            handle.write(_owner_text())
+        return None
+    return -1  # pragma: no cover - lost the race three times
+
+
+def _give_back(path: Path) -> None:
+    """Remove the owner file ``path`` if it is ours."""
+    with contextlib.suppress(OSError):
+        if path.read_text(encoding="utf-8") == _owner_text():
+            path.unlink()
+
+
+@contextlib.contextmanager
+def _suite_lock(directory: Path, wait_s: float = 0.0) -> Iterator[Path]:
+    """Hold ``directory/.lock`` (our pid) for a short write; a lock left by a dead process is taken over.
+
+    With ``wait_s`` a lock held by a live process is waited for that long; then, or at once without it,
+    :class:`SuiteLockedError`. Not re-entrant.
+    """
+    path = directory / ".lock"
+    deadline = time.monotonic() + wait_s
+    pause = 0.01
+    while (owner := _take(path)) is not None:
+        if time.monotonic() >= deadline:
+            raise SuiteLockedError(
+                f"{directory}: another process holds the lock {path} (pid {owner}); wait for it or stop it, "
+                "or choose another --out"
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
     try:
         yield path
     finally:
-        with contextlib.suppress(OSError):
-            if path.read_text(encoding="utf-8") == me:
-                path.unlink()
+        _give_back(path)
+
+
+def _claim_path(out: Path, job: str) -> Path:
+    """The owner file of a job being run in ``out`` (one process runs a job; others take the next one)."""
+    return out / "work" / f"{job}.claim"
+
+
+def _config_digest(config: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(_comparable(config), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _live_run(run: dict[str, Any]) -> bool:
+    """Whether a ``run.json`` run entry is a process still running here (not us)."""
+    pid = run.get("pid")
+    return (bool(run.get("active")) and isinstance(pid, int) and pid != os.getpid()
+            and run.get("host") in (None, "", socket.gethostname()) and pid_alive(pid))
 
 
 class _StopRequest:
@@ -597,7 +651,9 @@ def run_suite(
 
     Raises:
         SuiteInterrupted: on SIGINT/SIGTERM, after the result files are written.
-        SuiteLockedError: when another live process runs a suite in ``out_dir``.
+        SuiteLockedError: ``overwrite`` while another live process runs a job in ``out_dir``, or its
+            lock held for longer than a write takes. A second process with the same settings shares
+            ``out_dir`` (it takes the jobs nobody runs); with other settings it is a ConfigError.
         ConfigError: bad overrides, a CUDA device that is not there, or finished
             jobs in ``out_dir`` made with other settings.
     """
@@ -648,12 +704,19 @@ def run_suite(
         return _run(suite, full_plan, plan, None, num_threads, show_progress, False, command)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    with _suite_lock(out):
-        if overwrite and not resume:
+    if overwrite and not resume:
+        with _suite_lock(out, wait_s=_LOCK_WAIT_S):
+            running = sorted(p.name for p in (out / "work").glob("*.claim") if _live_owner(p) is not None)
+            if running:
+                raise SuiteLockedError(
+                    f"{out}: another process is running {running[0].removesuffix('.claim')} there "
+                    f"(pid {_live_owner(out / 'work' / running[0])}); --overwrite would delete its work: "
+                    "wait for it or stop it, or choose another --out"
+                )
             for name in ("jobs", "work"):
                 shutil.rmtree(out / name, ignore_errors=True)
             (out / "run.json").unlink(missing_ok=True)
-        return _run(suite, full_plan, plan, out, num_threads, show_progress, write, command, resume=resume)
+    return _run(suite, full_plan, plan, out, num_threads, show_progress, write, command, resume=resume)
 
 
 def _selected(runs: list[dict[str, Any]], full_plan: list[_Job], done: dict[str, JobResult]) -> set[str]:
@@ -692,35 +755,6 @@ def _run(
     done: dict[str, JobResult] = {}
     failed: dict[str, JobResult] = {}
     run_meta: dict[str, Any] = {"runs": [], "datasets": {}}
-    if out is not None:
-        records = _load_records(out)
-        if records and not resume:
-            raise ConfigError(
-                f"{out} already holds {len(records)} finished job(s) of a suite run; pass --resume "
-                "(resume=True) to keep them and continue, --overwrite to start again, or choose another --out"
-            )
-        for name, record in records.items():
-            job = planned.get(name)
-            if job is None:
-                logger.warning("%s: job %s is not part of suite %s as configured now; left out", out, name,
-                               suite.name)
-                continue
-            bad = _config_mismatch(record.get("config", {}), _comparable(job.config.to_dict()))
-            if bad:
-                raise ConfigError(
-                    f"{out / 'jobs' / (name + '.json')}: finished with other settings than this run "
-                    f"({'; '.join(bad[:5])}); resume with the same suite and settings, or choose another --out"
-                )
-        meta_path = out / "run.json"
-        if resume and meta_path.is_file():
-            run_meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        # earlier jobs of the suite, kept even when this run is filtered to others
-        for name, record in records.items():
-            if name not in planned:
-                continue
-            shutil.rmtree(out / "work" / name, ignore_errors=True)  # debris of a kill after the record
-            fields_ = {k: v for k, v in record.get("result", {}).items() if k in JobResult.__dataclass_fields__}
-            done[name] = JobResult(**fields_)
     this_run = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
@@ -729,14 +763,84 @@ def _run(
         "torch_threads": torch.get_num_threads(),
         "started_at": started,
         "finished_at": started,
+        "active": True,  # until this process ends; with a live pid, other processes sharing --out respect it
         "jobs_done": 0,
         "prepare_time_s": {},
         "load_average_start": machine.get("load_average"),
         "jobs_selected": [job.id for job in plan],
+        "job_configs": {job.id: _config_digest(job.config.to_dict()) for job in full_plan},
     }
-    run_meta.setdefault("runs", []).append(this_run)
-    datasets: dict[str, dict[str, Any]] = dict(run_meta.get("datasets", {}))
-    pending = [job for job in plan if job.id not in done]
+    datasets: dict[str, dict[str, Any]] = {}
+
+    def locked() -> contextlib.AbstractContextManager[Any]:
+        """The short lock around reading and writing ``out`` (several processes may share it)."""
+        return _suite_lock(out, wait_s=_LOCK_WAIT_S) if out is not None else contextlib.nullcontext()
+
+    def take_in_records(first: bool = False) -> None:
+        """Take in the jobs finished in ``out``, by this process or another one sharing it (under the lock)."""
+        assert out is not None
+        records = _load_records(out)
+        if first and records and not resume:
+            raise ConfigError(
+                f"{out} already holds {len(records)} finished job(s) of a suite run; pass --resume "
+                "(resume=True) to keep them and continue, --overwrite to start again, or choose another --out"
+            )
+        for name, record in records.items():
+            if name in done:
+                continue
+            job = planned.get(name)
+            if job is None:
+                if first:
+                    logger.warning("%s: job %s is not part of suite %s as configured now; left out", out, name,
+                                   suite.name)
+                continue
+            bad = _config_mismatch(record.get("config", {}), _comparable(job.config.to_dict()))
+            if bad:
+                raise ConfigError(
+                    f"{out / 'jobs' / (name + '.json')}: finished with other settings than this run "
+                    f"({'; '.join(bad[:5])}); resume with the same suite and settings, or choose another --out"
+                )
+            # debris of a kill after the record (another process's job is removed by that process)
+            if _live_owner(_claim_path(out, name)) is None:
+                shutil.rmtree(out / "work" / name, ignore_errors=True)
+                _claim_path(out, name).unlink(missing_ok=True)
+            # earlier jobs of the suite, kept even when this run is filtered to others
+            fields_ = {k: v for k, v in record.get("result", {}).items() if k in JobResult.__dataclass_fields__}
+            done[name] = JobResult(**fields_)
+            failed.pop(name, None)
+
+    def merge_run_meta(first: bool = False) -> None:
+        """``run_meta`` from ``run.json`` as it is now (other processes' runs), with this run in it (under the lock)."""
+        assert out is not None
+        meta_path = out / "run.json"
+        disk = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+        runs = [r for r in disk.get("runs", []) if isinstance(r, dict)]
+        if first and not resume:  # a fresh start keeps only the runs still running there
+            runs = [r for r in runs if _live_run(r)]
+        mine = (this_run["pid"], this_run["host"], this_run["started_at"])
+        runs = [r for r in runs if (r.get("pid"), r.get("host"), r.get("started_at")) != mine] + [this_run]
+        run_meta.update({k: v for k, v in disk.items() if k not in ("runs", "datasets")})
+        run_meta["runs"] = runs
+        datasets.update({k: v for k, v in disk.get("datasets", {}).items() if k not in datasets})
+        run_meta["datasets"] = datasets
+
+    if out is not None:
+        with locked():
+            take_in_records(first=True)
+            merge_run_meta(first=True)
+            for other in run_meta["runs"]:
+                if other is this_run or not _live_run(other):
+                    continue
+                theirs = other.get("job_configs") or {}
+                clash = [j for j, d in this_run["job_configs"].items() if j in theirs and theirs[j] != d]
+                if clash:
+                    raise ConfigError(
+                        f"{out}: process {other['pid']} is running this suite there with other settings "
+                        f"(job {clash[0]}; its command: {other.get('command')}); use the same settings to "
+                        "share the directory, or choose another --out"
+                    )
+    else:
+        run_meta["runs"].append(this_run)
     all_configs = [job.config.to_dict() for job in full_plan]
     common = _common_settings(all_configs)
     model_settings: dict[str, dict[str, Any]] = {}
@@ -753,6 +857,8 @@ def _run(
                 own[key] = value
 
     def result_now() -> SuiteResult:
+        from kglm.bench.report import _union_seconds  # elapsed time, as merge_results reports it
+
         this_run["finished_at"] = time.time()
         runs = run_meta["runs"]
         order = {job.id: i for i, job in enumerate(full_plan)}
@@ -771,7 +877,7 @@ def _run(
             settings=common,
             datasets=datasets,
             machine=machine,
-            wall_time_s=sum(r["finished_at"] - r["started_at"] for r in runs),
+            wall_time_s=_union_seconds([(r["started_at"], r["finished_at"]) for r in runs]),
             prepare_time_s=prepare,
             command=command,
             git_commit=commit,
@@ -784,12 +890,16 @@ def _run(
         )
 
     def save() -> SuiteResult:
-        result = result_now()
-        if out is not None and write:
-            run_meta["datasets"] = datasets
-            atomic_write_json(out / "run.json", run_meta)
-            from kglm.bench.report import write_results
+        """The results so far, written to ``out`` with every job finished there, by any process sharing it."""
+        if out is None or not write:
+            return result_now()
+        from kglm.bench.report import write_results
 
+        with locked():
+            take_in_records()
+            merge_run_meta()
+            result = result_now()
+            atomic_write_json(out / "run.json", run_meta)
             write_results(result, out)
         return result
 
@@ -800,22 +910,51 @@ def _run(
             tqdm.write(text, file=sys.stderr)
 
     workroot = out / "work" if out is not None else Path(tempfile.mkdtemp(prefix=f"kglm-bench-{suite.name}-"))
+    tried: set[str] = set()  # the jobs this process ran (a failed one is not retried here)
+
+    def next_job() -> tuple[_Job | None, int]:
+        """The first job of the plan that is neither finished nor run by another process sharing ``out``,
+        claimed for this process; and how many such jobs are left, this one included."""
+        with locked():
+            if out is not None:
+                take_in_records()
+            free = [j for j in plan if j.id not in done and j.id not in tried]
+            if out is not None:
+                (out / "work").mkdir(exist_ok=True)
+                free = [j for j in free if _live_owner(_claim_path(out, j.id)) is None]
+            for job in free:
+                if out is None or _take(_claim_path(out, job.id)) is None:
+                    return job, len(free)
+            return None, 0
+
+    def jobs_done() -> int:
+        return sum(job.id in done for job in plan)
+
     stop = _StopRequest()
+    claimed: Path | None = None
     try:
-        with stop, tqdm(total=len(plan), initial=len(plan) - len(pending), desc=f"bench {suite.name}",
+        with stop, tqdm(total=len(plan), initial=jobs_done(), desc=f"bench {suite.name}",
                         unit="job", disable=not show_progress, dynamic_ncols=True) as bar:
             if out is not None:
                 save()
             data = None
             data_index = None
-            for number, job in enumerate(pending):
+            while True:
                 stop.check()
+                job, left = next_job()
+                if job is None:
+                    break
+                tried.add(job.id)
+                claimed = _claim_path(out, job.id) if out is not None else None
+                bar.n = jobs_done()
+                bar.refresh()
                 if data_index != job.dataset_index:
                     data = None  # free the previous dataset first
                     base = job.config
                     # the data every pending job of this dataset needs, built once (the first job's config
                     # with every graph kind and the KG); train() takes each job's inputs from it
-                    configs = [j.config for j in pending if j.dataset_index == job.dataset_index]
+                    configs = [base] + [j.config for j in plan if j.id not in done and j is not job
+                                        and j.dataset_index == job.dataset_index]
                     configs[0] = replace(base, show_progress=show_progress)
                     bar.set_postfix_str(f"preparing {job.dataset}")
                     t0 = time.perf_counter()
@@ -828,7 +967,6 @@ def _run(
                     if out is not None:
                         save()  # the data and its one-off preparation time, before the first job
                     stop.check()
-                left = len(pending) - number
                 eta = suite_eta_s(left, run_times)
                 bar.set_postfix_str(f"{job.id} ({left} left" + (f", ETA ~{eta / 3600:.1f} h)" if eta is not None else ")"))
                 workdir = workroot / job.id
@@ -890,16 +1028,28 @@ def _run(
                     minutes = (record.train_time_s or 0.0) / 60
                     say(f"  {job.id}: dev {100 * (record.accuracy or 0.0):.1f}% "
                               f"({minutes:.1f} min{', resumed' if record.resumed_from else ''})")
-                bar.update(1)
+                if claimed is not None:
+                    _give_back(claimed)
+                    claimed = None
                 if out is not None:
                     save()
+                bar.n = jobs_done()
+                bar.refresh()
     except (SuiteInterrupted, KeyboardInterrupt) as exc:
+        if claimed is not None:  # its checkpoint stays in work/: --resume (here or elsewhere) continues it
+            _give_back(claimed)
+        this_run["active"] = False
         if out is not None and write:
             save()
         if isinstance(exc, SuiteInterrupted):
             raise
         raise SuiteInterrupted("interrupted") from exc
+    except BaseException:
+        if claimed is not None:
+            _give_back(claimed)
+        raise
     finally:
         if out is None:
             shutil.rmtree(workroot, ignore_errors=True)
+    this_run["active"] = False
     return save() if out is not None else result_now()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -214,9 +217,19 @@ def test_overwrite_starts_again_and_demo_reruns_in_place(tmp_path, monkeypatch):
     seen = []
     monkeypatch.setattr(runner, "_run", lambda *a, **k: seen.append(sorted(p.name for p in tmp_path.iterdir())))
     runner.run_suite("demo", tmp_path, models=["lm"], resume=True)
-    assert seen[-1] == [".lock", "jobs", "work"]  # resume keeps them (and holds the lock while running)
-    runner.run_suite("demo", tmp_path, models=["lm"], overwrite=True)
-    assert seen[-1] == [".lock"] and not (tmp_path / ".lock").exists()
+    assert seen[-1] == ["jobs", "work"]  # resume keeps them (the lock is taken only around each write)
+    # overwrite never deletes the work of a job another live process runs there
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / "work" / "demo-lm-seed1.claim").write_text(f"{live.pid} {socket.gethostname()}\n")
+        with pytest.raises(runner.SuiteLockedError, match="demo-lm-seed1 there"):
+            runner.run_suite("demo", tmp_path, models=["lm"], overwrite=True)
+        assert (tmp_path / "jobs" / "demo-lm-seed0.json").exists()
+    finally:
+        live.kill()
+        live.wait()
+    runner.run_suite("demo", tmp_path, models=["lm"], overwrite=True)  # its process is gone
+    assert seen[-1] == [] and not (tmp_path / ".lock").exists()
 
 
 def test_planned_jobs_are_what_the_runs_selected_and_a_replaced_kg_is_named(tmp_path):

@@ -66,10 +66,10 @@ def test_kill_anywhere_and_resume_gives_the_uninterrupted_job_list(tmp_path):
     proc = _start(out, cache)
     _wait_for(proc, lambda: bool(_checkpoints(out, JOBS[0])))
     _kill9(proc)
-    assert _records(out) == [] and (out / ".lock").exists()  # a stale lock of a dead process
+    assert _records(out) == [] and (out / "work" / f"{JOBS[0]}.claim").exists()  # a dead process's claim
 
     # 2. without --resume the directory is not silently reused once it holds finished jobs;
-    #    with --resume the stale lock is taken over; SIGKILL right after the first job lands (between jobs)
+    #    with --resume the stale claim is taken over; SIGKILL right after the first job lands (between jobs)
     proc = _start(out, cache, "--resume")
     _wait_for(proc, lambda: _records(out) == JOBS[:1])
     _kill9(proc)
@@ -122,9 +122,14 @@ def test_kill_anywhere_and_resume_gives_the_uninterrupted_job_list(tmp_path):
 
 def test_lock_refuses_a_live_owner_and_takes_over_a_dead_one(tmp_path):
     with _suite_lock(tmp_path):
-        with pytest.raises(SuiteLockedError, match="already running there"):
-            with _suite_lock(tmp_path):
+        with pytest.raises(SuiteLockedError, match="another process holds the lock"):
+            with _suite_lock(tmp_path):  # a live owner (here: this process), and no wait
                 pass
+        t0 = time.monotonic()
+        with pytest.raises(SuiteLockedError):
+            with _suite_lock(tmp_path, wait_s=0.3):  # waited for, then given up
+                pass
+        assert time.monotonic() - t0 >= 0.3
     assert not (tmp_path / ".lock").exists()
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -132,3 +137,31 @@ def test_lock_refuses_a_live_owner_and_takes_over_a_dead_one(tmp_path):
     with _suite_lock(tmp_path) as lock:
         assert lock.read_text().split()[0] == str(os.getpid())
     assert not (tmp_path / ".lock").exists()
+
+
+@pytest.mark.slow
+def test_two_processes_share_one_out_and_each_runs_a_different_job(tmp_path):
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    first = _start(out, cache, "--resume")
+    _wait_for(first, lambda: (out / "work" / JOBS[0] / "progress.json").exists())
+    first.send_signal(signal.SIGSTOP)  # mid-job 0, holding its claim
+    try:
+        # other settings cannot join: one line naming the live process
+        other = _start(out, cache, "--resume", "--set", "learning_rate=1e-3")
+        assert other.wait(120) != 0
+        assert f"process {first.pid} is running this suite there with other settings" in other.stdout.read()
+        # the same settings join and take the job nobody runs
+        second = _start(out, cache, "--resume")
+        _wait_for(second, lambda: (out / "work" / JOBS[1] / "progress.json").exists())
+    finally:
+        first.send_signal(signal.SIGCONT)
+    assert first.wait(300) == 0, first.stdout.read()[-3000:]
+    assert second.wait(300) == 0, second.stdout.read()[-3000:]
+    assert _records(out) == JOBS and not list((out / "work").iterdir()) and not (out / ".lock").exists()
+    data = json.loads((out / "results.json").read_text())
+    assert [(j["model_key"], j["seed"]) for j in data["jobs"]] == [("lm", 0), ("lm", 1)]  # each once
+    runs = json.loads((out / "run.json").read_text())["runs"]
+    assert {r["pid"]: r["jobs_done"] for r in runs} == {first.pid: 1, second.pid: 1}
+    assert not any(r["active"] for r in runs)
+    # wall time is elapsed time: the two runs overlapped, so less than the sum of their durations
+    assert data["wall_time_s"] < sum(r["finished_at"] - r["started_at"] for r in runs)
