@@ -23,6 +23,7 @@ _NAMES: dict[str, str] = {
     "get_suite": "kglm.bench.suites",
     "shared_data_dir": "kglm.bench.suites",
     "run_suite": "kglm.bench.runner",
+    "suite_status": "kglm.bench.runner",
     "JobResult": "kglm.bench.runner",
     "SuiteResult": "kglm.bench.runner",
     "machine_info": "kglm.utils.machine",

@@ -70,6 +70,7 @@ __all__ = [
     "suite_config",
     "job_id",
     "suite_eta_s",
+    "suite_status",
 ]
 
 #: config fields that do not change what a job computes (left out of the resume check).
@@ -717,6 +718,40 @@ def run_suite(
                 shutil.rmtree(out / name, ignore_errors=True)
             (out / "run.json").unlink(missing_ok=True)
     return _run(suite, full_plan, plan, out, num_threads, show_progress, write, command, resume=resume)
+
+
+def suite_status(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """What a suite's output directory holds now, read without disturbing the processes running there.
+
+    Returns ``{"finished": [(job, accuracy), ...], "running": [{"job", "pid", "step", "max_steps",
+    "s_per_step", "eta_s"}, ...], "waiting": [job, ...]}``: the jobs the runs there selected
+    (``--models``/``--seeds``), in their order; ``running`` holds the jobs a live process has claimed, with
+    its last progress report (``None`` fields before the first one); a job whose process is gone is waiting
+    (``--resume`` continues it from its checkpoint).
+    """
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise FileNotFoundError(f"{out}: no such suite directory")
+    records = _load_records(out)
+    meta_path = out / "run.json"
+    runs = json.loads(meta_path.read_text(encoding="utf-8")).get("runs", []) if meta_path.is_file() else []
+    order = list(dict.fromkeys([j for run in runs for j in run.get("jobs_selected", [])] + sorted(records)))
+    finished = [(j, (records[j].get("result") or {}).get("accuracy")) for j in order if j in records]
+    running, waiting = [], []
+    for job in order:
+        if job in records:
+            continue
+        pid = _live_owner(_claim_path(out, job))
+        if pid is None:
+            waiting.append(job)
+            continue
+        try:
+            progress = json.loads((out / "work" / job / "progress.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            progress = {}
+        running.append({"job": job, "pid": pid, **{k: progress.get(k) for k in ("step", "max_steps", "s_per_step",
+                                                                                  "eta_s")}})
+    return {"finished": finished, "running": running, "waiting": waiting}
 
 
 def _selected(runs: list[dict[str, Any]], full_plan: list[_Job], done: dict[str, JobResult]) -> set[str]:

@@ -16,10 +16,33 @@ def _settings(items: list[str]) -> dict[str, Any]:
     return parse_overrides(items or [])
 
 
+def _status(out: str) -> int:
+    from kglm.bench.runner import suite_status
+
+    status = suite_status(out)
+    finished, running, waiting = status["finished"], status["running"], status["waiting"]
+    total = len(finished) + len(running) + len(waiting)
+    print(f"{out}: {len(finished)} of {total} jobs finished, {len(running)} running, {len(waiting)} waiting")
+    for job, accuracy in finished:
+        print(f"  finished {job}: dev {100 * accuracy:.1f}%" if accuracy is not None else f"  finished {job}: failed")
+    for r in running:
+        text = f"  running  {r['job']} (pid {r['pid']})"
+        if r["step"] is not None:
+            text += f": step {r['step']}/{r['max_steps']}, {r['s_per_step']:.2f} s/step"
+        if r["eta_s"] is not None:
+            text += f", this process done in ~{r['eta_s'] / 3600:.1f} h"
+        print(text)
+    for job in waiting:
+        print(f"  waiting  {job}")
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     from kglm.bench import run_suite
     from kglm.bench.runner import SuiteInterrupted
 
+    if args.status:
+        return _status(args.out or f"runs/bench/{args.suite}")
     from kglm.training.preflight import check_suite
 
     check_suite(args.suite, backbone=args.backbone)  # data, KG, backbone: one line, before any work
@@ -80,6 +103,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--models", nargs="+", default=None, help="only these model keys (lm, qagnn, qagnn+no_graph, ...)")
     p.add_argument("--jobs", action="append", default=None, metavar="KEY,...",
                    help="only these model keys, comma-separated (same as --models; to split a suite into runs)")
+    p.add_argument("--status", action="store_true",
+                   help="print what --out holds now (finished jobs, the running ones with their step and ETA, "
+                   "those waiting) and exit; runs nothing")
     p.add_argument("--resume", action="store_true",
                    help="keep the finished jobs in --out and continue the interrupted one from its checkpoint")
     p.add_argument("--overwrite", action="store_true",

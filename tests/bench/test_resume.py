@@ -165,3 +165,35 @@ def test_two_processes_share_one_out_and_each_runs_a_different_job(tmp_path):
     assert not any(r["active"] for r in runs)
     # wall time is elapsed time: the two runs overlapped, so less than the sum of their durations
     assert data["wall_time_s"] < sum(r["finished_at"] - r["started_at"] for r in runs)
+
+
+def test_status_lists_finished_running_and_waiting_jobs(tmp_path, capsys):
+    from kglm.bench.runner import suite_status
+    from kglm.cli import main
+
+    out = tmp_path / "out"
+    (out / "jobs").mkdir(parents=True)
+    (out / "work" / "demo-lm-seed1").mkdir(parents=True)
+    jobs = ["demo-lm-seed0", "demo-lm-seed1", "demo-lm-seed2", "demo-lm-seed3"]
+    (out / "run.json").write_text(json.dumps({"runs": [{"jobs_selected": jobs[:2]}, {"jobs_selected": jobs[1:]}]}))
+    (out / "jobs" / "demo-lm-seed0.json").write_text(json.dumps({"result": {"accuracy": 0.5}}))
+    # seed 1: claimed by a live process (this one), with its last progress report
+    (out / "work" / "demo-lm-seed1.claim").write_text(f"{os.getpid()} {os.uname().nodename}\n")
+    (out / "work" / "demo-lm-seed1" / "progress.json").write_text(json.dumps(
+        {"step": 40, "max_steps": 100, "s_per_step": 2.0, "eta_s": 7200.0}))
+    # seed 2: claimed by a process that is gone (waiting: --resume continues it)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (out / "work" / "demo-lm-seed2.claim").write_text(f"{dead.pid} {os.uname().nodename}\n")
+    status = suite_status(out)
+    assert status["finished"] == [("demo-lm-seed0", 0.5)]
+    assert status["running"] == [{"job": "demo-lm-seed1", "pid": os.getpid(), "step": 40, "max_steps": 100,
+                                  "s_per_step": 2.0, "eta_s": 7200.0}]
+    assert status["waiting"] == ["demo-lm-seed2", "demo-lm-seed3"]
+    assert main(["bench", "demo", "--out", str(out), "--status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{out}: 1 of 4 jobs finished, 1 running, 2 waiting"
+    assert lines[2] == (f"  running  demo-lm-seed1 (pid {os.getpid()}): step 40/100, 2.00 s/step, "
+                        "this process done in ~2.0 h")
+    assert main(["bench", "demo", "--out", str(tmp_path / "nothing"), "--status"]) == 1  # one-line error
+    assert "no such suite directory" in capsys.readouterr().err
