@@ -41,8 +41,9 @@ def _bench(args: argparse.Namespace) -> int:
     from kglm.bench import run_suite
     from kglm.bench.runner import SuiteInterrupted
 
+    out = args.out or f"runs/bench/{args.suite}"
     if args.status:
-        return _status(args.out or f"runs/bench/{args.suite}")
+        return _status(out)
     from kglm.training.preflight import check_suite
 
     check_suite(args.suite, backbone=args.backbone)  # data, KG, backbone: one line, before any work
@@ -50,7 +51,6 @@ def _bench(args: argparse.Namespace) -> int:
         from kglm.cli._common import quiet_libraries
 
         quiet_libraries()
-    out = args.out or f"runs/bench/{args.suite}"
     models = list(args.models or [])
     for item in args.jobs or []:
         models += [m.strip() for m in item.split(",") if m.strip()]
