@@ -286,7 +286,8 @@ def suite_config(suite: Suite, dataset_index: int = 0, **changes: Any) -> Any:
     dataset = suite.datasets[dataset_index]
     paths = {k: v for k, v in changes.items() if k in ("kg", "train_file", "dev_file") and isinstance(v, str)}
     if paths:
-        changes = {**changes, **{k: getattr(replace(dataset, **paths).resolve(), k) for k in paths}}
+        resolved = replace(dataset, **paths).resolve()
+        changes = {**changes, **{k: getattr(resolved, k) for k in paths}}
     settings = {**suite.settings, "backbone": suite.backbone, **dataset.resolve().config_fields()}
     model_kwargs = settings.pop("model_kwargs", {})
     config = TrainingConfig(model="qagnn", **settings)
@@ -305,6 +306,11 @@ def _owner_text() -> str:
     return f"{os.getpid()} {socket.gethostname()}\n"
 
 
+def _alive_here(pid: Any, host: Any) -> bool:
+    """Whether process ``pid`` runs on this machine (a pid of another host cannot be checked: taken as gone)."""
+    return isinstance(pid, int) and pid > 0 and host in (None, "", socket.gethostname()) and pid_alive(pid)
+
+
 def _live_owner(path: Path) -> int | None:
     """The pid in an owner file (``"PID HOST"``) when that process is alive on this machine, else None."""
     try:
@@ -312,7 +318,7 @@ def _live_owner(path: Path) -> int | None:
         pid = int(pid_text)
     except (OSError, ValueError):
         return None
-    return pid if pid > 0 and host in ("", socket.gethostname()) and pid_alive(pid) else None
+    return pid if _alive_here(pid, host) else None
 
 
 def _take(path: Path) -> int | None:
@@ -377,9 +383,7 @@ def _config_digest(config: dict[str, Any]) -> str:
 
 def _live_run(run: dict[str, Any]) -> bool:
     """Whether a ``run.json`` run entry is a process still running here (not us)."""
-    pid = run.get("pid")
-    return (bool(run.get("active")) and isinstance(pid, int) and pid != os.getpid()
-            and run.get("host") in (None, "", socket.gethostname()) and pid_alive(pid))
+    return bool(run.get("active")) and run.get("pid") != os.getpid() and _alive_here(run.get("pid"), run.get("host"))
 
 
 class _StopRequest:
@@ -707,12 +711,12 @@ def run_suite(
     out.mkdir(parents=True, exist_ok=True)
     if overwrite and not resume:
         with _suite_lock(out, wait_s=_LOCK_WAIT_S):
-            running = sorted(p.name for p in (out / "work").glob("*.claim") if _live_owner(p) is not None)
+            running = sorted((p.name.removesuffix(".claim"), pid) for p in (out / "work").glob("*.claim")
+                             if (pid := _live_owner(p)) is not None)
             if running:
                 raise SuiteLockedError(
-                    f"{out}: another process is running {running[0].removesuffix('.claim')} there "
-                    f"(pid {_live_owner(out / 'work' / running[0])}); --overwrite would delete its work: "
-                    "wait for it or stop it, or choose another --out"
+                    f"{out}: another process is running {running[0][0]} there (pid {running[0][1]}); "
+                    "--overwrite would delete its work: wait for it or stop it, or choose another --out"
                 )
             for name in ("jobs", "work"):
                 shutil.rmtree(out / name, ignore_errors=True)
@@ -790,6 +794,7 @@ def _run(
     done: dict[str, JobResult] = {}
     failed: dict[str, JobResult] = {}
     run_meta: dict[str, Any] = {"runs": [], "datasets": {}}
+    all_configs = [job.config.to_dict() for job in full_plan]
     this_run = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
@@ -803,7 +808,7 @@ def _run(
         "prepare_time_s": {},
         "load_average_start": machine.get("load_average"),
         "jobs_selected": [job.id for job in plan],
-        "job_configs": {job.id: _config_digest(job.config.to_dict()) for job in full_plan},
+        "job_configs": {job.id: _config_digest(config) for job, config in zip(full_plan, all_configs)},
     }
     datasets: dict[str, dict[str, Any]] = {}
 
@@ -861,6 +866,7 @@ def _run(
 
     if out is not None:
         with locked():
+            (out / "work").mkdir(exist_ok=True)
             take_in_records(first=True)
             merge_run_meta(first=True)
             for other in run_meta["runs"]:
@@ -876,7 +882,6 @@ def _run(
                     )
     else:
         run_meta["runs"].append(this_run)
-    all_configs = [job.config.to_dict() for job in full_plan]
     common = _common_settings(all_configs)
     model_settings: dict[str, dict[str, Any]] = {}
     for job, config in zip(full_plan, all_configs):
@@ -955,7 +960,6 @@ def _run(
                 take_in_records()
             free = [j for j in plan if j.id not in done and j.id not in tried]
             if out is not None:
-                (out / "work").mkdir(exist_ok=True)
                 free = [j for j in free if _live_owner(_claim_path(out, j.id)) is None]
             for job in free:
                 if out is None or _take(_claim_path(out, job.id)) is None:
@@ -977,20 +981,20 @@ def _run(
             while True:
                 stop.check()
                 job, left = next_job()
+                bar.n = jobs_done()  # with the jobs other processes sharing out finished meanwhile
+                bar.refresh()
                 if job is None:
                     break
                 tried.add(job.id)
                 claimed = _claim_path(out, job.id) if out is not None else None
-                bar.n = jobs_done()
-                bar.refresh()
                 if data_index != job.dataset_index:
                     data = None  # free the previous dataset first
                     base = job.config
                     # the data every pending job of this dataset needs, built once (the first job's config
                     # with every graph kind and the KG); train() takes each job's inputs from it
-                    configs = [base] + [j.config for j in plan if j.id not in done and j is not job
-                                        and j.dataset_index == job.dataset_index]
-                    configs[0] = replace(base, show_progress=show_progress)
+                    configs = [replace(base, show_progress=show_progress)] + [
+                        j.config for j in plan if j.id not in done and j is not job
+                        and j.dataset_index == job.dataset_index]
                     bar.set_postfix_str(f"preparing {job.dataset}")
                     t0 = time.perf_counter()
                     data = prepare_shared_data(configs)
@@ -1068,22 +1072,16 @@ def _run(
                     claimed = None
                 if out is not None:
                     save()
-                bar.n = jobs_done()
-                bar.refresh()
     except (SuiteInterrupted, KeyboardInterrupt) as exc:
-        if claimed is not None:  # its checkpoint stays in work/: --resume (here or elsewhere) continues it
-            _give_back(claimed)
         this_run["active"] = False
         if out is not None and write:
             save()
         if isinstance(exc, SuiteInterrupted):
             raise
         raise SuiteInterrupted("interrupted") from exc
-    except BaseException:
-        if claimed is not None:
-            _give_back(claimed)
-        raise
     finally:
+        if claimed is not None:  # stopped inside a job: its checkpoint stays in work/ for --resume
+            _give_back(claimed)
         if out is None:
             shutil.rmtree(workroot, ignore_errors=True)
     this_run["active"] = False
