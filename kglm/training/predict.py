@@ -191,7 +191,7 @@ class Predictor:
 
             check_kg_fingerprint(info.get("kg_fingerprint"), graph, f"the model in {model_dir}")
             mode = (info.get("config") or {}).get("grounding_mode", "longest")  # link as in training
-            linker = resources.make_linker(graph, kg_dir, mode=mode)
+            linker = resources.make_linker(graph, kg_dir, mode=mode, show_progress=None if show_progress else False)
         return cls(model, tokenizer, graph, linker, info, show_progress=show_progress)
 
     # ------------------------------------------------------------------ scoring

@@ -262,19 +262,23 @@ def load_examples(
 
 
 def make_linker(
-    kg: KnowledgeGraph, kg_dir: str | os.PathLike[str] | None = None, mode: str = "longest"
+    kg: KnowledgeGraph,
+    kg_dir: str | os.PathLike[str] | None = None,
+    mode: str = "longest",
+    show_progress: bool | None = None,
 ) -> Any:
     """The default entity linker for ``kg`` (a :class:`~kglm.linking.LexiconLinker`).
 
     With ``kg_dir`` (the KG's saved directory) the linker's index is loaded from
     there, or built once and saved there. ``mode``: ``"longest"`` or ``"qagnn"``
-    (see :class:`~kglm.linking.LexiconLinker`).
+    (see :class:`~kglm.linking.LexiconLinker`). ``show_progress``: tqdm bar while
+    an index is built (``None``: for large KGs only; ``False`` for ``--quiet``).
     """
     from kglm.linking import LexiconLinker
 
     if kg_dir is not None:
-        return LexiconLinker.load(kg_dir, kg, mode=mode)
-    return LexiconLinker.from_kg(kg, mode=mode)
+        return LexiconLinker.load(kg_dir, kg, mode=mode, show_progress=show_progress)
+    return LexiconLinker.from_kg(kg, mode=mode, show_progress=show_progress)
 
 
 def text_entity_embeddings(
@@ -389,7 +393,8 @@ def _resolve_kg(config: TrainingConfig) -> tuple[KnowledgeGraph, Path, Any]:
         raise ValueError("this run needs a knowledge graph (set kg)")
     kg_dir = kg_directory(config.kg, config.kg_format, config.cache_dir)
     kg = KnowledgeGraph.load(kg_dir)
-    return kg, kg_dir, make_linker(kg, kg_dir, mode=config.grounding_mode)
+    progress = None if config.show_progress else False
+    return kg, kg_dir, make_linker(kg, kg_dir, mode=config.grounding_mode, show_progress=progress)
 
 
 def _subset(examples: list[Any], n: int | None, seed: int | None) -> list[Any]:
