@@ -158,6 +158,15 @@ def labels_digest(labels: list[int]) -> str:
     return hashlib.sha256(",".join(str(int(label)) for label in labels).encode()).hexdigest()[:16]
 
 
+def _dataset_entry(known: dict[str, Any] | None, measured: dict[str, Any]) -> dict[str, Any]:
+    """A dataset's line in the results: this run's sizes, and an earlier run's for what this one left
+    unmeasured (``None``: an LM-only run does not load the KG) when both read the same files and KG."""
+    same = known is not None and all(known.get(k) == measured.get(k) for k in ("train_file", "dev_file", "kg"))
+    if not same:
+        return measured
+    return {**measured, **{k: v for k, v in known.items() if measured.get(k) is None}}
+
+
 def suite_eta_s(left: int, run_times: Sequence[float], per_step: float | None = None, step: int = 0,
                 max_steps: int = 0) -> float | None:
     """Seconds until the last of ``left`` jobs (the running one included) ends, or None before anything is timed.
@@ -1000,9 +1009,9 @@ def _run(
                     data = prepare_shared_data(configs)
                     this_run["prepare_time_s"][job.dataset] = time.perf_counter() - t0
                     data_index = job.dataset_index
-                    datasets[job.dataset] = {
+                    datasets[job.dataset] = _dataset_entry(datasets.get(job.dataset), {
                         "train_file": base.train_file, "dev_file": base.dev_file, "kg": base.kg, **data.summary()
-                    }
+                    })
                     if out is not None:
                         save()  # the data and its one-off preparation time, before the first job
                     stop.check()

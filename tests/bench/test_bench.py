@@ -286,3 +286,17 @@ def test_set_paths_expand_data_like_the_suites(tmp_path, monkeypatch):
     assert suite_config(get_suite("demo"), kg="/x/kg.tsv").kg == "/x/kg.tsv"
     with pytest.raises(FileNotFoundError, match="KGLM_DATA_DIR"):
         suite_config(get_suite("demo"), kg="{data}/conceptnet/cn100k/train.txt")
+
+
+def test_a_run_without_the_kg_keeps_the_kg_sizes_an_earlier_run_measured():
+    from kglm.bench.runner import _dataset_entry
+
+    files = {"train_file": "t.csv", "dev_file": "d.csv", "kg": "cn.txt"}
+    earlier = {**files, "train_examples": 6024, "kg_entities": 78093, "kg_triples": 99490}
+    lm_only = {**files, "train_examples": 6024, "kg_entities": None, "kg_triples": None}
+    assert _dataset_entry(earlier, lm_only) == earlier
+    assert _dataset_entry(None, lm_only) == lm_only
+    # another KG (or other files): the earlier sizes are not this data's
+    assert _dataset_entry(earlier, {**lm_only, "kg": "other.txt"}) == {**lm_only, "kg": "other.txt"}
+    # what this run measured wins
+    assert _dataset_entry(earlier, {**earlier, "train_examples": 100})["train_examples"] == 100
