@@ -38,6 +38,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import shlex
 import shutil
@@ -167,6 +168,15 @@ def _dataset_entry(known: dict[str, Any] | None, measured: dict[str, Any]) -> di
     return {**measured, **{k: v for k, v in known.items() if measured.get(k) is None}}
 
 
+def jobs_left_here(free: int, busy_elsewhere: int) -> int:
+    """How many jobs this process is likely to run, the one it takes now included: of ``free`` jobs that no
+    process has claimed (this one among them), an equal share with the ``busy_elsewhere`` other processes
+    sharing the output directory (each busy with a job of its own), which take the rest as they finish."""
+    if free <= 0:
+        return 0
+    return 1 + math.ceil((free - 1) / (busy_elsewhere + 1))
+
+
 def suite_eta_s(left: int, run_times: Sequence[float], per_step: float | None = None, step: int = 0,
                 max_steps: int = 0) -> float | None:
     """Seconds until the last of ``left`` jobs (the running one included) ends, or None before anything is timed.
@@ -196,8 +206,8 @@ class SuiteResult:
     Attributes:
         settings: the training settings shared by every job (per-model
             differences are in the suite's model specs).
-        wall_time_s: seconds the suite's processes spent (sum over processes,
-            which never overlap in one output directory).
+        wall_time_s: elapsed seconds while any of the suite's processes ran (the union of
+            their intervals: processes sharing one output directory overlap).
         prepare_time_s: one-off data preparation per dataset (grounding, graphs,
             entity embeddings; summed over processes), not in any job's time.
         command / git_commit: how and from which commit it was run (the last
@@ -963,16 +973,17 @@ def _run(
 
     def next_job() -> tuple[_Job | None, int]:
         """The first job of the plan that is neither finished nor run by another process sharing ``out``,
-        claimed for this process; and how many such jobs are left, this one included."""
+        claimed for this process; and this process's share of the jobs left, this one included
+        (:func:`jobs_left_here`)."""
         with locked():
             if out is not None:
                 take_in_records()
-            free = [j for j in plan if j.id not in done and j.id not in tried]
-            if out is not None:
-                free = [j for j in free if _live_owner(_claim_path(out, j.id)) is None]
+            pending = [j for j in plan if j.id not in done and j.id not in tried]
+            busy = {j.id for j in pending if out is not None and _live_owner(_claim_path(out, j.id)) is not None}
+            free = [j for j in pending if j.id not in busy]
             for job in free:
                 if out is None or _take(_claim_path(out, job.id)) is None:
-                    return job, len(free)
+                    return job, jobs_left_here(len(free), len(busy))
             return None, 0
 
     def jobs_done() -> int:

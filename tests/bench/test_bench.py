@@ -256,6 +256,15 @@ def test_planned_jobs_are_what_the_runs_selected_and_a_replaced_kg_is_named(tmp_
     assert "Jobs finished: 1 of 1." in (out / "results.md").read_text()
 
 
+def test_jobs_left_here_shares_the_unclaimed_jobs_with_the_busy_processes():
+    from kglm.bench.runner import jobs_left_here
+
+    assert jobs_left_here(6, 0) == 6  # alone: every job left
+    assert jobs_left_here(5, 1) == 3  # this job and half of the other 4 (the other process takes the rest)
+    assert jobs_left_here(4, 1) == 3  # 3 others: the larger share, so the ETA is not optimistic
+    assert jobs_left_here(1, 3) == 1 and jobs_left_here(0, 1) == 0
+
+
 def test_suite_eta_uses_the_running_jobs_pace_not_older_machines():
     from kglm.bench.runner import suite_eta_s
 
