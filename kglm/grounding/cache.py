@@ -62,6 +62,7 @@ from kglm.utils.paths import cache_dir
 if TYPE_CHECKING:
     from kglm.grounding.graphs import ChoiceGraph
     from kglm.grounding.paths import ChoicePaths
+    from kglm.linking.mention import Mention
 
 __all__ = ["GroundedDataset", "GroundingCache", "build_grounded_dataset", "file_sha256"]
 
@@ -213,11 +214,20 @@ def _load_dataset(d: Path, verify: bool, num_entities: int | None = None) -> tup
     data = _read_json(d / "grounded.json", _DATA_LIMIT)
     try:
         sizes = [int(n) for n in data["choices_per_example"]]
-        flat = [GroundedChoice.from_dict(c) for c in data["choices"]]
+        choices = data.pop("choices")
+        if not isinstance(choices, list) or sum(sizes) != len(choices) or any(n < 0 for n in sizes):
+            raise IntegrityError(f"{d}/grounded.json: choice counts do not add up")
+        # the choices of one question share their equal mentions (the question's), every string is
+        # stored once, and each parsed dict is dropped once read: less memory, and a lower peak
+        flat: list[GroundedChoice] = []
+        strings: dict[str, str] = {}
+        for n in sizes:
+            mentions: dict[tuple[Any, ...], Mention] = {}
+            for i in range(len(flat), len(flat) + n):
+                flat.append(GroundedChoice.from_dict(choices[i], mentions, strings))
+                choices[i] = None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise IntegrityError(f"{d}/grounded.json: malformed ({type(exc).__name__}: {exc})") from None
-    if sum(sizes) != len(flat) or any(n < 0 for n in sizes):
-        raise IntegrityError(f"{d}/grounded.json: choice counts do not add up")
     if num_entities is not None:
         ids = [i for c in flat for i in (*c.question_entities, *c.answer_entities)]
         if ids and (min(ids) < 0 or max(ids) >= num_entities):
@@ -592,6 +602,7 @@ def _pack_paths(paths: Sequence[ChoicePaths]) -> dict[str, torch.Tensor]:
 
 def _unpack_paths(t: Mapping[str, torch.Tensor]) -> list[ChoicePaths]:
     from kglm.grounding.paths import ChoicePaths
+    from kglm.linking.mention import Mention
 
     graphs = _unpack_graphs(t, "graph.")
     segs = _segments(t["path_ptr"], t["path_length"].shape[0], "path")

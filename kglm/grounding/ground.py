@@ -64,13 +64,35 @@ class GroundedChoice:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GroundedChoice:
-        """Inverse of :meth:`to_dict`."""
+    def from_dict(
+        cls,
+        data: dict[str, Any],
+        mentions: dict[tuple[Any, ...], Mention] | None = None,
+        strings: dict[str, str] | None = None,
+    ) -> GroundedChoice:
+        """Inverse of :meth:`to_dict`.
+
+        ``mentions`` and ``strings``: dicts kept between calls, so that equal mentions are one
+        (immutable) object (pass one dict for the choices of a question: its mentions, repeated
+        in every choice, are then stored once) and equal strings are one string. The cache of a
+        SWAG-length data set linked against ConceptNet + WordNet holds millions of mentions.
+        """
+
+        def mention(m: dict[str, Any]) -> Mention:
+            made = Mention.from_dict(m)
+            if strings is not None:
+                made = Mention(made.start, made.end, strings.setdefault(made.text, made.text), made.entity_id,
+                               strings.setdefault(made.entity, made.entity), made.score)
+            if mentions is None:
+                return made
+            return mentions.setdefault((made.start, made.end, made.text, made.entity_id, made.entity, made.score),
+                                       made)
+
         return cls(
             question_entities=[int(i) for i in data["question_entities"]],
             answer_entities=[int(i) for i in data["answer_entities"]],
-            question_mentions=[Mention.from_dict(m) for m in data["question_mentions"]],
-            answer_mentions=[Mention.from_dict(m) for m in data["answer_mentions"]],
+            question_mentions=[mention(m) for m in data["question_mentions"]],
+            answer_mentions=[mention(m) for m in data["answer_mentions"]],
         )
 
 

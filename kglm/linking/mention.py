@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 __all__ = ["EntityLinker", "Mention"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a grounded data set holds millions of them
 class Mention:
     """One linked span of a text.
 

@@ -95,6 +95,22 @@ def test_dataset_save_load_roundtrip(tmp_path: Path, kg: KnowledgeGraph, linker:
     assert back.graphs is None and back.paths is None and back.grounded == data.grounded
 
 
+def test_a_loaded_question_stores_its_mentions_once_for_all_its_choices(
+    tmp_path: Path, kg: KnowledgeGraph, linker: LexiconLinker
+) -> None:
+    data = build(kg, linker, [])
+    data.save(tmp_path / "out")
+    back = GroundedDataset.load(tmp_path / "out")
+    assert back.grounded == data.grounded
+    first, second, third = back.grounded[0]
+    assert first.question_mentions and all(
+        a is b is c for a, b, c in zip(first.question_mentions, second.question_mentions, third.question_mentions)
+    )  # "milk", "cold": one object each, not one per choice
+    assert back.grounded[1][0].question_mentions[0] is not first.question_mentions[0]  # another question's own
+    oven = [m for ex in back.grounded for c in ex for m in c.answer_mentions if m.text == "oven"]
+    assert len(oven) == 2 and oven[0] is not oven[1] and oven[0].entity is oven[1].entity  # strings shared
+
+
 def test_surrogates_roundtrip(tmp_path: Path, linker: LexiconLinker) -> None:
     from kglm.grounding.ground import ground_choices
 
