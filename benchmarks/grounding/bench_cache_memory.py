@@ -1,0 +1,86 @@
+"""Memory of loading grounding-cache entries (``GroundedDataset.load``).
+
+Each entry under ``CACHE/grounding/`` is loaded in a fresh subprocess, which reports its
+resident memory after the load (``VmRSS``), its peak (``VmHWM``), the interpreter's own
+resident memory before the load, the number of mentions and the load time. A SWAG-length
+data set linked against ConceptNet-100K + WordNet holds millions of mentions, so this is
+what bounds how many training processes fit on one machine.
+
+    python benchmarks/grounding/bench_cache_memory.py --cache-dir .kglm_cache [--min-mb 100]
+
+The same command on an older checkout measures that code's loader (the script uses only
+``GroundedDataset.load``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _output import ROOT, add_output_args, load_note, output_dir, write_report  # noqa: E402
+
+_CHILD = r"""
+import json, sys, time
+def status(key):
+    text = open('/proc/self/status').read()
+    return int(text.split(key + ':')[1].split()[0]) // 1024
+from kglm.grounding.cache import GroundedDataset
+base = status('VmRSS')
+t0 = time.perf_counter()
+data = GroundedDataset.load(sys.argv[1], verify=False)
+seconds = time.perf_counter() - t0
+mentions = sum(len(c.question_mentions) + len(c.answer_mentions) for ex in data.grounded for c in ex)
+print(json.dumps({"rss_mb": status('VmRSS'), "peak_mb": status('VmHWM'), "interpreter_mb": base,
+                  "mentions": mentions, "choices": sum(len(ex) for ex in data.grounded), "load_s": round(seconds, 1)}))
+"""
+
+
+def measure(entry: Path) -> dict[str, object]:
+    """Load one cache entry in a fresh interpreter and return its figures."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(entry)], env=env, capture_output=True, text=True,
+                          check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cache-dir", type=Path, default=ROOT / ".kglm_cache")
+    parser.add_argument("--min-mb", type=float, default=100.0, help="only entries whose grounded.json is this large")
+    add_output_args(parser)
+    args = parser.parse_args()
+    from kglm.utils.machine import machine_info
+
+    entries = sorted(p.parent for p in (args.cache_dir / "grounding" / "grounding").glob("*/grounded.json")
+                     if p.stat().st_size >= args.min_mb * 1e6)
+    if not entries:
+        raise SystemExit(f"{args.cache_dir}: no grounding cache entry of {args.min_mb:g} MB or more")
+    before = os.getloadavg()[0]
+    rows = []
+    for entry in entries:
+        meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+        row = {"data_file": meta.get("data_file"), "json_mb": round((entry / "grounded.json").stat().st_size / 1e6),
+               **measure(entry)}
+        rows.append(row)
+    after = os.getloadavg()[0]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip()
+    lines = ["# Grounding cache: memory of a load", "",
+             "`python benchmarks/grounding/bench_cache_memory.py --cache-dir .kglm_cache` at commit " + commit, "",
+             "| data file | JSON (MB) | choices | mentions | resident after load (MB) | above the interpreter (MB) "
+             "| peak (MB) | load (s) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['data_file']} | {r['json_mb']} | {r['choices']:,} | {r['mentions']:,} | {r['rss_mb']:,} "
+                     f"| {r['rss_mb'] - r['interpreter_mb']:,} | {r['peak_mb']:,} | {r['load_s']} |")
+    lines += ["", load_note(before, after, os.cpu_count() or 1), ""]
+    out = output_dir(args, "cache-memory", Path(__file__).resolve().parent)
+    write_report(out, "cache_memory", {"commit": commit, "rows": rows, "machine": machine_info()}, "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
