@@ -197,6 +197,14 @@ class GroundedDataset:
         return _load_dataset(Path(directory), verify)[0]
 
 
+#: what reading a damaged or hostile ``grounded.json`` raises (turned into :func:`_malformed`)
+_MALFORMED = (KeyError, TypeError, ValueError, AttributeError)
+
+
+def _malformed(path: Path, exc: BaseException) -> IntegrityError:
+    return IntegrityError(f"{path}: malformed ({type(exc).__name__}: {exc})")
+
+
 def _load_dataset(d: Path, verify: bool, num_entities: int | None = None) -> tuple[GroundedDataset, dict[str, Any]]:
     meta = _read_json(d / "meta.json", _META_LIMIT)
     if not isinstance(meta, dict) or meta.get("format_version") != _FORMAT_VERSION:
@@ -215,8 +223,11 @@ def _load_dataset(d: Path, verify: bool, num_entities: int | None = None) -> tup
     try:
         sizes = [int(n) for n in data["choices_per_example"]]
         choices = data.pop("choices")
-        if not isinstance(choices, list) or sum(sizes) != len(choices) or any(n < 0 for n in sizes):
-            raise IntegrityError(f"{d}/grounded.json: choice counts do not add up")
+    except _MALFORMED as exc:
+        raise _malformed(d / "grounded.json", exc) from None
+    if not isinstance(choices, list) or sum(sizes) != len(choices) or any(n < 0 for n in sizes):
+        raise IntegrityError(f"{d}/grounded.json: choice counts do not add up")
+    try:
         # the choices of one question share their equal mentions (the question's), every string is
         # stored once, and each parsed dict is dropped once read: less memory, and a lower peak
         flat: list[GroundedChoice] = []
@@ -226,8 +237,8 @@ def _load_dataset(d: Path, verify: bool, num_entities: int | None = None) -> tup
             for i in range(len(flat), len(flat) + n):
                 flat.append(GroundedChoice.from_dict(choices[i], mentions, strings))
                 choices[i] = None
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise IntegrityError(f"{d}/grounded.json: malformed ({type(exc).__name__}: {exc})") from None
+    except _MALFORMED as exc:
+        raise _malformed(d / "grounded.json", exc) from None
     if num_entities is not None:
         ids = [i for c in flat for i in (*c.question_entities, *c.answer_entities)]
         if ids and (min(ids) < 0 or max(ids) >= num_entities):
@@ -602,7 +613,6 @@ def _pack_paths(paths: Sequence[ChoicePaths]) -> dict[str, torch.Tensor]:
 
 def _unpack_paths(t: Mapping[str, torch.Tensor]) -> list[ChoicePaths]:
     from kglm.grounding.paths import ChoicePaths
-    from kglm.linking.mention import Mention
 
     graphs = _unpack_graphs(t, "graph.")
     segs = _segments(t["path_ptr"], t["path_length"].shape[0], "path")
