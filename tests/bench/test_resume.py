@@ -115,7 +115,14 @@ def test_kill_anywhere_and_resume_gives_the_uninterrupted_job_list(tmp_path):
     assert data["jobs"][1]["resumed_from"]
     # a resumed job's Trainer speed and mean loss cover only the part after the resume: not reported
     assert data["jobs"][1]["train_examples_per_s"] is None and data["jobs"][1]["train_loss"] is None
-    assert data["jobs"][0]["train_examples_per_s"] > 0
+    # job 0 was killed once its checkpoint directory appeared: resumed from that checkpoint where it was complete
+    # by then (a fast machine), else run again whole; only a job run whole reports its speed
+    first_job = data["jobs"][0]
+    if first_job["resumed_from"]:
+        assert first_job["train_examples_per_s"] is None
+    else:
+        assert first_job["train_examples_per_s"] > 0
+    assert reference.jobs[0].train_examples_per_s > 0
     assert data["jobs"][1]["accuracy"] == reference.jobs[1].accuracy
     assert data["jobs"][1]["dev_accuracy_by_epoch"][-1] == reference.jobs[1].dev_accuracy_by_epoch[-1]
 
