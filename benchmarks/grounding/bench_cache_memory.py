@@ -21,8 +21,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _output import ROOT, add_output_args, load_note, output_dir, write_report  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
 
 _CHILD = r"""
 import json, sys, time
@@ -42,44 +42,39 @@ print(json.dumps({"rss_mb": status('VmRSS'), "peak_mb": status('VmHWM'), "interp
 
 def measure(entry: Path) -> dict[str, object]:
     """Load one cache entry in a fresh interpreter and return its figures."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(_common.ROOT))
     done = subprocess.run([sys.executable, "-c", _CHILD, str(entry)], env=env, capture_output=True, text=True,
                           check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cache-dir", type=Path, default=ROOT / ".kglm_cache")
+    parser.add_argument("--cache-dir", type=Path, default=_common.ROOT / ".kglm_cache")
     parser.add_argument("--min-mb", type=float, default=100.0, help="only entries whose grounded.json is this large")
-    add_output_args(parser)
-    args = parser.parse_args()
-    from kglm.utils.machine import machine_info
+    _common.add_common_args(parser)
+    args = parser.parse_args(argv)
 
     entries = sorted(p.parent for p in (args.cache_dir / "grounding" / "grounding").glob("*/grounded.json")
                      if p.stat().st_size >= args.min_mb * 1e6)
     if not entries:
         raise SystemExit(f"{args.cache_dir}: no grounding cache entry of {args.min_mb:g} MB or more")
-    before = os.getloadavg()[0]
+    _, out = _common.resolve(args, "cache-memory")
     rows = []
     for entry in entries:
         meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
-        row = {"data_file": meta.get("data_file"), "json_mb": round((entry / "grounded.json").stat().st_size / 1e6),
-               **measure(entry)}
-        rows.append(row)
-    after = os.getloadavg()[0]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
+        rows.append({"data_file": meta.get("data_file"),
+                     "json_mb": round((entry / "grounded.json").stat().st_size / 1e6), **measure(entry)})
+    head = _common.header(argv)  # its machine record carries the load average after the run and the commit
     lines = ["# Grounding cache: memory of a load", "",
-             "`python benchmarks/grounding/bench_cache_memory.py --cache-dir .kglm_cache` at commit " + commit, "",
+             f"`{head['command']}` at commit {head['machine'].get('git_commit')}, {head['date']}; 1-minute load "
+             f"average after the run {head['machine'].get('load_average')}", "",
              "| data file | JSON (MB) | choices | mentions | resident after load (MB) | above the interpreter (MB) "
              "| peak (MB) | load (s) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['data_file']} | {r['json_mb']} | {r['choices']:,} | {r['mentions']:,} | {r['rss_mb']:,} "
                      f"| {r['rss_mb'] - r['interpreter_mb']:,} | {r['peak_mb']:,} | {r['load_s']} |")
-    lines += ["", load_note(before, after, os.cpu_count() or 1), ""]
-    out = output_dir(args, "cache-memory", Path(__file__).resolve().parent)
-    write_report(out, "cache_memory", {"commit": commit, "rows": rows, "machine": machine_info()}, "\n".join(lines))
+    _common.write(out, "cache_memory", {**head, "rows": rows}, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

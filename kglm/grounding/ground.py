@@ -80,13 +80,15 @@ class GroundedChoice:
 
         def mention(m: dict[str, Any]) -> Mention:
             made = Mention.from_dict(m)
+            key = (made.start, made.end, made.text, made.entity_id, made.entity, made.score)
+            if mentions is not None and key in mentions:
+                return mentions[key]  # another choice of the question has it
             if strings is not None:
                 made = Mention(made.start, made.end, strings.setdefault(made.text, made.text), made.entity_id,
                                strings.setdefault(made.entity, made.entity), made.score)
-            if mentions is None:
-                return made
-            return mentions.setdefault((made.start, made.end, made.text, made.entity_id, made.entity, made.score),
-                                       made)
+            if mentions is not None:
+                mentions[key] = made
+            return made
 
         return cls(
             question_entities=[int(i) for i in data["question_entities"]],
