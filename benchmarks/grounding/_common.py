@@ -1,16 +1,17 @@
-"""What every script in benchmarks/grounding shares: data location, output place, machine record.
+"""What every script in benchmarks/grounding shares, on top of ``benchmarks/_output.py``.
 
-* Data: ``--data-dir``, else ``$KGLM_DATA_DIR``, else ``../shared/data`` next to the repository.
-* Output: a fresh run directory ``runs/grounding/<name>-<UTC time>/`` (git-ignored) unless
-  ``--update-committed`` is given, which writes the committed files in ``benchmarks/grounding/``.
+* Data: ``--data-dir``, else ``benchmarks/_output.py``'s ``data_dir()`` (``$KGLM_DATA_DIR``,
+  else ``../shared/data`` next to the repository).
+* Output: ``_output.output_dir``: a fresh run directory ``runs/benchmarks/<name>-<UTC time>/``
+  (git-ignored) unless ``--out DIR`` or ``--update-committed`` (the committed files in
+  ``benchmarks/grounding/``) is given; results are written by ``_output.write_report``.
 * Every result carries ``kglm.utils.machine.machine_info()`` (load average included), the
-  command line and the date.
+  command line and the date (:func:`header`).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from datetime import datetime, timezone
@@ -18,35 +19,27 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent))
+from _output import ROOT, data_dir, output_dir, write_report  # noqa: E402
 
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get("KGLM_DATA_DIR") or ROOT.parent / "shared" / "data")
+__all__ = ["HERE", "ROOT", "data_dir", "add_common_args", "resolve", "header", "write"]
 
 
 def add_common_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default=None, help="real data (default: $KGLM_DATA_DIR, else ../shared/data)")
-    p.add_argument("--out", default=None, help="output directory (default: a new runs/grounding/... directory)")
+    p.add_argument("--out", default=None, help="output directory (default: a new runs/benchmarks/... directory)")
     p.add_argument("--update-committed", action="store_true",
                    help="write the committed results in benchmarks/grounding/ instead of a run directory")
 
 
 def resolve(args: argparse.Namespace, name: str) -> tuple[Path, Path]:
     """``(data dir, output dir)`` for a benchmark called ``name``."""
-    data = Path(args.data_dir) if args.data_dir else default_data_dir()
-    if args.update_committed:
-        out = HERE
-    elif args.out:
-        out = Path(args.out)
-    else:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        out = ROOT / "runs" / "grounding" / f"{name}-{stamp}"
-    out.mkdir(parents=True, exist_ok=True)
-    return data, out
+    data = Path(args.data_dir) if args.data_dir else data_dir()
+    return data, output_dir(args, name, HERE)
 
 
 def header(argv: list[str] | None) -> dict[str, Any]:
+    """Date, command line and machine record of a run."""
     from kglm.utils.machine import machine_info
 
     return {
@@ -56,8 +49,5 @@ def header(argv: list[str] | None) -> dict[str, Any]:
     }
 
 
-def write(out: Path, stem: str, result: dict[str, Any], markdown: str) -> None:
-    (out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
-    (out / f"{stem}.md").write_text(markdown)
-    print(markdown)
-    print(f"written to {out / stem}.json and .md")
+#: ``write(out, stem, result, markdown)``: ``STEM.json`` and ``STEM.md`` in ``out``, the markdown printed.
+write = write_report

@@ -19,7 +19,7 @@ Usage (from the repository root; one process, one thread)::
         [--mode longest|qagnn] [--update-committed]
 
 Writes ``results.json`` and ``results.md`` (``results_qagnn.*`` for ``--mode qagnn``)
-into a new run directory under ``runs/grounding/``, or over the committed ones with
+into a new run directory under ``runs/benchmarks/``, or over the committed ones with
 ``--update-committed`` (see ``_common.py``; data from ``--data-dir``, ``$KGLM_DATA_DIR``
 or ``../shared/data``). The grounding of dev is timed twice: the first pass starts
 with an empty lemma memo (a fresh process), the second reuses it. Reference (QA-GNN code,

@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--child-out", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    data, out = (_common.default_data_dir(), None) if args.child else _common.resolve(args, "scaling")
+    data, out = (_common.data_dir(), None) if args.child else _common.resolve(args, "scaling")
     if args.data_dir:
         data = Path(args.data_dir)
     if not (data / "conceptnet" / "cn100k" / "train.txt").exists() or not (data / "wordnet").exists():
