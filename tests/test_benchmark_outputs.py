@@ -76,3 +76,17 @@ def test_other_kg_and_knowledge_text_scripts_read_kglm_data_dir(tmp_path, monkey
     text = _load(BENCH / "knowledge_text" / "coverage.py", "kt_coverage_under_test")
     assert text.main([]) == 0  # no data there: skipped, says where it looked
     assert str(tmp_path / "csqa") in capsys.readouterr().out
+
+
+def test_grounding_scripts_share_the_output_rules(tmp_path, monkeypatch):
+    common = _load(BENCH / "grounding" / "_common.py", "grounding_common_under_test")
+    output = sys.modules["_output"]  # the one module both use
+    assert common.output_dir is output.output_dir and common.write is output.write_report
+    parser = argparse.ArgumentParser()
+    common.add_common_args(parser)
+    monkeypatch.setenv("KGLM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(output, "ROOT", tmp_path)
+    data, run = common.resolve(parser.parse_args([]), "scaling")
+    assert data == tmp_path / "data" and run.parent == tmp_path / "runs" / "benchmarks" and run.name.startswith("scaling-")
+    data, out = common.resolve(parser.parse_args(["--data-dir", str(tmp_path), "--update-committed"]), "scaling")
+    assert data == tmp_path and out == BENCH / "grounding"
