@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
-__all__ = ["ROOT", "data_dir", "add_output_args", "output_dir", "load_note", "write_report"]
+__all__ = ["ROOT", "data_dir", "add_output_args", "output_dir", "load_note", "peak_rss_mb", "write_report"]
 
 
 def data_dir() -> Path:
@@ -59,6 +60,11 @@ def load_note(before: float, after: float, cores: int) -> str:
         else "busy: other work competed for the cores, so timings are upper bounds"
     )
     return f"1-minute load average {before:.2f} before and {after:.2f} after the run on {cores} cores: {verdict}"
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MiB (``ru_maxrss``: KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def write_report(out: Path, stem: str, data: dict[str, Any], markdown: str, *, ensure_ascii: bool = True) -> None:

@@ -82,6 +82,7 @@ def test_grounding_scripts_share_the_output_rules(tmp_path, monkeypatch):
     common = _load(BENCH / "grounding" / "_common.py", "grounding_common_under_test")
     output = sys.modules["_output"]  # the one module both use
     assert common.output_dir is output.output_dir and common.write is output.write_report
+    assert common.peak_rss_mb is output.peak_rss_mb and output.peak_rss_mb() > 0
     parser = argparse.ArgumentParser()
     common.add_common_args(parser)
     monkeypatch.setenv("KGLM_DATA_DIR", str(tmp_path / "data"))

@@ -20,9 +20,9 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-from _output import ROOT, data_dir, output_dir, write_report  # noqa: E402
+from _output import ROOT, data_dir, output_dir, peak_rss_mb, write_report  # noqa: E402
 
-__all__ = ["HERE", "ROOT", "data_dir", "add_common_args", "resolve", "header", "write"]
+__all__ = ["HERE", "ROOT", "data_dir", "peak_rss_mb", "add_common_args", "resolve", "header", "write"]
 
 
 def add_common_args(p: argparse.ArgumentParser) -> None:

@@ -98,10 +98,6 @@ def _blas() -> dict[str, Any]:
     return out
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
-
-
 def _coverage(grounded: list[list[Any]]) -> float:
     choices = [c for ex in grounded for c in ex]
     return sum(1 for c in choices if c.question_entities and c.answer_entities) / max(len(choices), 1)
@@ -260,7 +256,7 @@ def run(
         "statements_per_s": n_all / total,
         "coverage": _coverage(g_all),
     }
-    r["peak_rss_mb"] = _peak_rss_mb()
+    r["peak_rss_mb"] = _common.peak_rss_mb()
     if build_procs > 1:
         # the same build in worker processes (from_kg(n_process=N)), with a fresh lemmatizer
         # (an empty memo, like the first build); its saved index must be the same bytes.

@@ -42,7 +42,6 @@ import bz2
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -158,7 +157,7 @@ def measure(data: Path, size: int, work: Path, questions: int) -> dict[str, Any]
     t, c = time.perf_counter(), time.process_time()
     find_paths_batch(kg, pairs, max_hops=3, max_paths_per_pair=64)
     r["paths_s"], r["paths_cpu_s"] = time.perf_counter() - t, time.process_time() - c
-    r["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    r["peak_rss_mb"] = _common.peak_rss_mb()
     r["load_average"] = [round(x, 2) for x in os.getloadavg()]
     shutil.rmtree(kg_dir, ignore_errors=True)
     return r

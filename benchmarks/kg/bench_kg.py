@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -39,7 +38,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from _output import add_output_args, data_dir, load_note, output_dir, write_report  # noqa: E402
+from _output import add_output_args, data_dir, load_note, output_dir, peak_rss_mb, write_report  # noqa: E402
 
 DATA = data_dir()
 FOODON = DATA / "rdf" / "food_on.owl.bz2"
@@ -47,10 +46,6 @@ CN100K = DATA / "conceptnet" / "cn100k" / "train.txt"
 
 
 # ---------------------------------------------------------------------- child side
-def _rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
-
-
 def run_case(case: str, path: str, out: str) -> dict[str, Any]:
     """Run one case in this process and return its measurements."""
     import torch  # noqa: F401  (imported before the baseline so it is not counted as work)
@@ -59,7 +54,7 @@ def run_case(case: str, path: str, out: str) -> dict[str, Any]:
     from kglm.kg.conceptnet import from_conceptnet
     from kglm.kg.rdf import from_rdf
 
-    base = _rss_mib()
+    base = peak_rss_mb()
     r: dict[str, Any] = {"case": case, "rss_after_imports_mib": round(base, 1)}
     t = time.perf_counter()
     if case == "rdflib_parse":
@@ -116,7 +111,7 @@ def run_case(case: str, path: str, out: str) -> dict[str, Any]:
             kg.save(out)
             r["save_s"] = time.perf_counter() - t
             r["saved_mib"] = round(sum(p.stat().st_size for p in Path(out).iterdir()) / 2**20, 1)
-    r["peak_rss_mib"] = round(_rss_mib(), 1)
+    r["peak_rss_mib"] = round(peak_rss_mb(), 1)
     return r
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,14 +28,10 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from _output import add_output_args, data_dir, load_note, output_dir, write_report  # noqa: E402
+from _output import add_output_args, data_dir, load_note, output_dir, peak_rss_mb, write_report  # noqa: E402
 
 WORDNET = data_dir() / "wordnet"
 HERE = Path(__file__).resolve().parent
-
-
-def _rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
 def run_case(case: str, wordnet: str, out: str) -> dict[str, Any]:
@@ -46,7 +41,7 @@ def run_case(case: str, wordnet: str, out: str) -> dict[str, Any]:
     from kglm.kg import KnowledgeGraph
     from kglm.kg.wordnet import from_wordnet
 
-    r: dict[str, Any] = {"case": case, "rss_after_imports_mib": round(_rss_mib(), 1)}
+    r: dict[str, Any] = {"case": case, "rss_after_imports_mib": round(peak_rss_mb(), 1)}
     t = time.perf_counter()
     if case == "build":
         kg = from_wordnet(wordnet)
@@ -55,7 +50,7 @@ def run_case(case: str, wordnet: str, out: str) -> dict[str, Any]:
                  num_labels=kg.num_labels, num_descriptions=kg.num_descriptions,
                  lexical_pointers=kg.metadata["lexical_pointers"],
                  dropped_duplicates=kg.metadata["dropped_duplicates"])
-        r["peak_rss_build_mib"] = round(_rss_mib(), 1)
+        r["peak_rss_build_mib"] = round(peak_rss_mb(), 1)
         t = time.perf_counter()
         kg.save(out)
         r["save_s"] = round(time.perf_counter() - t, 3)
@@ -76,7 +71,7 @@ def run_case(case: str, wordnet: str, out: str) -> dict[str, Any]:
         r["fingerprint"] = kg.fingerprint
     else:
         raise ValueError(f"unknown case {case!r}")
-    r["peak_rss_mib"] = round(_rss_mib(), 1)
+    r["peak_rss_mib"] = round(peak_rss_mb(), 1)
     return r
 
 
